@@ -1,0 +1,174 @@
+"""Argument checking shared by the core functions: broadcasting, per-element validity and its reasons.
+
+A core function checks its arguments with a :class:`Checked` and computes only on the valid elements.
+Scalar calls with a bad argument raise :class:`~xlcalc.errors.InvalidInputError`; array calls give NaN
+for the bad elements (with an :class:`~xlcalc.errors.InvalidInputWarning`), and the reason for every
+element is available inside :func:`invalid_reasons`, which is how the Excel layer shows it per cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import numbers
+import warnings
+
+import numpy as np
+
+from .errors import InvalidInputError, InvalidInputWarning
+
+_collector: contextvars.ContextVar = contextvars.ContextVar("xlcalc_invalid_reasons", default=None)
+
+
+class InvalidReasons:
+    """What :func:`invalid_reasons` collects: ``reasons`` of the last checked call ('' where valid)."""
+
+    def __init__(self):
+        self.reasons = None
+
+    @property
+    def any(self) -> bool:
+        """True when the last checked call had at least one invalid element."""
+        return self.reasons is not None and bool(np.any(np.asarray(self.reasons, dtype=object) != ""))
+
+
+@contextlib.contextmanager
+def invalid_reasons():
+    """Collect per-element reasons instead of raising or warning.
+
+    Inside the block, no core function raises for a bad value, scalar or array; bad elements come back
+    as NaN and ``reasons`` holds, for the last call, an object array of the same shape as its result
+    with the reason for each element ('' where the element is valid).
+
+    Examples
+    --------
+    >>> import xlcalc
+    >>> with xlcalc.invalid_reasons() as why:
+    ...     out = xlcalc.loss([1e9, -1.0], 2e10)
+    >>> list(why.reasons)
+    ['', 'params = -1 is not allowed: must be a number > 0']
+    """
+    collected = InvalidReasons()
+    token = _collector.set(collected)
+    try:
+        yield collected
+    finally:
+        _collector.reset(token)
+
+
+def format_value(value) -> str:
+    """Show a user's value in a message: numbers as %g, anything else as repr."""
+    if isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool):
+        value = float(value)
+        if np.isnan(value):
+            return "NaN"
+        return f"{value:.6g}"
+    return repr(value)
+
+
+def as_float_array(name: str, value) -> np.ndarray:
+    """``value`` as a float array, or an InvalidInputError naming the argument when it is not numeric."""
+    if isinstance(value, (str, bytes)):
+        raise InvalidInputError(f"{name} = {value!r} is not allowed: must be a number")
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} = {value!r} is not allowed: must be a number or an array of numbers") from None
+    return array
+
+
+class Checked:
+    """Broadcast named arguments and record which elements are invalid, and why.
+
+    >>> c = Checked(params=[1.0, -2.0], tokens=3.0)
+    >>> c.positive("params")
+    >>> c.bad.tolist()
+    [False, True]
+    """
+
+    def __init__(self, **arguments):
+        arrays = {name: as_float_array(name, value) for name, value in arguments.items()}
+        self.scalar = all(a.ndim == 0 for a in arrays.values())
+        try:
+            broadcast = np.broadcast_arrays(*arrays.values())
+        except ValueError:
+            shapes = ", ".join(f"{n}{a.shape}" for n, a in arrays.items())
+            raise InvalidInputError(f"arguments have shapes that do not broadcast together: {shapes}") from None
+        self.values = dict(zip(arrays, broadcast))
+        self.shape = broadcast[0].shape if broadcast else ()
+        self.bad = np.zeros(self.shape, dtype=bool)
+        self.why = np.full(self.shape, "", dtype=object)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+    def require(self, name: str, ok, allowed: str, shown=None) -> None:
+        """Mark elements where ``ok`` is false (NaN counts as false) as invalid: ``name = value`` is not allowed."""
+        ok = np.broadcast_to(np.asarray(ok, dtype=bool), self.shape)
+        new = ~ok & ~self.bad
+        if not new.any():
+            return
+        shown = self.values[name] if shown is None else np.broadcast_to(shown, self.shape)
+        for index in zip(*np.nonzero(new)) if self.shape else [()]:
+            self.why[index] = f"{name} = {format_value(shown[index])} is not allowed: {allowed}"
+        self.bad |= new
+        if self.scalar and _collector.get() is None:
+            raise InvalidInputError(self.why[()])
+
+    def positive(self, *names: str) -> None:
+        """Each named argument must be a finite number > 0."""
+        for name in names:
+            v = self.values[name]
+            self.require(name, np.isfinite(v) & (v > 0), "must be a number > 0")
+
+    def non_negative(self, *names: str) -> None:
+        """Each named argument must be a finite number >= 0."""
+        for name in names:
+            v = self.values[name]
+            self.require(name, np.isfinite(v) & (v >= 0), "must be a number >= 0")
+
+    def fraction(self, *names: str) -> None:
+        """Each named argument must lie in (0, 1] (an efficiency such as MFU)."""
+        for name in names:
+            v = self.values[name]
+            self.require(name, (v > 0) & (v <= 1), "must be in (0, 1]")
+
+    def at_least_one(self, *names: str) -> None:
+        """Each named argument must be a whole number >= 1 (a batch size, a GPU count)."""
+        for name in names:
+            v = self.values[name]
+            self.require(name, np.isfinite(v) & (v >= 1) & (v == np.floor(v)), "must be a whole number >= 1")
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Mask of the valid elements."""
+        return ~self.bad
+
+    def valid(self, name: str) -> np.ndarray:
+        """The valid elements of an argument, flattened (the kernels compute on these only)."""
+        return self.values[name][~self.bad]
+
+    def finish(self, *results: np.ndarray):
+        """Scatter kernel results (computed on the valid elements) back, NaN where invalid.
+
+        Records the reasons in an active :func:`invalid_reasons` block, or warns once for an array
+        call. Returns plain floats for a scalar call, arrays otherwise (a tuple when several results).
+        """
+        collector = _collector.get()
+        if collector is not None:
+            collector.reasons = self.why[()] if self.scalar else self.why
+        elif self.bad.any():
+            count = int(self.bad.sum())
+            first = self.why[np.nonzero(self.bad)][0] if self.shape else self.why[()]
+            warnings.warn(
+                f"{count} of {self.bad.size} elements are invalid and came back as NaN; first: {first}. "
+                "Use xlcalc.invalid_reasons() to get the reason for each.",
+                InvalidInputWarning,
+                stacklevel=3,
+            )
+        out = []
+        for result in results:
+            full = np.full(self.shape, np.nan)
+            full[~self.bad] = result
+            out.append(float(full) if self.scalar else full)
+        return out[0] if len(out) == 1 else tuple(out)

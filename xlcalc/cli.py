@@ -1,0 +1,66 @@
+"""The `xlcalc` command: argument parsing, then a call into the rest of the package.
+
+Each command group lives in ``xlcalc/commands/<name>.py`` with ``register(subparsers)``, which adds its
+parser and sets ``handler`` to a function ``(args) -> int``. Bad arguments give a one-line error and
+exit status 2; errors from xlcalc itself give a one-line message and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import XlcalcError
+
+COMMAND_MODULES = ("solve", "workbooks", "fit")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (usage is one `--help` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every command module that is installed registered."""
+    parser = _Parser(prog="xlcalc", description="Inference-aware LLM sizing and serving economics.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"xlcalc.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"xlcalc.commands.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except XlcalcError as exc:
+        print(f"xlcalc {args.command}: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Command groups of the `xlcalc` CLI, one module each (see xlcalc/cli.py)."""
