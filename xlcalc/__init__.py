@@ -24,5 +24,13 @@ from .laws import (
     params_for_loss,
     tokens_for_loss,
 )
+from .lifetime import (
+    BudgetOptimum,
+    ComputeOptimum,
+    CostOptimum,
+    budget_optimal,
+    compute_optimal,
+    cost_optimal,
+)
 
 __version__ = "0.1.0"

@@ -1,0 +1,282 @@
+"""Inference-aware optima (xlcalc.lifetime) against the paper's tables, its public code, and 50-digit arithmetic."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from mpmath import mp, mpf
+
+import xlcalc
+from xlcalc import InvalidInputError
+from xlcalc.lifetime import budget_optimal, compute_optimal, cost_optimal
+
+from reference import TABLE_1, TABLE_2, TABLE_2_HARDWARE, TABLE_2_INPUT_TOKENS, TABLE_2_OUTPUT_TOKENS
+
+FOUR_DIGITS = 5e-4  # half a unit in the 4th significant digit, how REFERENCE.md prints
+
+
+def chinchilla_loss(params, fit="chinchilla"):
+    return xlcalc.loss(params, xlcalc.chinchilla_tokens(params, fit=fit), fit=fit)
+
+
+def mp_optimum(fit, loss, s):
+    """50-digit minimiser of N(D) (D + s) on the iso-loss curve, by bisection on the optimality condition."""
+    mp.dps = 50
+    E, A, B, a, b = (mpf(repr(x)) for x in fit.constants)
+    c, s = mpf(repr(loss)) - E, mpf(repr(s))
+
+    def g(x):  # decreasing in x = ln D
+        y = B * mp.exp(-b * x)
+        return y * (a + b + b * s * mp.exp(-x)) - a * c
+
+    lo, hi = mp.log(B / c) / b, mpf(200)
+    for _ in range(400):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if g(mid) > 0 else (lo, mid)
+    d = mp.exp((lo + hi) / 2)
+    n = (A / (c - B / d**b)) ** (1 / a)
+    return float(n), float(d)
+
+
+class TestComputeOptimalTable1:
+    @pytest.mark.parametrize("row", TABLE_1, ids=lambda r: f"{r[1]:.0e}")
+    def test_every_cell(self, row):
+        d_inf, n_ch, loss, d_ch, flops_ch, n_opt, d_opt, flops_opt, reduction = row
+        opt = compute_optimal(chinchilla_loss(n_ch), d_inf)
+        assert chinchilla_loss(n_ch) == pytest.approx(loss, abs=5e-7)
+        assert opt.chinchilla.params == pytest.approx(n_ch, rel=1e-12)
+        assert opt.chinchilla.tokens == pytest.approx(d_ch, rel=FOUR_DIGITS)
+        assert opt.chinchilla.flops == pytest.approx(flops_ch, rel=FOUR_DIGITS)
+        assert opt.params == pytest.approx(n_opt, rel=FOUR_DIGITS)  # the paper prints 6.33M for 6.325e8
+        assert opt.tokens == pytest.approx(d_opt, rel=FOUR_DIGITS)
+        assert opt.flops == pytest.approx(flops_opt, rel=FOUR_DIGITS)
+        assert opt.saving == pytest.approx(reduction, rel=FOUR_DIGITS)
+
+    def test_whole_table_in_one_vectorised_call(self):
+        rows = np.array(TABLE_1)
+        opt = compute_optimal(chinchilla_loss(rows[:, 1]), rows[:, 0])
+        np.testing.assert_allclose(opt.params, rows[:, 5], rtol=FOUR_DIGITS)
+        np.testing.assert_allclose(opt.saving, rows[:, 8], rtol=FOUR_DIGITS)
+
+
+class TestComputeOptimalInText:
+    def test_7b_quality_1e11_tokens(self):
+        opt = compute_optimal(chinchilla_loss(7e9), 1e11)
+        assert opt.params == pytest.approx(6.000e9, rel=FOUR_DIGITS)
+        assert opt.tokens / opt.chinchilla.tokens == pytest.approx(1.176, abs=5e-4)
+
+    def test_30b_quality_1e13_tokens(self):
+        opt = compute_optimal(chinchilla_loss(30e9), 1e13)
+        assert opt.saving == pytest.approx(0.2798, abs=5e-5)
+        assert opt.params == pytest.approx(1.361e10, rel=FOUR_DIGITS)
+        assert opt.tokens / opt.chinchilla.tokens == pytest.approx(2.845, abs=5e-4)
+
+    def test_70b_quality_2e12_tokens(self):
+        opt = compute_optimal(chinchilla_loss(70e9), 2e12)
+        assert opt.chinchilla.flops / opt.flops - 1 == pytest.approx(0.01331, abs=5e-6)
+        assert opt.saving == pytest.approx(0.01313, abs=5e-6)
+
+    def test_public_code_compute_optimal_example(self):
+        # compute_optimal.py --loss 1.947 --inference_tokens 2e12
+        opt = compute_optimal(1.947, 2e12)
+        assert opt.params == pytest.approx(2.418e10, rel=FOUR_DIGITS)
+        assert opt.tokens == pytest.approx(2.657e12, rel=FOUR_DIGITS)
+        assert opt.params / opt.chinchilla.params == pytest.approx(0.7096, abs=5e-5)
+        assert opt.tokens / opt.chinchilla.tokens == pytest.approx(1.4677, abs=5e-5)
+        assert opt.flops / opt.chinchilla.flops == pytest.approx(0.9522, abs=5e-5)
+
+
+class TestCostOptimal:
+    @pytest.mark.parametrize("row", TABLE_2, ids=lambda r: f"{r[1]:.0e}")
+    def test_table_2_under_stated_assumptions(self, row):
+        requests, n_ch, usd_ch, n_opt, d_opt, usd_opt, saving = row
+        opt = cost_optimal(chinchilla_loss(n_ch), requests * TABLE_2_INPUT_TOKENS,
+                           requests * TABLE_2_OUTPUT_TOKENS, **TABLE_2_HARDWARE)
+        assert opt.chinchilla.params == pytest.approx(n_ch, rel=1e-12)
+        # requests are printed to 4 digits (inference tokens / 285), so allow for that rounding too
+        assert opt.chinchilla.usd == pytest.approx(usd_ch, rel=2 * FOUR_DIGITS)
+        assert opt.params == pytest.approx(n_opt, rel=2 * FOUR_DIGITS)
+        assert opt.tokens == pytest.approx(d_opt, rel=2 * FOUR_DIGITS)
+        assert opt.usd == pytest.approx(usd_opt, rel=2 * FOUR_DIGITS)
+        assert opt.saving == pytest.approx(saving, abs=1e-4)
+        assert opt.usd == pytest.approx(opt.train_usd + opt.inference_usd, rel=1e-15)
+
+    def test_in_text_30b_quality_1_5e9_requests(self):
+        # The paper says 17%, 16B, 3.35T: its unexplained 0.8968 inference-cost factor again.
+        r = 1.5e9
+        opt = cost_optimal(chinchilla_loss(30e9), 70 * r, 215 * r, **TABLE_2_HARDWARE)
+        assert opt.params == pytest.approx(1.567e10, rel=FOUR_DIGITS)
+        assert opt.tokens == pytest.approx(3.507e12, rel=FOUR_DIGITS)
+        assert opt.saving == pytest.approx(0.1899, abs=5e-5)
+
+    def test_public_code_cost_optimal_example(self):
+        # cost_optimal.py --loss 1.947 --inference_reqs 1e10 --input_tok 1000 --output_tok 250
+        opt = cost_optimal(1.947, 1e10 * 1000, 1e10 * 250, train_usd_per_hour=1.40, train_peak_tflops=312,
+                           infer_usd_per_hour=0.60, infer_peak_tflops=624, mfu_train=0.5, mfu_prefill=0.4,
+                           mfu_decode=0.2)
+        assert opt.params == pytest.approx(2.053e10, rel=FOUR_DIGITS)
+        assert opt.tokens == pytest.approx(3.302e12, rel=FOUR_DIGITS)
+        assert opt.params / opt.chinchilla.params == pytest.approx(0.6023, abs=5e-5)
+        assert opt.tokens / opt.chinchilla.tokens == pytest.approx(1.8241, abs=5e-5)
+        assert opt.usd / opt.chinchilla.usd == pytest.approx(0.8876, abs=5e-5)
+
+    def test_same_price_per_flop_everywhere_is_compute_optimal(self):
+        hw = dict(train_usd_per_hour=2.0, train_peak_tflops=1000, infer_usd_per_hour=2.0, infer_peak_tflops=1000,
+                  mfu_train=0.5, mfu_prefill=0.5, mfu_decode=0.5)
+        cost = cost_optimal(2.0, 3e12, 1e12, **hw)
+        flops = compute_optimal(2.0, 4e12)
+        assert cost.params == pytest.approx(flops.params, rel=1e-13)
+        assert cost.saving == pytest.approx(flops.saving, rel=1e-12)
+
+    @pytest.mark.parametrize("kwargs,match", [
+        (dict(mfu_decode=0), "mfu_decode = 0 is not allowed: must be in \\(0, 1\\]"),
+        (dict(mfu_train=1.5), "mfu_train = 1.5"),
+        (dict(train_usd_per_hour=-1), "train_usd_per_hour = -1 is not allowed: must be a number > 0"),
+        (dict(infer_peak_tflops=0), "infer_peak_tflops = 0"),
+    ])
+    def test_bad_hardware(self, kwargs, match):
+        hw = dict(TABLE_2_HARDWARE, **kwargs)
+        with pytest.raises(InvalidInputError, match=match):
+            cost_optimal(2.0, 1e12, 1e12, **hw)
+
+    def test_negative_tokens(self):
+        with pytest.raises(InvalidInputError, match="output_tokens = -1"):
+            cost_optimal(2.0, 1e12, -1, **TABLE_2_HARDWARE)
+
+
+class TestSolverPrecision:
+    """Relative error <= 1e-12 against 50-digit arithmetic over the whole range users can reach."""
+
+    @pytest.mark.parametrize("fit", ["chinchilla", "hoffmann2022", "epoch2024", "muennighoff2023"])
+    @pytest.mark.parametrize("excess,s", [(0.05, 0), (0.3, 1e9), (0.3, 1e13), (1.0, 1e6), (0.01, 1e16),
+                                          (2.0, 1e18), (0.5, 1e-3)])
+    def test_against_mpmath(self, fit, excess, s):
+        f = xlcalc.get_fit(fit)
+        n_exact, d_exact = mp_optimum(f, f.E + excess, s)
+        opt = compute_optimal(f.E + excess, 3 * s, fit=f)
+        assert opt.tokens == pytest.approx(d_exact, rel=1e-12)
+        assert opt.params == pytest.approx(n_exact, rel=1e-12)
+
+    @given(st.floats(1e-3, 3.0), st.floats(0, 1e18))
+    @settings(max_examples=60, deadline=None)
+    def test_random_against_mpmath(self, excess, d_inf):
+        f = xlcalc.get_fit()
+        n_exact, d_exact = mp_optimum(f, f.E + excess, d_inf / 3)
+        opt = compute_optimal(f.E + excess, d_inf)
+        assert opt.tokens == pytest.approx(d_exact, rel=1e-12)
+        assert opt.params == pytest.approx(n_exact, rel=1e-12)
+
+
+class TestComputeOptimalProperties:
+    @given(st.floats(1.75, 4.0), st.floats(1e6, 1e16))
+    @settings(max_examples=150)
+    def test_on_the_iso_loss_curve(self, loss, d_inf):
+        opt = compute_optimal(loss, d_inf)
+        assert xlcalc.loss(opt.params, opt.tokens) == pytest.approx(loss, rel=1e-12)
+
+    @given(st.floats(1.75, 4.0), st.floats(1e6, 1e16), st.sampled_from([-1e-3, 1e-3, -0.1, 0.1]))
+    @settings(max_examples=150)
+    def test_beats_nearby_points_on_the_curve(self, loss, d_inf, shift):
+        opt = compute_optimal(loss, d_inf)
+        d = opt.tokens * math.exp(shift)
+        n = xlcalc.params_for_loss(loss, d)
+        assume(np.isfinite(n))
+        assert 6 * n * d + 2 * n * d_inf >= opt.flops * (1 - 1e-13)
+
+    @given(st.floats(1.75, 4.0))
+    def test_zero_inference_is_chinchilla(self, loss):
+        opt = compute_optimal(loss, 0)
+        assert opt.params == pytest.approx(opt.chinchilla.params, rel=1e-12)
+        assert opt.tokens == pytest.approx(opt.chinchilla.tokens, rel=1e-12)
+        assert abs(opt.saving) < 1e-12
+
+    @given(st.floats(1.75, 4.0), st.floats(1e6, 1e16), st.floats(1.01, 100))
+    def test_size_falls_as_demand_grows(self, loss, d_inf, factor):
+        small, large = compute_optimal(loss, [d_inf, d_inf * factor]).params
+        assert large < small
+        assert compute_optimal(loss, d_inf).saving >= 0
+
+    def test_loss_at_or_below_e(self):
+        for bad in (1.69, 1.0):
+            with pytest.raises(InvalidInputError, match=f"loss = {bad:g} is not allowed: must be greater than the irreducible loss E = 1.69 of fit 'chinchilla'"):
+                compute_optimal(bad, 1e12)
+
+    def test_nan_tokens(self):
+        with pytest.raises(InvalidInputError, match="inference_tokens = NaN is not allowed: must be a number >= 0"):
+            compute_optimal(2.0, float("nan"))
+
+    def test_array_with_bad_elements(self):
+        with xlcalc.invalid_reasons() as why:
+            opt = compute_optimal([2.0, 1.5, 2.0], [1e12, 1e12, -3])
+        assert np.isfinite(opt.params[0]) and np.isnan(opt.params[1:]).all()
+        assert np.isnan(opt.chinchilla.flops[1])
+        assert why.reasons[0] == "" and "loss = 1.5" in why.reasons[1] and "inference_tokens = -3" in why.reasons[2]
+
+    def test_shapes_broadcast(self):
+        opt = compute_optimal(np.array([[2.0], [2.1]]), np.array([1e10, 1e12, 1e14]))
+        assert opt.params.shape == opt.chinchilla.params.shape == (2, 3)
+        assert opt.params[1, 2] == compute_optimal(2.1, 1e14).params
+
+    def test_scalar_gives_floats(self):
+        opt = compute_optimal(2.0, 1e12)
+        assert all(type(v) is float for v in (opt.params, opt.tokens, opt.flops, opt.saving, opt.chinchilla.params))
+
+
+class TestBudgetOptimal:
+    def test_zero_inference_is_chinchilla_optimal(self):
+        for c in (1e18, 1e22, 1e26):
+            opt, ch = budget_optimal(c, 0), xlcalc.chinchilla_optimal(c)
+            assert opt.params == pytest.approx(ch.params, rel=1e-12)
+            assert opt.loss == pytest.approx(ch.loss, rel=1e-14)
+            assert opt.chinchilla.params == pytest.approx(ch.params, rel=1e-12)
+
+    @pytest.mark.parametrize("c,t", [(1e22, 1e11), (1e24, 1e12), (1e24, 1e14), (1e20, 1e12), (1e26, 1e16)])
+    def test_brute_force_minimum(self, c, t):
+        opt = budget_optimal(c, t)
+        assert opt.train_flops + opt.inference_flops == pytest.approx(c, rel=1e-12)
+        n = np.exp(np.linspace(np.log(opt.params) - 0.02, np.log(min(opt.params * 1.0202, c / (2 * t) * 0.999999)), 4001))
+        d = (c - 2 * n * t) / (6 * n)
+        losses = xlcalc.loss(n, d)
+        assert losses.min() >= opt.loss - 1e-14
+        assert n[np.argmin(losses)] == pytest.approx(opt.params, rel=1e-4)
+
+    def test_against_mpmath(self):
+        mp.dps = 50
+        E, A, B, a, b = (mpf(repr(x)) for x in xlcalc.get_fit().constants)
+        for c, t in [(1e23, 1e12), (1e21, 1e13), (1e25, 1e11)]:
+            C, T = mpf(c), mpf(t)
+
+            def g(x):
+                d = mp.exp(x)
+                n = C / (6 * d + 2 * T)
+                return b * B * d**-b * (1 + T / (3 * d)) - a * A * n**-a
+
+            lo, hi = mpf(0), mpf(80)
+            for _ in range(300):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if g(mid) > 0 else (lo, mid)
+            d = mp.exp(lo)
+            opt = budget_optimal(c, t)
+            assert opt.tokens == pytest.approx(float(d), rel=1e-12)
+            assert opt.params == pytest.approx(float(C / (6 * d + 2 * T)), rel=1e-12)
+
+    def test_beats_chinchilla_proportioned_model_with_same_budget(self):
+        opt = budget_optimal([1e22, 1e24], [1e12, 1e14])
+        ch = opt.chinchilla
+        np.testing.assert_allclose(6 * ch.params * ch.tokens + 2 * ch.params * np.array([1e12, 1e14]), [1e22, 1e24], rtol=1e-12)
+        np.testing.assert_allclose(ch.tokens, xlcalc.chinchilla_tokens(ch.params), rtol=1e-12)
+        assert (opt.loss <= ch.loss).all()
+
+    @given(st.floats(1e18, 1e27), st.floats(1e6, 1e17))
+    @settings(max_examples=150)
+    def test_more_inference_means_smaller_model_and_higher_loss(self, c, t):
+        opt = budget_optimal(c, [t, 2 * t])
+        assert opt.params[1] < opt.params[0]
+        assert opt.loss[1] > opt.loss[0]
+        assert np.all(opt.train_flops + opt.inference_flops == pytest.approx(c, rel=1e-11))
+
+    def test_bad_budget(self):
+        with pytest.raises(InvalidInputError, match="total_flops = -1 is not allowed"):
+            budget_optimal(-1, 1e9)
