@@ -146,6 +146,8 @@ class Checked:
 
     def valid(self, name: str) -> np.ndarray:
         """The valid elements of an argument, flattened (the kernels compute on these only)."""
+        if not self.bad.any():
+            return self.values[name].ravel()
         return self.values[name][~self.bad]
 
     def finish(self, *results: np.ndarray):
@@ -167,8 +169,13 @@ class Checked:
                 stacklevel=3,
             )
         out = []
+        all_valid = not self.bad.any()
         for result in results:
-            full = np.full(self.shape, np.nan)
-            full[~self.bad] = result
+            if all_valid:
+                full = np.empty(self.shape)
+                full.reshape(-1)[...] = result
+            else:
+                full = np.full(self.shape, np.nan)
+                full[~self.bad] = result
             out.append(float(full) if self.scalar else full)
         return out[0] if len(out) == 1 else tuple(out)

@@ -2,7 +2,8 @@
 
 Each command group lives in ``xlcalc/commands/<name>.py`` with ``register(subparsers)``, which adds its
 parser and sets ``handler`` to a function ``(args) -> int``. Bad arguments give a one-line error and
-exit status 2; errors from xlcalc itself give a one-line message and exit status 1.
+exit status 2 (argparse's own errors, and bad values or unknown names found later); other xlcalc
+errors (a workbook that fails its check, LibreOffice failing) give a one-line message and exit status 1.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def main(argv=None) -> int:
         return int(args.handler(args) or 0)
     except XlcalcError as exc:
         print(f"xlcalc {args.command}: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
+        return 2 if isinstance(exc, (ValueError, KeyError)) else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

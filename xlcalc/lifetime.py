@@ -30,7 +30,8 @@ import math
 import numpy as np
 
 from ._checks import Checked
-from ._solve import solve_decreasing
+from ._solve import MAX_ITERATIONS as MAX_NEWTON_STEPS
+from ._solve import X_TOLERANCE, solve_decreasing
 from .laws import DEFAULT_FIT, Fit, _chinchilla_for_loss, _chinchilla_tokens, _loss, get_fit
 from .laws import _check_loss_above_floor
 
@@ -112,24 +113,28 @@ class BudgetOptimum:
 
 
 def _optimal_tokens_on_curve(f: Fit, loss, s):
-    """ln D of the minimum of N(D) (D + s) on the iso-loss curve L = loss (see the module Notes)."""
+    """ln D of the minimum of N(D) (D + s) on the iso-loss curve L = loss (see the module Notes).
+
+    h(x) = -beta x + ln(P + Q e^(-x)) - ln R with P = B (alpha+beta), Q = B beta s, R = alpha c is convex
+    and decreasing, so Newton steps from the left end of the bracket never overshoot the root: a plain
+    Newton loop over the whole array is safe, with one exp and one log per step.
+    """
     loss, s = np.broadcast_arrays(np.asarray(loss, dtype=float), np.asarray(s, dtype=float))
     a, b = f.alpha, f.beta
+    p = f.B * (a + b)
+    q = (f.B * b) * s
     log_r = np.log(a * (loss - f.E))
-    log_p = math.log(f.B * (a + b))
     with np.errstate(divide="ignore"):
-        log_q = np.log(f.B * b * s)  # -inf when s = 0: the Chinchilla point
-    lo = np.maximum((log_p - log_r) / b, (log_q - log_r) / (1 + b))
-    hi = np.maximum((log_p - log_r + math.log(2.0)) / b, (log_q - log_r + math.log(2.0)) / (1 + b))
-
-    def value_and_slope(x, i):
-        first, second = log_p - b * x, log_q[i] - (1 + b) * x
-        total = np.logaddexp(first, second)
-        weight_second = np.exp(second - total)
-        return total - log_r[i], -(b + weight_second)
-
-    log_tokens, _ = solve_decreasing(value_and_slope, lo, hi, x0=lo)
-    return log_tokens
+        x = np.maximum((math.log(p) - log_r) / b, (np.log(q) - log_r) / (1 + b))  # log(0) = -inf when s = 0
+    for _ in range(MAX_NEWTON_STEPS):
+        tail = q * np.exp(-x)                      # Q e^(-x)
+        total = p + tail
+        h = np.log(total) - b * x - log_r
+        step = h / (b + tail / total)              # -h / h'
+        x += step
+        if not np.any(np.abs(step) > X_TOLERANCE * np.abs(x)):
+            return x
+    raise ArithmeticError("Newton steps did not converge; this is a bug in xlcalc, please report the inputs")
 
 
 def _params_at(f: Fit, loss, log_tokens):

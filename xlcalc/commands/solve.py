@@ -1,0 +1,168 @@
+"""`xlcalc solve`: the scaling-law optima from the shell, as a readable table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import laws, lifetime
+from ._output import human, print_json, print_table
+
+# The paper's Table 2 assumptions (Sardana et al. 2024): A100-80GB bf16 for training, A100-40GB int8 for serving.
+PAPER_HARDWARE = dict(train_usd_per_hour=1.50, train_peak_tflops=312.0, infer_usd_per_hour=1.10,
+                      infer_peak_tflops=624.0, mfu_train=0.5, mfu_prefill=0.5, mfu_decode=0.01)
+
+
+def number(text: str) -> float:
+    """argparse type: a float that also accepts 1e12, 2_000 and 70B / 1.4T / 500M suffixes."""
+    cleaned = text.strip().replace("_", "").replace(",", "")
+    scale = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}.get(cleaned[-1:].lower(), 1.0)
+    if scale != 1.0:
+        cleaned = cleaned[:-1]
+    try:
+        return float(cleaned) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (examples: 1e12, 70B, 1.4T)") from None
+
+
+def register(subparsers) -> None:
+    solve = subparsers.add_parser("solve", help="solve for the optimal model size and tokens",
+                                  description="Solve for the optimal model size and training tokens.")
+    kinds = solve.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    def common(p):
+        p.add_argument("--fit", default=laws.DEFAULT_FIT,
+                       help=f"scaling-law fit: one of {', '.join(laws.FITS)}, or five numbers 'E,A,B,alpha,beta'")
+        p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    def target(p):
+        group = p.add_mutually_exclusive_group(required=True)
+        group.add_argument("--loss", type=number, help="target loss (must exceed the fit's E)")
+        group.add_argument("--chinchilla-params", type=number, metavar="N",
+                           help="target the loss of a Chinchilla-optimal model of N params (e.g. 70B)")
+
+    p = kinds.add_parser("chinchilla", help="training-compute-optimal model for a FLOP budget")
+    p.add_argument("--compute", type=number, required=True, metavar="FLOPS", help="training budget in FLOPs (6ND)")
+    common(p)
+    p.set_defaults(handler=_chinchilla)
+
+    p = kinds.add_parser("compute-optimal", help="fewest lifetime FLOPs for a loss and inference demand")
+    target(p)
+    p.add_argument("--inference-tokens", type=number, required=True, help="lifetime inference tokens")
+    common(p)
+    p.set_defaults(handler=_compute_optimal)
+
+    p = kinds.add_parser("cost-optimal", help="lowest lifetime $ for a loss and a request profile",
+                         description="Lowest lifetime dollar cost. Hardware defaults are the paper's Table 2 "
+                                     "assumptions: training $1.50/h at 312 TFLOP/s (A100-80GB bf16), inference "
+                                     "$1.10/h at 624 TOP/s (A100-40GB int8), MFU 0.5 / 0.5 / 0.01.")
+    target(p)
+    p.add_argument("--requests", type=number, required=True, help="lifetime requests")
+    p.add_argument("--input-tokens", type=number, required=True, help="prompt tokens per request")
+    p.add_argument("--output-tokens", type=number, required=True, help="generated tokens per request")
+    for name, value in PAPER_HARDWARE.items():
+        p.add_argument("--" + name.replace("_", "-"), type=number, default=value, help=f"default {value:g}")
+    common(p)
+    p.set_defaults(handler=_cost_optimal)
+
+    p = kinds.add_parser("budget", help="lowest loss for a total budget of training plus inference FLOPs")
+    p.add_argument("--total-flops", type=number, required=True, help="training + inference FLOP budget")
+    p.add_argument("--inference-tokens", type=number, required=True, help="lifetime inference tokens")
+    common(p)
+    p.set_defaults(handler=_budget)
+
+
+def _fit(args):
+    text = args.fit
+    if "," in text:
+        return laws.get_fit([number(x) for x in text.split(",")])
+    return laws.get_fit(text)
+
+
+def _target_loss(args, fit):
+    if args.loss is not None:
+        return args.loss
+    return laws.loss(args.chinchilla_params, laws.chinchilla_tokens(args.chinchilla_params, fit=fit), fit=fit)
+
+
+def _chinchilla(args) -> int:
+    fit = _fit(args)
+    opt = laws.chinchilla_optimal(args.compute, fit=fit)
+    if args.json:
+        print_json({"fit": fit.name, "compute_flops": args.compute, "params": opt.params, "tokens": opt.tokens,
+                    "loss": opt.loss, "tokens_per_param": opt.tokens / opt.params})
+        return 0
+    print_table(f"Chinchilla-optimal model for {args.compute:.4g} training FLOPs (fit {fit.name})",
+                ["", "params", "tokens", "tokens/param", "loss"],
+                [["optimum", human(opt.params, "params"), human(opt.tokens, "tokens"),
+                  f"{opt.tokens / opt.params:.1f}", f"{opt.loss:.6f}"]])
+    return 0
+
+
+def _compute_optimal(args) -> int:
+    fit = _fit(args)
+    target = _target_loss(args, fit)
+    opt = lifetime.compute_optimal(target, args.inference_tokens, fit=fit)
+    ch = opt.chinchilla
+    if args.json:
+        print_json({"fit": fit.name, "loss": target, "inference_tokens": args.inference_tokens,
+                    "optimal": {"params": opt.params, "tokens": opt.tokens, "flops": opt.flops,
+                                "train_flops": opt.train_flops, "inference_flops": opt.inference_flops},
+                    "chinchilla": {"params": ch.params, "tokens": ch.tokens, "flops": ch.flops},
+                    "saving": opt.saving})
+        return 0
+    print_table(f"Compute-optimal model for loss {target:.6f} and {args.inference_tokens:.4g} inference tokens "
+                f"(fit {fit.name})",
+                ["", "params", "tokens", "lifetime FLOPs"],
+                [["Chinchilla-style", human(ch.params, "params"), human(ch.tokens, "tokens"), human(ch.flops, "flops")],
+                 ["compute-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"), human(opt.flops, "flops")],
+                 ["optimal / Chinchilla", f"{opt.params / ch.params:.2%}", f"{opt.tokens / ch.tokens:.2%}",
+                  f"{opt.flops / ch.flops:.2%}"]],
+                [f"saving: {human(opt.saving, 'percent')} of lifetime FLOPs"])
+    return 0
+
+
+def _cost_optimal(args) -> int:
+    fit = _fit(args)
+    target = _target_loss(args, fit)
+    hardware = {name: getattr(args, name) for name in PAPER_HARDWARE}
+    opt = lifetime.cost_optimal(target, args.requests * args.input_tokens, args.requests * args.output_tokens,
+                                fit=fit, **hardware)
+    ch = opt.chinchilla
+    if args.json:
+        print_json({"fit": fit.name, "loss": target, "requests": args.requests, "input_tokens": args.input_tokens,
+                    "output_tokens": args.output_tokens, "hardware": hardware,
+                    "optimal": {"params": opt.params, "tokens": opt.tokens, "usd": opt.usd,
+                                "train_usd": opt.train_usd, "inference_usd": opt.inference_usd},
+                    "chinchilla": {"params": ch.params, "tokens": ch.tokens, "usd": ch.usd},
+                    "saving": opt.saving})
+        return 0
+    print_table(f"Cost-optimal model for loss {target:.6f} and {args.requests:.4g} requests of "
+                f"{args.input_tokens:g} + {args.output_tokens:g} tokens (fit {fit.name})",
+                ["", "params", "tokens", "lifetime $"],
+                [["Chinchilla-style", human(ch.params, "params"), human(ch.tokens, "tokens"), human(ch.usd, "usd")],
+                 ["cost-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"), human(opt.usd, "usd")],
+                 ["optimal / Chinchilla", f"{opt.params / ch.params:.2%}", f"{opt.tokens / ch.tokens:.2%}",
+                  f"{opt.usd / ch.usd:.2%}"]],
+                [f"saving: {human(opt.saving, 'percent')} of lifetime cost "
+                 f"(training {human(opt.train_usd, 'usd')}, inference {human(opt.inference_usd, 'usd')})"])
+    return 0
+
+
+def _budget(args) -> int:
+    fit = _fit(args)
+    opt = lifetime.budget_optimal(args.total_flops, args.inference_tokens, fit=fit)
+    ch = opt.chinchilla
+    if args.json:
+        print_json({"fit": fit.name, "total_flops": args.total_flops, "inference_tokens": args.inference_tokens,
+                    "optimal": {"params": opt.params, "tokens": opt.tokens, "loss": opt.loss,
+                                "train_flops": opt.train_flops, "inference_flops": opt.inference_flops},
+                    "chinchilla": {"params": ch.params, "tokens": ch.tokens, "loss": ch.loss}})
+        return 0
+    print_table(f"Lowest loss for {args.total_flops:.4g} FLOPs of training plus {args.inference_tokens:.4g} "
+                f"inference tokens (fit {fit.name})",
+                ["", "params", "tokens", "loss"],
+                [["Chinchilla-proportioned", human(ch.params, "params"), human(ch.tokens, "tokens"), f"{ch.loss:.6f}"],
+                 ["budget-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"), f"{opt.loss:.6f}"]],
+                [f"training {human(opt.train_flops, 'flops')} FLOPs, inference {human(opt.inference_flops, 'flops')} "
+                 f"FLOPs; loss lower by {ch.loss - opt.loss:.6f}"])
+    return 0
