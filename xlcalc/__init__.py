@@ -18,6 +18,7 @@ from .economics import (
     train_cost,
     train_flops,
 )
+from .fitting import ScalingFitResult, fit_scaling_law, paper_grid
 from .hardware import (
     ACCELERATOR_FIELDS,
     Accelerator,
@@ -60,6 +61,7 @@ from .lifetime import (
     compute_optimal,
     cost_optimal,
 )
+from .runs import Runs, read_runs
 from .serving import (
     blended_cost_per_mtok,
     check_fits,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import XlcalcError
@@ -25,18 +26,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full parser, with every command module that is installed registered."""
+    """The full parser, with every command module registered."""
     parser = _Parser(prog="xlcalc", description="Inference-aware LLM sizing and serving economics.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"xlcalc.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"xlcalc.commands.{name}":
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"xlcalc.commands.{name}").register(subparsers)
     return parser
 
 
@@ -61,6 +56,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and friends, which stopped reading
+        # as the Python docs advise: point stdout at devnull so the flush at exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

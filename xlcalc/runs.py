@@ -1,0 +1,122 @@
+"""Reading training runs (parameters, tokens, final loss per run) from a CSV file, for fitting a scaling law.
+
+The file needs a header row. Columns are found by name (case and spacing ignored): the parameter count in
+``Parameters``, ``params``, ``N`` ...; training tokens in ``Tokens``, ``D`` ...; the final loss in
+``Smoothed Loss``, ``loss`` ...; or the columns named by the caller. Lines starting with ``#`` and blank
+lines are skipped, so a file can carry a commented header with its source. Every problem is a
+:class:`~xlcalc.errors.DataFileError` that names the file and the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+
+import numpy as np
+
+from .errors import DataFileError
+
+# Names tried in order when the caller does not name a column (compared lower-case, without spaces,
+# underscores or dashes). The first set is what the paper's trainingresults.csv uses.
+PARAMS_COLUMNS = ("parameters", "params", "nparams", "numparams", "modelparams", "n")
+TOKENS_COLUMNS = ("tokens", "trainingtokens", "ntokens", "numtokens", "d")
+LOSS_COLUMNS = ("smoothedloss", "loss", "finalloss", "trainloss", "evalloss", "l")
+NAME_COLUMNS = ("modelname", "name", "run", "model")
+
+
+@dataclasses.dataclass(frozen=True)
+class Runs:
+    """Training runs read from a file: params, tokens, losses (arrays), a name per run, and the columns used."""
+
+    params: np.ndarray
+    tokens: np.ndarray
+    losses: np.ndarray
+    names: list[str]
+    columns: dict[str, str]
+    path: str
+
+
+def _key(name: str) -> str:
+    return "".join(ch for ch in name.strip().lower() if ch not in " _-")
+
+
+def _find_column(header: list[str], wanted: str | None, candidates: tuple[str, ...], what: str, path: str,
+                 option: str) -> int:
+    keys = [_key(h) for h in header]
+    if wanted is not None:
+        if wanted in header:
+            return header.index(wanted)
+        if _key(wanted) in keys:
+            return keys.index(_key(wanted))
+        raise DataFileError(f"{path}: no column {wanted!r} for {what}; the columns are {', '.join(map(repr, header))}")
+    for candidate in candidates:
+        if candidate in keys:
+            return keys.index(candidate)
+    raise DataFileError(f"{path}: no column for {what} (tried {', '.join(candidates)}); name it with {option}; "
+                        f"the columns are {', '.join(map(repr, header))}")
+
+
+def _number(text: str, column: str, path: str, line: int) -> float:
+    try:
+        value = float(text.strip().replace("_", ""))
+    except ValueError:
+        raise DataFileError(f"{path} line {line}: {column} = {text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise DataFileError(f"{path} line {line}: {column} = {text.strip()} is not allowed: must be a number > 0")
+    return value
+
+
+def read_runs(path, *, params_col: str | None = None, tokens_col: str | None = None,
+              loss_col: str | None = None) -> Runs:
+    """Read training runs (parameters, training tokens, final loss) from the CSV file at `path`.
+
+    Columns are found by their usual names unless given; a run name is taken from a ``Model Name`` or
+    ``name`` column when there is one (else ``line N``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> file = pathlib.Path(tempfile.mkdtemp()) / "runs.csv"
+    >>> _ = file.write_text("# my sweep\\nname,params,tokens,loss\\nsmall,1.5e8,3e9,3.5\\n")
+    >>> runs = read_runs(file)
+    >>> runs.params.tolist(), runs.columns["loss"]
+    ([150000000.0], 'loss')
+    """
+    shown = str(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            lines = [(reader.line_num, row) for row in reader]
+    except FileNotFoundError:
+        raise DataFileError(f"{shown}: no such file") from None
+    except UnicodeDecodeError:
+        raise DataFileError(f"{shown}: not a text CSV file (it is not UTF-8)") from None
+    except (OSError, csv.Error) as exc:
+        raise DataFileError(f"{shown}: cannot be read ({exc})") from None
+    rows = [(number, row) for number, row in lines
+            if any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#")]
+    if not rows:
+        raise DataFileError(f"{shown}: the file has no header row and no runs")
+    header = [cell.strip() for cell in rows[0][1]]
+    chosen = {
+        "params": _find_column(header, params_col, PARAMS_COLUMNS, "parameters", shown, "--params-col"),
+        "tokens": _find_column(header, tokens_col, TOKENS_COLUMNS, "training tokens", shown, "--tokens-col"),
+        "loss": _find_column(header, loss_col, LOSS_COLUMNS, "the final loss", shown, "--loss-col"),
+    }
+    keys = [_key(h) for h in header]
+    name_index = next((keys.index(c) for c in NAME_COLUMNS if c in keys), None)
+    values = {field: [] for field in chosen}
+    names = []
+    for number, row in rows[1:]:
+        for field, index in chosen.items():
+            if index >= len(row) or not row[index].strip():
+                raise DataFileError(f"{shown} line {number}: no value in column {header[index]!r}")
+            values[field].append(_number(row[index], header[index], shown, number))
+        label = row[name_index].strip() if name_index is not None and name_index < len(row) else ""
+        names.append(label or f"line {number}")
+    if not names:
+        raise DataFileError(f"{shown}: the file has a header but no runs")
+    return Runs(params=np.array(values["params"]), tokens=np.array(values["tokens"]),
+                losses=np.array(values["loss"]), names=names,
+                columns={field: header[index] for field, index in chosen.items()}, path=shown)
