@@ -35,6 +35,7 @@ from .errors import (
     DoesNotFitError,
     InvalidInputError,
     InvalidInputWarning,
+    RecalcError,
     UnknownNameError,
     WorkbookError,
     XlcalcError,

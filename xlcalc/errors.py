@@ -32,5 +32,9 @@ class WorkbookError(XlcalcError, ValueError):
     """A workbook is not an xlcalc workbook, is open in Excel, or cannot be written safely."""
 
 
+class RecalcError(XlcalcError, RuntimeError):
+    """The spreadsheet engine (LibreOffice) is missing, failed or timed out while recalculating a workbook."""
+
+
 class InvalidInputWarning(UserWarning):
     """Some elements of an array call were invalid and came back as NaN (see ``xlcalc.invalid_reasons``)."""

@@ -1,0 +1,177 @@
+"""`xlcalc build`, `xlcalc refresh` and `xlcalc check` from the command line: output, exit status, files."""
+
+import json
+
+import openpyxl
+import pytest
+
+from xlcalc import recalc, workbook_files
+from xlcalc.cli import main
+from xlcalc.workbook_files import named_cells
+
+TEMPLATES = workbook_files.available_templates()
+FILENAMES = sorted(module.FILENAME for module in TEMPLATES.values())
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def needs_libreoffice():
+    if recalc.soffice_path() is None:
+        pytest.skip(f"LibreOffice is not installed: {recalc.INSTALL_HINT}")
+
+
+@pytest.fixture
+def built(tmp_path, capsys):
+    folder = tmp_path / "books"
+    code, out, err = run(capsys, "build", "--out", folder)
+    assert code == 0
+    return folder, out, err
+
+
+class TestBuild:
+    def test_writes_every_template(self, built):
+        folder, out, err = built
+        assert sorted(p.name for p in folder.iterdir()) == FILENAMES
+        assert all(f"wrote {folder / name}" in out for name in FILENAMES)
+        assert "building deployment_cost_model.xlsx" in err  # progress goes to stderr
+        for name in FILENAMES:
+            template, _ = workbook_files.identify(openpyxl.load_workbook(folder / name))
+            assert TEMPLATES[template].FILENAME == name
+
+    def test_check_passes_on_a_fresh_build(self, built, capsys):
+        folder, _, _ = built
+        code, out, _ = run(capsys, "build", "--out", folder, "--check")
+        assert code == 0 and out.count("up to date") == len(FILENAMES)
+
+    def test_check_names_the_first_differences(self, built, capsys):
+        folder, _, _ = built
+        path = folder / "deployment_cost_model.xlsx"
+        workbook = openpyxl.load_workbook(path)
+        cell = named_cells(workbook, "in_c1_batch")[0]
+        cell.value = 99
+        workbook.save(path)
+        before = path.read_bytes()
+        code, out, _ = run(capsys, "build", "--out", folder, "--check")
+        assert code == 1
+        assert f"Model!{cell.coordinate}: value expected 32, found 99" in out
+        assert path.read_bytes() == before  # --check writes nothing
+
+    def test_check_reports_a_missing_workbook(self, tmp_path, capsys):
+        code, out, _ = run(capsys, "build", "--out", tmp_path, "--check")
+        assert code == 1 and "deployment_cost_model.xlsx: missing" in out
+        assert list(tmp_path.iterdir()) == []
+
+    def test_rebuild_backs_up_only_a_file_with_the_users_inputs(self, built, capsys):
+        folder, _, _ = built
+        path = folder / "deployment_cost_model.xlsx"
+        code, out, _ = run(capsys, "build", "--out", folder)
+        assert code == 0 and "kept as" not in out and sorted(p.name for p in folder.iterdir()) == FILENAMES
+        workbook = openpyxl.load_workbook(path)
+        named_cells(workbook, "in_requests_per_month")[0].value = 12345
+        workbook.save(path)
+        code, out, _ = run(capsys, "build", "--out", folder)
+        (backup,) = folder.glob("deployment_cost_model.backup-*.xlsx")
+        assert code == 0 and f"your previous file is kept as {backup.name}" in out
+        assert named_cells(openpyxl.load_workbook(backup), "in_requests_per_month")[0].value == 12345
+
+    @pytest.mark.parametrize("change", ["price row", "own sheet", "not xlcalc"])
+    def test_rebuild_backs_up_other_user_data(self, built, capsys, change):
+        folder, _, _ = built
+        path = folder / "deployment_cost_model.xlsx"
+        workbook = openpyxl.load_workbook(path) if change != "not xlcalc" else openpyxl.Workbook()
+        if change == "price row":
+            workbook["Hardware prices"]["A150"] = "Our cluster"
+        if change == "own sheet":
+            workbook.create_sheet("Notes")
+        workbook.save(path)
+        code, out, _ = run(capsys, "build", "--out", folder)
+        assert code == 0 and len(list(folder.glob("deployment_cost_model.backup-*.xlsx"))) == 1
+
+    def test_build_refuses_a_file_open_in_excel(self, built, capsys):
+        folder, _, _ = built
+        (folder / "~$deployment_cost_model.xlsx").write_text("")
+        code, _, err = run(capsys, "build", "--out", folder)
+        assert code == 2 and "xlcalc build: error:" in err and "lock file ~$deployment_cost_model.xlsx" in err
+
+
+class TestRefreshCommand:
+    def test_refresh_in_place(self, built, capsys):
+        folder, _, _ = built
+        path = folder / "deployment_cost_model.xlsx"
+        code, out, err = run(capsys, "refresh", path)
+        assert code == 0 and "refreshed" in out and "kept 46 inputs" in out and "deployment_cost_model.backup-" in out
+        assert "rebuilding deployment_cost_model.xlsx" in err
+
+    def test_refresh_to_another_file(self, built, tmp_path, capsys):
+        folder, _, _ = built
+        path = folder / "deployment_cost_model.xlsx"
+        before = path.read_bytes()
+        code, out, _ = run(capsys, "refresh", path, "-o", tmp_path / "mine.xlsx")
+        assert code == 0 and (tmp_path / "mine.xlsx").is_file() and path.read_bytes() == before
+
+    @pytest.mark.parametrize("make,message", [
+        (lambda p: None, "does not exist"),
+        (lambda p: openpyxl.Workbook().save(p), "is not an xlcalc workbook"),
+        (lambda p: p.write_text("a,b\n1,2\n"), "is not an .xlsx workbook"),
+    ])
+    def test_bad_files_give_one_line_and_status_2(self, tmp_path, capsys, make, message):
+        path = tmp_path / "book.xlsx"
+        make(path)
+        for command in ("refresh", "check"):
+            code, out, err = run(capsys, command, path)
+            assert code == 2 and message in err and err.count("\n") == 1 and out == ""
+
+
+class TestCheckCommand:
+    def test_clean_workbooks_pass(self, built, capsys):
+        needs_libreoffice()
+        folder, _, _ = built
+        for name in FILENAMES:
+            code, out, err = run(capsys, "check", folder / name)
+            assert code == 0, out
+            assert "outputs agree with the solver" in out and "no error cells" in out
+            assert "recalculating" in err
+
+    @pytest.mark.parametrize("filename,name,value,messages", [
+        ("deployment_cost_model.xlsx", "out_c2_tokens_per_sec", 1234.5,
+         ["out_c2_tokens_per_sec: workbook 1234.5, solver 3453.830788",
+          "out_c2_usd_per_mtok_output: workbook",  # what depends on it is wrong too
+          "10 problems found"]),
+        ("lifetime_sizing.xlsx", "out_chinchilla_params", 7e10, ["out_chinchilla_params: workbook 7e+10, solver"]),
+    ])
+    def test_a_formula_replaced_by_a_constant_is_reported(self, built, capsys, filename, name, value, messages):
+        needs_libreoffice()
+        path = built[0] / filename
+        workbook = openpyxl.load_workbook(path)
+        named_cells(workbook, name)[0].value = value
+        workbook.save(path)
+        code, out, _ = run(capsys, "check", path)
+        assert code == 1 and all(message in out for message in messages) and "out_c1_" not in out
+
+    def test_json_findings(self, built, capsys):
+        needs_libreoffice()
+        path = built[0] / "deployment_cost_model.xlsx"
+        workbook = openpyxl.load_workbook(path)
+        named_cells(workbook, "out_crossover_month")[0].value = "never"
+        workbook.save(path)
+        code, out, _ = run(capsys, "check", path, "--json")
+        data = json.loads(out)
+        assert code == 1 and data["ok"] is False and data["template"] == "deployment_cost_model"
+        assert data["mismatches"] == [{"name": "out_crossover_month", "workbook": "never", "solver": 6.0}]
+        assert data["error_cells"] == [] and data["outputs_compared"] == 47
+
+    def test_error_cells_and_unusable_inputs_are_reported(self, built, capsys):
+        needs_libreoffice()
+        folder, _, _ = built
+        path = folder / "deployment_cost_model.xlsx"
+        workbook = openpyxl.load_workbook(path)
+        named_cells(workbook, "in_c3_gpu")[0].value = "Z80"
+        workbook.save(path)
+        code, out, _ = run(capsys, "check", path)
+        assert code == 1
+        assert "the solver cannot use this workbook's inputs: in_c3_gpu = 'Z80' is not in the price sheet" in out
+        assert "holds the error #N/A" in out

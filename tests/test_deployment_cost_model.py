@@ -1,0 +1,309 @@
+"""Workbook 2 (deployment_cost_model.xlsx): layout, the Python outputs, and LibreOffice against the solver."""
+
+import re
+
+import numpy as np
+import openpyxl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xlcalc import recalc
+from xlcalc.errors import InvalidInputError, UnknownNameError
+from xlcalc.hardware import gpu
+from xlcalc.templates import deployment_cost_model as dcm
+from xlcalc.templates import price_sheet
+from xlcalc.workbook_check import agrees, compare_content, read_price_rows
+from xlcalc.workbook_files import named_cells, template_workbook
+
+# A price-sheet row with the handbook's A100 (REFERENCE.md, "Inference Scaling"): 312 TFLOP/s, 2 TB/s, $1/h.
+HANDBOOK_A100 = {"name": "Handbook A100", "peak_tflops_bf16": 312, "memory_gb": 80, "mem_bw_tbs": 2.0,
+                 "usd_per_hour": 1.0, "price_provider": "REFERENCE.md", "price_date": "2026-11-25"}
+# Handbook roofline at batch 1, FP16, efficiencies 1: 7B and 70B, 10M requests of 500 output tokens a month.
+HANDBOOK = {
+    "in_requests_per_month": 10e6, "in_input_tokens": 0, "in_output_tokens": 500, "in_monthly_growth": 0,
+    "in_peak_factor": 1, "in_utilisation": 1,
+    **{f"in_c{k}_{key}": value for k, params in ((1, 7e9), (2, 70e9), (3, 7e9)) for key, value in {
+        "params": params, "precision": "bf16", "bytes_per_param": 2, "kv_bytes_per_token": 0,
+        "gpu": "Handbook A100" if k < 3 else "handbook a100", "batch": 1, "context_tokens": 0,
+        "mfu_decode": 1, "bw_eff": 1}.items()},
+}
+
+SCENARIOS = {
+    "defaults": ({}, []),
+    "handbook": (HANDBOOK, [HANDBOOK_A100]),
+    "huge_traffic_fast_growth": ({"in_requests_per_month": 1e12, "in_monthly_growth": 0.5, "in_peak_factor": 5,
+                                  "in_utilisation": 0.05}, []),
+    "one_request_no_growth": ({"in_requests_per_month": 1, "in_monthly_growth": 0, "in_input_tokens": 0,
+                               "in_output_tokens": 1}, []),
+    "declining_long_context": ({"in_monthly_growth": -0.3, "in_c1_context_tokens": 128000, "in_c1_batch": 256,
+                                "in_c2_context_tokens": 1e6, "in_c3_batch": 1}, []),
+    "compute_bound_and_precisions": ({"in_c1_batch": 4096, "in_c1_params": 1e8, "in_c1_kv_bytes_per_token": 0,
+                                      "in_c1_gpu": "A100-80GB SXM4", "in_c1_precision": "fp8",
+                                      "in_c2_precision": "int8", "in_c2_gpu": "A100-40GB SXM4",
+                                      "in_c3_params": 1e12, "in_c3_gpu": "L4", "in_train_gpu": "TPU v6e",
+                                      "in_mfu_train": 1}, []),
+    "never_overtakes": ({"in_crossover_from": 3, "in_crossover_to": 2}, []),
+    "user_price_row_and_edited_price": ({"in_c2_gpu": "My accelerator", "in_c3_gpu": "h100 sxm5",
+                                         "in_crossover_from": 2, "in_crossover_to": 3},
+                                        [{"name": "My accelerator", "peak_tflops_bf16": 1500.5,
+                                          "peak_tflops_fp8": 3001, "memory_gb": 100, "mem_bw_tbs": 4.4,
+                                          "usd_per_hour": 0.37, "price_source": "=cmd|' /c calc'!A1"}]),
+}
+
+
+
+def random_scenarios(count, seed=20261125):
+    """Inputs drawn log-uniformly over wide ranges (fixed seed: the same scenarios every run)."""
+    rng = np.random.default_rng(seed)
+    priced = [r["name"] for r in price_sheet.catalog_rows() if r["usd_per_hour"] == r["usd_per_hour"]]
+    log_uniform = lambda low, high: float(10 ** rng.uniform(np.log10(low), np.log10(high)))  # noqa: E731
+    scenarios = {}
+    for i in range(count):
+        inputs = {"in_requests_per_month": log_uniform(1, 1e12), "in_input_tokens": float(rng.integers(0, 100000)),
+                  "in_output_tokens": float(rng.integers(1, 20000)), "in_monthly_growth": rng.uniform(-0.5, 1.0),
+                  "in_peak_factor": log_uniform(1, 20), "in_utilisation": rng.uniform(0.01, 1.0),
+                  "in_train_gpu": str(rng.choice(priced)), "in_mfu_train": rng.uniform(0.05, 1.0),
+                  "in_crossover_from": int(rng.integers(1, 4)), "in_crossover_to": int(rng.integers(1, 4))}
+        for k in dcm.CANDIDATES:
+            inputs.update({f"in_c{k}_params": log_uniform(1e7, 2e12), f"in_c{k}_train_tokens": log_uniform(1e9, 1e14),
+                           f"in_c{k}_precision": str(rng.choice(["bf16", "fp8", "int8"])),
+                           f"in_c{k}_bytes_per_param": float(rng.choice([0.5, 1, 2, 4])),
+                           f"in_c{k}_kv_bytes_per_token": float(rng.integers(0, 2_000_000)),
+                           f"in_c{k}_gpu": str(rng.choice(priced)), f"in_c{k}_batch": int(rng.integers(1, 2048)),
+                           f"in_c{k}_context_tokens": float(rng.integers(0, 1_000_000)),
+                           f"in_c{k}_mfu_prefill": rng.uniform(0.01, 1.0), f"in_c{k}_mfu_decode": rng.uniform(0.01, 1.0),
+                           f"in_c{k}_bw_eff": rng.uniform(0.05, 1.0)})
+        scenarios[f"random_{i}"] = (inputs, [])
+    return scenarios
+
+
+SCENARIOS.update(random_scenarios(4))
+
+# Inputs the Status row explains (these workbooks may hold error cells: the results cannot be computed)
+NO_SPECS = {"name": "Rumoured chip", "usd_per_hour": 3.0}
+STATUS_SCENARIOS = {
+    "status_unpriced_and_unspecified": ({"in_c1_gpu": "GB200 (per GPU)", "in_c2_gpu": "Rumoured chip",
+                                         "in_train_gpu": "TPU v5p"}, [NO_SPECS]),
+}
+
+
+def write_scenario(folder, name, inputs, rows, workbook=None):
+    """The template with ``inputs`` typed into its in_ cells and ``rows`` added to the price sheet, saved."""
+    workbook = workbook or dcm.build()
+    for key, value in inputs.items():
+        (cell,) = named_cells(workbook, key)
+        price_sheet.put(cell, value)
+    sheet = workbook[price_sheet.PRICE_SHEET_TITLE]
+    next_row = max(row for row, _ in price_sheet.read_rows(sheet)) + 1
+    price_sheet.write_rows(sheet, rows, first_row=next_row)
+    path = folder / f"{name}.xlsx"
+    workbook.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def recalculated(tmp_path_factory):
+    """Every scenario written and recalculated in one LibreOffice run: {name: (inputs, rows, recalculated path)}."""
+    if recalc.soffice_path() is None:
+        pytest.skip(f"LibreOffice is not installed: {recalc.INSTALL_HINT}")
+    folder = tmp_path_factory.mktemp("dcm")
+    scenarios = SCENARIOS | STATUS_SCENARIOS
+    paths = [write_scenario(folder, name, inputs, rows) for name, (inputs, rows) in scenarios.items()]
+    done = recalc.recalculate(paths, folder / "recalculated")
+    return {name: (*scenarios[name], path) for name, path in zip(scenarios, done)}
+
+
+@pytest.fixture(scope="module")
+def template():
+    return dcm.build()
+
+
+class TestRecalculatedAgainstSolver:
+    @pytest.mark.parametrize("name", list(SCENARIOS))
+    def test_every_output_matches_the_solver(self, recalculated, name):
+        _, _, path = recalculated[name]
+        values = recalc.read_names(path)
+        inputs = {k: v for k, v in values.items() if k.startswith("in_")}
+        expected = dcm.expected_outputs(inputs, prices=read_price_rows(openpyxl.load_workbook(path, data_only=True)))
+        assert set(expected) == set(dcm.output_names())
+        wrong = {k: (values.get(k), v) for k, v in expected.items() if not agrees(values.get(k), v, 1e-9)}
+        assert not wrong
+
+    @pytest.mark.parametrize("name", list(SCENARIOS))
+    def test_no_error_cells(self, recalculated, name):
+        assert recalc.error_cells(recalculated[name][2]) == []
+
+    def test_inputs_read_back_as_typed(self, recalculated):
+        inputs, _, path = recalculated["user_price_row_and_edited_price"]
+        values = recalc.read_names(path, ("in_",))
+        assert all(values[k] == v for k, v in inputs.items())
+
+    def test_handbook_roofline_figures(self, recalculated):
+        values = recalc.read_names(recalculated["handbook"][2])
+        # REFERENCE.md: 142.9 and 14.29 tokens/s; 1.944 and 19.44 x ($/GPU-hour) per million tokens
+        assert values["out_c1_tokens_per_sec"] == pytest.approx(142.857142857, rel=1e-9)
+        assert values["out_c2_tokens_per_sec"] == pytest.approx(14.2857142857, rel=1e-9)
+        assert values["out_c1_usd_per_mtok_output"] == pytest.approx(1.9444444444, rel=1e-9)
+        assert values["out_c2_usd_per_mtok_output"] == pytest.approx(19.444444444, rel=1e-9)
+        # 9,722 GPU-hours a month is 13.3 GPUs busy: 14 provisioned; 70B needs 2 per copy and 97,222 GPU-hours
+        assert values["out_c1_replica_gpus"] == 1 and values["out_c1_gpus"] == 14
+        assert values["out_c2_replica_gpus"] == 2 and values["out_c2_gpus"] == 134
+        assert values["out_c1_monthly_usd"] == pytest.approx(14 * 730.0, rel=1e-12)
+        # the lower-case name finds the same row (MATCH ignores case)
+        assert values["out_c3_tokens_per_sec"] == values["out_c1_tokens_per_sec"]
+
+    def test_status_row(self, recalculated):
+        def status(name):
+            values = openpyxl.load_workbook(recalculated[name][2], data_only=True)
+            return [named_cells(values, f"calc_c{k}_status")[0].value for k in dcm.CANDIDATES]
+
+        assert status("defaults") == ["ok"] * 3
+        assert status("status_unpriced_and_unspecified") == [
+            "no $ per GPU-hour for this accelerator: type one in Hardware prices",
+            "type this accelerator's peak TFLOP/s, memory and bandwidth in Hardware prices",
+            "no $ per GPU-hour for the training accelerator"]
+
+    def test_scenarios_reach_the_extremes(self, recalculated):
+        never = recalc.read_names(recalculated["never_overtakes"][2])
+        assert never["out_crossover_month"] == dcm.NEVER
+        tiny = recalc.read_names(recalculated["one_request_no_growth"][2])
+        assert all(tiny[f"out_c{k}_gpus"] == tiny[f"out_c{k}_replica_gpus"] for k in dcm.CANDIDATES)
+        big = recalc.read_names(recalculated["compute_bound_and_precisions"][2])
+        assert big["out_c3_replica_gpus"] == 43  # 1000 GB of FP8 weights + 10.5 GB of KV cache on 24 GB L4s
+        defaults = recalc.read_names(recalculated["defaults"][2])
+        assert 1 < defaults["out_crossover_month"] < dcm.MONTHS
+
+
+class TestLayout:
+    def test_names_the_issue_asks_for(self, template):
+        for k in dcm.CANDIDATES:
+            for key in ("tokens_per_sec", "usd_per_mtok_output", "usd_per_mtok_input", "gpus", "monthly_usd",
+                        "train_usd", "total_usd"):
+                assert f"out_c{k}_{key}" in template.defined_names
+        assert "out_crossover_month" in template.defined_names
+        assert set(dcm.input_names()) == {n for n in template.defined_names if n.startswith("in_")}
+        assert set(dcm.output_names()) == {n for n in template.defined_names if n.startswith("out_")}
+
+    def test_inputs_are_styled_unlocked_and_outputs_locked(self, template):
+        for name in dcm.input_names():
+            (cell,) = named_cells(template, name)
+            assert cell.style == "xl_input" and not cell.protection.locked, name
+        for name in dcm.output_names():
+            (cell,) = named_cells(template, name)
+            assert cell.style == "xl_output" and cell.protection.locked and cell.data_type == "f", name
+        assert all(sheet.protection.sheet and not sheet.protection.password for sheet in template.worksheets)
+
+    def test_accelerator_cells_have_the_drop_down(self, template):
+        sheet = template[dcm.MODEL_SHEET]
+        lists = [dv for dv in sheet.data_validations.dataValidation if dv.formula1 == "=hw_names"]
+        assert len(lists) == 1
+        for name in ["in_train_gpu"] + [f"in_c{k}_gpu" for k in dcm.CANDIDATES]:
+            assert named_cells(template, name)[0].coordinate in lists[0].sqref
+
+    def test_charts_draw_straight_lines(self, template):
+        charts = template[dcm.PROJECTION_SHEET]._charts
+        assert len(charts) == 2
+        assert all(series.smooth is False for chart in charts for series in chart.series)
+        assert all(len(chart.series) == len(dcm.CANDIDATES) for chart in charts)
+
+    def test_formulas_use_only_portable_functions(self, template):
+        portable = {"INDEX", "MATCH", "IF", "ISNA", "NOT", "AND", "MAX", "MIN", "ROUNDUP", "CHOOSE", "COUNT"}
+        used = set()
+        for sheet in template.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        used |= set(re.findall(r"([A-Z][A-Z0-9.]*)\(", re.sub(r'"[^"]*"', '""', cell.value)))
+        assert used and used <= portable, used - portable
+
+    def test_model_formulas_use_names_not_cell_addresses(self, template):
+        for row in template[dcm.MODEL_SHEET].iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    assert not re.search(r"\$?[A-Z]{1,3}\$?[0-9]+", re.sub(r'"[^"]*"', '""', cell.value)), cell.value
+
+    def test_build_is_deterministic(self, template):
+        assert compare_content(template, dcm.build()) == []
+
+    def test_price_sheet_is_the_catalog(self, template):
+        rows = read_price_rows(template)
+        assert [r["name"] for r in rows] == [r["name"] for r in price_sheet.catalog_rows()]
+
+
+class TestCommittedWorkbook:
+    def test_matches_the_builder(self):
+        from pathlib import Path
+
+        committed = Path(__file__).resolve().parents[1] / "workbooks" / dcm.FILENAME
+        assert compare_content(template_workbook("deployment_cost_model"), committed) == []
+
+
+class TestExpectedOutputs:
+    def test_handbook_values_without_a_spreadsheet(self):
+        out = dcm.expected_outputs(HANDBOOK, prices=price_sheet.catalog_rows() + [HANDBOOK_A100])
+        assert out["out_c1_tokens_per_sec"] == pytest.approx(142.857142857, rel=1e-9)
+        assert out["out_c2_gpus"] == 134.0 and out["out_c1_gpus"] == 14.0
+        # training on the default H100 SXM5 at MFU 0.4: 6ND / (peak MFU 3600) GPU-hours at its catalog price
+        h100 = gpu("H100 SXM5")
+        gpu_hours = 6 * 7e9 * 1.4e12 / (h100.peak_tflops_bf16 * 1e12 * 0.4) / 3600
+        assert out["out_c1_train_usd"] == pytest.approx(gpu_hours * h100.usd_per_hour, rel=1e-12)
+
+    def test_crossover_is_the_first_month_b_is_cheaper(self):
+        out = dcm.expected_outputs({})
+        month = int(out["out_crossover_month"])
+        totals = {k: out[f"out_c{k}_total_usd"] for k in (1, 2)}
+        assert totals[2] < totals[1]
+        assert out["out_crossover_saving_usd"] == pytest.approx(totals[1] - totals[2], rel=1e-12)
+        assert 1 < month < dcm.MONTHS
+
+    def test_missing_price_uses_the_catalog_and_defaults(self):
+        assert dcm.expected_outputs({}) == dcm.expected_outputs(dcm.default_inputs(), prices=price_sheet.catalog_rows())
+
+    def test_unknown_accelerator(self):
+        with pytest.raises(UnknownNameError, match="in_c2_gpu = 'H999' is not in the price sheet; known: A100"):
+            dcm.expected_outputs({"in_c2_gpu": "H999"})
+
+    def test_accelerator_without_a_price(self):
+        with pytest.raises(InvalidInputError, match="candidate 1: usd_per_hour = 0 is not allowed"):
+            dcm.expected_outputs({"in_c1_gpu": "GB200 (per GPU)"})
+
+    def test_traffic_cannot_shrink_by_100_percent(self):
+        with pytest.raises(InvalidInputError, match="in_monthly_growth = -1 is not allowed: must be > -1"):
+            dcm.expected_outputs({"in_monthly_growth": -1})
+
+    def test_bad_crossover_choice(self):
+        with pytest.raises(InvalidInputError, match="in_crossover_from = 4"):
+            dcm.expected_outputs({"in_crossover_from": 4})
+
+    def test_first_row_of_a_name_wins(self):
+        cheap = dict(price_sheet.catalog_rows()[2], usd_per_hour=0.5)
+        rows = price_sheet.catalog_rows()
+        doubled = dcm.expected_outputs({}, prices=rows + [cheap])
+        first = dcm.expected_outputs({}, prices=[cheap] + rows)
+        assert doubled == dcm.expected_outputs({})
+        assert first["out_c1_monthly_usd"] < doubled["out_c1_monthly_usd"]
+
+
+class TestExpectedOutputProperties:
+    @settings(max_examples=40, deadline=None)
+    @given(requests=st.floats(1, 1e12), growth=st.floats(0, 1), batch=st.integers(1, 4096),
+           params=st.floats(1e7, 2e12), context=st.floats(0, 1e6), a=st.integers(1, 3), b=st.integers(1, 3))
+    def test_capacity_and_costs_hang_together(self, requests, growth, batch, params, context, a, b):
+        inputs = {"in_requests_per_month": requests, "in_monthly_growth": growth, "in_c2_batch": batch,
+                  "in_c2_params": params, "in_c2_context_tokens": context, "in_crossover_from": a,
+                  "in_crossover_to": b}
+        out = dcm.expected_outputs(inputs)
+        for k in dcm.CANDIDATES:
+            replica = out[f"out_c{k}_replica_gpus"]
+            assert out[f"out_c{k}_gpus"] % replica == 0 and out[f"out_c{k}_gpus"] >= replica
+            assert out[f"out_c{k}_gpus_month24"] >= out[f"out_c{k}_gpus"]  # traffic does not shrink
+            usd_per_hour = gpu(dcm.default_inputs()[f"in_c{k}_gpu"]).usd_per_hour
+            assert out[f"out_c{k}_usd_per_mtok_output"] * out[f"out_c{k}_tokens_per_sec"] * 3600 / 1e6 == \
+                pytest.approx(usd_per_hour, rel=1e-12)
+            assert out[f"out_c{k}_monthly_usd"] == pytest.approx(out[f"out_c{k}_gpus"] * usd_per_hour * 730, rel=1e-12)
+            assert out[f"out_c{k}_total_usd"] >= out[f"out_c{k}_train_usd"] + out[f"out_c{k}_monthly_usd_month24"]
+        if out["out_crossover_month"] == dcm.NEVER:
+            assert out["out_crossover_saving_usd"] <= 0
+        else:
+            assert a != b and 1 <= out["out_crossover_month"] <= dcm.MONTHS

@@ -1,0 +1,352 @@
+"""The lifetime sizing workbook, recalculated in LibreOffice and compared with xlcalc's Python solver."""
+
+import math
+import re
+
+import numpy as np
+import openpyxl
+import pytest
+
+from xlcalc import laws, lifetime, recalc
+from xlcalc.errors import UnknownNameError, WorkbookError
+from xlcalc.templates import lifetime_sizing as ls
+
+from reference import TABLE_1, TABLE_2
+
+REL = 1e-9
+
+REQUIRED_NAMES = (
+    "in_loss", "in_requests", "in_input_tokens", "in_output_tokens", "in_train_usd_per_hour", "in_train_peak_tflops",
+    "in_infer_usd_per_hour", "in_infer_peak_tflops", "in_mfu_train", "in_mfu_prefill", "in_mfu_decode",
+    "out_chinchilla_params", "out_chinchilla_tokens", "out_compute_opt_params", "out_compute_opt_tokens",
+    "out_compute_opt_flops", "out_cost_opt_params", "out_cost_opt_tokens", "out_cost_opt_usd", "out_chinchilla_usd",
+)
+
+EPOCH = laws.FITS["epoch2024"]
+
+#: Input changes per scenario (applied to the template's defaults).
+SCENARIOS = {
+    "default": {},
+    "loss_near_E": {"in_loss": laws.FITS["chinchilla"].E + 1e-6},
+    "loss_high": {"in_loss": 3.5, "in_chinchilla_size_params": 1e6},
+    "tiny_demand": {"in_requests": 1.0, "in_input_tokens": 1.0, "in_output_tokens": 1.0, "in_budget_flops": 1e18},
+    "no_demand": {"in_requests": 0.0},
+    "huge_demand": {"in_requests": 1e15, "in_input_tokens": 1000.0, "in_output_tokens": 1000.0,
+                    "in_budget_flops": 1e26, "in_requests_per_month": 1e12},
+    "custom_fit": {"in_fit": "custom", "in_custom_E": 1.8, "in_custom_A": 500.0, "in_custom_B": 1500.0,
+                   "in_custom_alpha": 0.3, "in_custom_beta": 0.35, "in_loss": 2.1, "in_breakeven_fraction": 0.3},
+    "epoch_fit_h100": {"in_fit": "epoch2024", "in_loss": EPOCH.E + 0.4, "in_train_hardware": "H100 SXM5",
+                       "in_train_usd_per_hour": 2.69, "in_train_peak_tflops": 989.5, "in_infer_hardware": "L4",
+                       "in_infer_usd_per_hour": 0.8, "in_infer_peak_tflops": 242.5, "in_mfu_train": 0.4,
+                       "in_mfu_prefill": 0.6, "in_mfu_decode": 0.05, "in_input_tokens": 1000.0,
+                       "in_output_tokens": 250.0, "in_budget_flops": 3e23, "in_breakeven_fraction": 0.8},
+    "muennighoff_fit": {"in_fit": "muennighoff2023", "in_loss": 2.3, "in_requests": 3e9, "in_budget_flops": 1e21},
+    "breakeven_unusable": {"in_breakeven_fraction": 0.05},
+}
+
+
+def set_inputs(workbook, values: dict) -> None:
+    """Type values into the cells of in_ names, as a user would."""
+    for name, value in values.items():
+        (sheet, ref), = workbook.defined_names[name].destinations
+        workbook[sheet][ref.replace("$", "")].value = value
+
+
+def scenario_inputs(name: str) -> dict:
+    return {**ls.DEFAULT_INPUTS, **SCENARIOS[name]}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / ls.FILENAME
+    ls.build().save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def recalculated(template, tmp_path_factory):
+    """{scenario: recalculated workbook}, all recalculated in one LibreOffice run."""
+    if recalc.soffice_path() is None:
+        pytest.skip(f"LibreOffice is not installed: {recalc.INSTALL_HINT}")
+    source = tmp_path_factory.mktemp("scenarios")
+    paths = []
+    for name, changes in SCENARIOS.items():
+        workbook = openpyxl.load_workbook(template)
+        set_inputs(workbook, changes)
+        paths.append(source / f"{name}.xlsx")
+        workbook.save(paths[-1])
+    done = recalc.recalculate(paths, tmp_path_factory.mktemp("recalculated"))
+    return {name: path for name, path in zip(SCENARIOS, done)}
+
+
+@pytest.fixture(scope="module")
+def values(recalculated):
+    """{scenario: openpyxl workbook of computed values}."""
+    return {name: openpyxl.load_workbook(path, data_only=True) for name, path in recalculated.items()}
+
+
+def named_value(workbook, name):
+    (sheet, ref), = workbook.defined_names[name].destinations
+    return workbook[sheet][ref.replace("$", "")].value
+
+
+class TestOutputsMatchSolver:
+    @pytest.mark.parametrize("scenario", SCENARIOS)
+    def test_every_out_name_equals_the_python_solver(self, recalculated, scenario):
+        names = recalc.read_names(recalculated[scenario])
+        inputs = {k: v for k, v in names.items() if k.startswith("in_")}
+        assert inputs == pytest.approx(scenario_inputs(scenario), rel=1e-14)
+        expected = ls.expected_outputs(inputs)
+        outputs = {k: v for k, v in names.items() if k.startswith("out_")}
+        assert set(outputs) == set(expected)
+        for name, value in expected.items():
+            if isinstance(value, str):
+                assert outputs[name] == value, name
+            else:
+                assert outputs[name] == pytest.approx(value, rel=REL), name
+
+    def test_the_scenarios_reach_the_extremes(self):
+        near = ls.expected_outputs(scenario_inputs("loss_near_E"))
+        assert near["out_chinchilla_params"] > 1e25
+        huge = ls.expected_outputs(scenario_inputs("huge_demand"))
+        assert huge["out_compute_opt_tokens"] / huge["out_chinchilla_tokens"] > 100
+        tiny = ls.expected_outputs(scenario_inputs("tiny_demand"))
+        assert tiny["out_compute_opt_params"] == pytest.approx(tiny["out_chinchilla_params"], rel=1e-9)
+
+    def test_default_inputs_reproduce_table_2(self, values):
+        """The defaults are the paper's Table 2 assumptions; row 4 (30B quality, 1.754e10 requests)."""
+        requests, n_chin, usd_chin, n_opt, d_opt, usd_opt, saving = TABLE_2[3]
+        book = values["default"]
+        assert named_value(book, "in_requests") == requests
+        assert named_value(book, "out_chinchilla_params") == pytest.approx(n_chin, rel=1e-12)
+        assert named_value(book, "out_chinchilla_usd") == pytest.approx(usd_chin, rel=5e-4)
+        assert named_value(book, "out_cost_opt_params") == pytest.approx(n_opt, rel=5e-4)
+        assert named_value(book, "out_cost_opt_tokens") == pytest.approx(d_opt, rel=5e-4)
+        assert named_value(book, "out_cost_opt_usd") == pytest.approx(usd_opt, rel=5e-4)
+        assert 1 - usd_opt / usd_chin == pytest.approx(saving, rel=1e-3)
+
+    @pytest.mark.parametrize("scenario", ["loss_near_E", "huge_demand", "tiny_demand", "custom_fit"])
+    def test_newton_columns_have_converged_before_the_last_step(self, values, scenario):
+        sheet = values[scenario][ls.SOLVER]
+        (_, ref), = values[scenario].defined_names["compute_x"].destinations
+        last_row = int(re.sub(r"\D", "", ref))
+        for column in "BCDE":
+            last, before = sheet[f"{column}{last_row}"].value, sheet[f"{column}{last_row - 3}"].value
+            assert last == pytest.approx(before, rel=1e-14, abs=1e-13), column
+
+
+class TestNoErrorCells:
+    @pytest.mark.parametrize("scenario", SCENARIOS)
+    def test_no_sheet_holds_an_error(self, recalculated, scenario):
+        assert recalc.error_cells(recalculated[scenario]) == []
+
+
+class TestDemandSweep:
+    @pytest.mark.parametrize("scenario", ["default", "custom_fit", "epoch_fit_h100"])
+    def test_ratios_equal_the_vectorised_solver(self, values, scenario):
+        inputs = scenario_inputs(scenario)
+        fit = ls._fit_from_inputs(inputs)
+        sheet = values[scenario][ls.SWEEP]
+        header = next(r for r in range(1, 20) if sheet[f"A{r}"].value == "Lifetime inference tokens")
+        heads = [c.value for c in sheet[header]]
+        rows = [[c.value for c in sheet[header + 1 + i]] for i in range(ls.SWEEP_ROWS)]
+        table = {h: np.array([row[j] for row in rows], dtype=float) for j, h in enumerate(heads) if h}
+        tokens = table["Lifetime inference tokens"]
+        np.testing.assert_allclose(tokens, np.geomspace(1e8, 1e14, ls.SWEEP_ROWS), rtol=1e-12)
+        per_request = inputs["in_input_tokens"] + inputs["in_output_tokens"]
+        requests = tokens / per_request
+        hardware = {k: inputs[f"in_{k}"] for k in ("train_usd_per_hour", "train_peak_tflops", "infer_usd_per_hour",
+                                                    "infer_peak_tflops", "mfu_train", "mfu_prefill", "mfu_decode")}
+        compute = lifetime.compute_optimal(inputs["in_loss"], tokens, fit=fit)
+        cost = lifetime.cost_optimal(inputs["in_loss"], requests * inputs["in_input_tokens"],
+                                     requests * inputs["in_output_tokens"], fit=fit, **hardware)
+        expected = {
+            "Compute-opt params / Chinchilla": compute.params / compute.chinchilla.params,
+            "Compute-opt tokens / Chinchilla": compute.tokens / compute.chinchilla.tokens,
+            "Compute-opt lifetime FLOPs / Chinchilla": compute.flops / compute.chinchilla.flops,
+            "Cost-opt params / Chinchilla": cost.params / cost.chinchilla.params,
+            "Cost-opt tokens / Chinchilla": cost.tokens / cost.chinchilla.tokens,
+            "Cost-opt lifetime $ / Chinchilla": cost.usd / cost.chinchilla.usd,
+        }
+        for header_text, ratio in expected.items():
+            np.testing.assert_allclose(table[header_text], ratio, rtol=REL, err_msg=header_text)
+
+    def test_figures_plot_the_ratio_columns_on_a_log_axis(self, template):
+        sheet = openpyxl.load_workbook(template)[ls.SWEEP]
+        assert len(sheet._charts) == 2
+        for chart in sheet._charts:
+            assert chart.x_axis.scaling.logBase == 10
+            assert len(chart.series) == 3
+
+
+class TestFixedBudget:
+    @pytest.mark.parametrize("scenario", ["default", "huge_demand", "muennighoff_fit"])
+    def test_the_optimum_is_the_lowest_point_of_the_served_curve(self, values, scenario):
+        book = values[scenario]
+        sheet = book[ls.BUDGET]
+        header = next(r for r in range(1, 60) if sheet[f"A{r}"].value == "Parameters" and sheet[f"B{r}"].value ==
+                      "Loss, nothing served")
+        curve = [[c.value for c in sheet[header + 1 + i]][:3] for i in range(ls.CURVE_ROWS)]
+        inputs = scenario_inputs(scenario)
+        fit = ls._fit_from_inputs(inputs)
+        budget = inputs["in_budget_flops"]
+        served_tokens = inputs["in_requests"] * (inputs["in_input_tokens"] + inputs["in_output_tokens"])
+        n = np.array([row[0] for row in curve])
+        np.testing.assert_allclose([row[1] for row in curve], laws.loss(n, budget / (6 * n), fit=fit), rtol=1e-12)
+        served = laws.loss(n, (budget - 2 * n * served_tokens) / (6 * n), fit=fit)
+        np.testing.assert_allclose([row[2] for row in curve], served, rtol=1e-12)
+        assert named_value(book, "out_budget_loss") <= min(served) * (1 + 1e-12)
+        assert min(row[1] for row in curve) <= min(served)
+
+
+class TestBreakEven:
+    def test_unusable_fraction_shows_not_usable_not_errors(self, values):
+        book = values["breakeven_unusable"]
+        assert named_value(book, "breakeven_ok") is False
+        assert named_value(book, "out_breakeven_tokens") == ls.NOT_USABLE
+        assert ls.expected_outputs(scenario_inputs("breakeven_unusable"))["out_breakeven_tokens"] == ls.NOT_USABLE
+
+    @pytest.mark.parametrize("scenario", ["default", "epoch_fit_h100"])
+    def test_cost_lines_cross_at_the_break_even(self, values, scenario):
+        book = values[scenario]
+        sheet = book[ls.BREAKEVEN]
+        header = next(r for r in range(1, 60) if sheet[f"A{r}"].value == "Lifetime requests")
+        middle = header + 1 + (ls.BREAKEVEN_ROWS - 1) // 2
+        requests, big, small = (sheet.cell(row=middle, column=c).value for c in (1, 2, 3))
+        assert requests == pytest.approx(named_value(book, "out_breakeven_requests"), rel=1e-12)
+        assert small == pytest.approx(big, rel=1e-9)
+        first, last = [[sheet.cell(row=r, column=c).value for c in (2, 3)] for r in (header + 1, header + ls.BREAKEVEN_ROWS)]
+        assert first[1] > first[0] and last[1] < last[0]  # dearer to train, cheaper to serve
+
+    def test_break_even_is_where_lifetime_flops_are_equal(self):
+        out = ls.expected_outputs(ls.DEFAULT_INPUTS)
+        loss, fraction = ls.DEFAULT_INPUTS["in_loss"], ls.DEFAULT_INPUTS["in_breakeven_fraction"]
+        big = laws.chinchilla_for_loss(loss)
+        small_n = fraction * big.params
+        small_d = laws.tokens_for_loss(loss, small_n)
+        t = out["out_breakeven_tokens"]
+        assert 6 * small_n * small_d + 2 * small_n * t == pytest.approx(big.flops + 2 * big.params * t, rel=1e-12)
+
+
+class TestValidationSheet:
+    def test_printed_values_are_table_1(self, template):
+        sheet = openpyxl.load_workbook(template)[ls.VALIDATION]
+        for i, row in enumerate(TABLE_1):
+            assert [c.value for c in sheet[8 + i]][:9] == list(row)
+
+    def test_live_values_match_table_1(self, values):
+        sheet = values["custom_fit"][ls.VALIDATION]  # uses the default fit whatever the Sizing sheet picks
+        for i, row in enumerate(TABLE_1):
+            live = [c.value for c in sheet[8 + i]][9:16]
+            assert live == pytest.approx(list(row[2:]), rel=5e-4)
+            assert sheet.cell(row=8 + i, column=18).value == "OK"
+        assert named_value(values["custom_fit"], "validation_status") == "OK"
+
+
+class TestWorkbookStructure:
+    @pytest.fixture(scope="class")
+    def book(self, template):
+        return openpyxl.load_workbook(template)
+
+    def test_required_names_exist_and_are_single_cells(self, book):
+        for name in REQUIRED_NAMES:
+            (sheet, ref), = book.defined_names[name].destinations
+            assert ":" not in ref, name
+
+    def test_inputs_are_unlocked_and_styled_outputs_locked(self, book):
+        names = [n for n in book.defined_names if n.startswith(("in_", "out_"))]
+        assert {n for n in names if n.startswith("in_")} == set(ls.DEFAULT_INPUTS)
+        for name in names:
+            (sheet, ref), = book.defined_names[name].destinations
+            cell = book[sheet][ref.replace("$", "")]
+            if name.startswith("in_"):
+                assert cell.style == "xl_input" and cell.protection.locked is False, name
+                assert not str(cell.value).startswith("="), name
+            else:
+                assert cell.protection.locked is True and str(cell.value).startswith("="), name
+
+    def test_every_sheet_is_protected_without_password(self, book):
+        for sheet in book.worksheets:
+            assert sheet.protection.sheet is True, sheet.title
+            assert not sheet.protection.password, sheet.title
+
+    def test_charts_draw_straight_lines(self, book):
+        charts = [chart for sheet in book.worksheets for chart in sheet._charts]
+        assert len(charts) >= 3
+        for chart in charts:
+            assert all(series.smooth is False for series in chart.series)
+
+    def test_formulas_use_only_functions_every_engine_has(self, book):
+        used = set()
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        used |= set(re.findall(r"([A-Z][A-Z0-9.]*)\(", cell.value))
+        assert used <= ls.ALLOWED_FUNCTIONS, used - ls.ALLOWED_FUNCTIONS
+        assert {"EXP", "LN", "INDEX", "MATCH"} <= used
+
+    def test_drop_downs_offer_fits_and_accelerators(self, book):
+        sheet = book[ls.SIZING]
+        lists = {dv.formula1.lstrip("="): str(dv.sqref) for dv in sheet.data_validations.dataValidation}
+        (_, fit_cell), = book.defined_names["in_fit"].destinations
+        assert lists["fit_names"] == fit_cell.replace("$", "")
+        assert len(lists["hw_names"].split()) == 2
+
+    def test_every_numeric_input_has_a_number_rule(self, book):
+        ruled = {}
+        for sheet in book.worksheets:
+            for dv in sheet.data_validations.dataValidation:
+                if dv.type == "decimal":
+                    for cell in str(dv.sqref).split():
+                        ruled[(sheet.title, cell)] = (dv.operator, dv.formula1, dv.formula2)
+        for name, value in ls.DEFAULT_INPUTS.items():
+            (sheet, ref), = book.defined_names[name].destinations
+            rule = ruled.get((sheet, ref.replace("$", "")))
+            assert (rule is None) == isinstance(value, str), name
+        assert ruled[(ls.SIZING, book.defined_names["in_mfu_decode"].attr_text.split("!")[1].replace("$", ""))] == \
+            ("between", "1E-12", "1")
+
+    def test_fits_sheet_lists_every_named_fit_and_custom(self, book):
+        sheet = book[ls.FITS]
+        names = [sheet.cell(row=r, column=1).value for r in range(5, 5 + len(laws.FITS) + 1)]
+        assert names == [*laws.FITS, "custom"]
+        for r, fit in enumerate(laws.FITS.values(), start=5):
+            # openpyxl writes 16 significant digits: exact up to one unit in the last place
+            assert [sheet.cell(row=r, column=c).value for c in range(2, 7)] == pytest.approx(fit.constants, rel=1e-15)
+
+    def test_build_is_deterministic(self, book, tmp_path):
+        ls.build().save(tmp_path / ls.FILENAME)
+        again = openpyxl.load_workbook(tmp_path / ls.FILENAME)
+        for sheet in book.worksheets:
+            other = again[sheet.title]
+            assert [[c.value for c in row] for row in sheet.iter_rows()] == \
+                   [[c.value for c in row] for row in other.iter_rows()], sheet.title
+
+    def test_read_me_explains_regeneration(self, book):
+        text = " ".join(str(c.value) for row in book["Read me"].iter_rows() for c in row if c.value)
+        assert "xlcalc build" in text and "xlcalc refresh" in text and "arXiv 2401.00448" in text
+
+
+class TestExpectedOutputs:
+    def test_missing_inputs_are_named(self):
+        inputs = dict(ls.DEFAULT_INPUTS)
+        del inputs["in_mfu_decode"]
+        with pytest.raises(WorkbookError, match="in_mfu_decode"):
+            ls.expected_outputs(inputs)
+
+    def test_unknown_fit_is_refused(self):
+        with pytest.raises(UnknownNameError, match="not a known fit"):
+            ls.expected_outputs({**ls.DEFAULT_INPUTS, "in_fit": "gpt5"})
+
+    def test_custom_fit_uses_the_typed_constants(self):
+        inputs = scenario_inputs("custom_fit")
+        out = ls.expected_outputs(inputs)
+        fit = laws.Fit(1.8, 500.0, 1500.0, 0.3, 0.35)
+        assert out["out_chinchilla_params"] == laws.chinchilla_for_loss(2.1, fit=fit).params
+
+    def test_defaults_match_the_paper_hardware(self):
+        from reference import TABLE_2_HARDWARE
+
+        assert {k: ls.DEFAULT_INPUTS[f"in_{k}"] for k in TABLE_2_HARDWARE} == TABLE_2_HARDWARE
+        assert math.isclose(ls.DEFAULT_INPUTS["in_loss"], 1.958253360475841, rel_tol=1e-15)

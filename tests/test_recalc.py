@@ -1,0 +1,114 @@
+"""xlcalc.recalc: headless recalculation in LibreOffice, reading names back, finding error cells."""
+
+import openpyxl
+import pytest
+from openpyxl.workbook.defined_name import DefinedName
+
+from xlcalc import recalc
+from xlcalc.errors import RecalcError, WorkbookError
+
+
+def small_workbook(path, formula="=in_x*3"):
+    """A workbook with an input, a named formula output, and a formula on a second sheet."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Main"
+    sheet["A1"], sheet["B1"] = 2.5, formula
+    sheet["C1"] = "=B1+1"
+    other = workbook.create_sheet("Other sheet")
+    other["A1"] = "=SUM(Main!A1:C1)"
+    workbook.defined_names["in_x"] = DefinedName("in_x", attr_text="Main!$A$1")
+    workbook.defined_names["out_y"] = DefinedName("out_y", attr_text="Main!$B$1")
+    workbook.defined_names["helper"] = DefinedName("helper", attr_text="Main!$C$1")
+    workbook.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def needs_libreoffice():
+    if recalc.soffice_path() is None:
+        pytest.skip(f"LibreOffice is not installed: {recalc.INSTALL_HINT}")
+
+
+@pytest.fixture(scope="module")
+def recalculated(needs_libreoffice, tmp_path_factory):
+    """Two workbooks recalculated in one run: a good one and one with errors."""
+    source = tmp_path_factory.mktemp("source")
+    good = small_workbook(source / "good.xlsx")
+    bad = small_workbook(source / "bad.xlsx", formula="=in_x/0")
+    out = tmp_path_factory.mktemp("out")
+    return dict(zip(("good", "bad"), recalc.recalculate([good, bad], out))), source
+
+
+class TestRecalculate:
+    def test_formulas_get_computed_values(self, recalculated):
+        done, _ = recalculated
+        assert done["good"].name == "good.xlsx"
+        values = openpyxl.load_workbook(done["good"], data_only=True)
+        assert values["Main"]["B1"].value == 7.5
+        assert values["Main"]["C1"].value == 8.5
+        assert values["Other sheet"]["A1"].value == 18.5
+
+    def test_the_source_keeps_its_formulas(self, recalculated):
+        _, source = recalculated
+        assert openpyxl.load_workbook(source / "good.xlsx")["Main"]["B1"].value == "=in_x*3"
+
+    def test_one_path_is_accepted(self, needs_libreoffice, tmp_path):
+        path = small_workbook(tmp_path / "one.xlsx", formula="=in_x^2")
+        (done,) = recalc.recalculate(path, tmp_path / "out")
+        assert recalc.read_names(done) == {"in_x": 2.5, "out_y": 6.25}
+
+
+class TestReadNames:
+    def test_in_and_out_names_only_by_default(self, recalculated):
+        done, _ = recalculated
+        assert recalc.read_names(done["good"]) == {"in_x": 2.5, "out_y": 7.5}
+
+    def test_other_prefixes(self, recalculated):
+        done, _ = recalculated
+        assert recalc.read_names(done["good"], prefixes=("help",)) == {"helper": 8.5}
+
+
+class TestErrorCells:
+    def test_a_clean_workbook_has_none(self, recalculated):
+        done, _ = recalculated
+        assert recalc.error_cells(done["good"]) == []
+
+    def test_errors_are_found_on_every_sheet(self, recalculated):
+        done, _ = recalculated
+        found = recalc.error_cells(done["bad"])
+        assert ("Main", "B1", "#DIV/0!") in found
+        assert {(sheet, cell) for sheet, cell, _ in found} == {("Main", "B1"), ("Main", "C1"), ("Other sheet", "A1")}
+
+    @pytest.mark.parametrize("value", ["#DIV/0!", "#VALUE!", "#NAME?", "#N/A", "#REF!", "#NUM!", "Err:502"])
+    def test_error_texts(self, value):
+        assert recalc.is_error_value(value)
+
+    @pytest.mark.parametrize("value", ["OK", "", None, 0.0, "# of GPUs"])
+    def test_not_errors(self, value):
+        assert not recalc.is_error_value(value)
+
+
+class TestRecalculateErrors:
+    def test_missing_file(self, tmp_path):
+        with pytest.raises(WorkbookError, match="does not exist"):
+            recalc.recalculate(tmp_path / "nope.xlsx", tmp_path / "out")
+
+    def test_missing_libreoffice(self, tmp_path, monkeypatch):
+        path = small_workbook(tmp_path / "book.xlsx")
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        assert recalc.soffice_path() is None
+        with pytest.raises(RecalcError, match="LibreOffice is needed.*apt-get install"):
+            recalc.recalculate(path, tmp_path / "out")
+
+    def test_same_file_names_refused(self, tmp_path):
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        paths = [small_workbook(tmp_path / folder / "book.xlsx") for folder in "ab"]
+        with pytest.raises(WorkbookError, match="different file names"):
+            recalc.recalculate(paths, tmp_path / "out")
+
+    def test_output_folder_must_differ_from_the_source_folder(self, needs_libreoffice, tmp_path):
+        path = small_workbook(tmp_path / "book.xlsx")
+        with pytest.raises(WorkbookError, match="out_dir must differ"):
+            recalc.recalculate(path, tmp_path)

@@ -1,0 +1,148 @@
+"""Headless recalculation of workbooks with LibreOffice, and reading back what the engine computed.
+
+openpyxl writes formulas without cached values, and a spreadsheet engine only recomputes a file's stale
+cache on load when told to. :func:`recalculate` runs LibreOffice Calc headless with a private user profile
+whose settings say "recalculate on load: always" for both OOXML and ODF files, converts the workbook to a
+new .xlsx (which then holds the computed values), and :func:`read_names` / :func:`error_cells` read them.
+
+Install LibreOffice on Debian/Ubuntu with ``apt-get install -y --no-install-recommends
+libreoffice-calc-nogui``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from .errors import RecalcError, WorkbookError
+
+#: How long one LibreOffice run may take before it is stopped, in seconds.
+TIMEOUT_S = 300
+
+INSTALL_HINT = "install LibreOffice: apt-get install -y --no-install-recommends libreoffice-calc-nogui"
+
+# Calc's "Recalculation on file load" settings: 0 = always, 1 = never, 2 = prompt.
+_PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+_profile_lock = threading.Lock()
+_profile_dir: Path | None = None
+
+#: Values a spreadsheet engine writes into a cell that holds an error.
+ERROR_VALUES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "Err:")
+
+
+def soffice_path() -> str | None:
+    """The LibreOffice executable (``soffice``), or None when LibreOffice is not installed."""
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _profile() -> Path:
+    """A private LibreOffice user profile (one per process) that recalculates every file on load."""
+    global _profile_dir
+    if _profile_dir is None or not _profile_dir.exists():
+        base = Path(tempfile.mkdtemp(prefix="xlcalc-lo-profile-"))
+        (base / "user").mkdir()
+        (base / "user" / "registrymodifications.xcu").write_text(_PROFILE_SETTINGS, encoding="utf-8")
+        _profile_dir = base
+    return _profile_dir
+
+
+def recalculate(workbooks, out_dir) -> list[Path]:
+    """Recalculate each workbook in LibreOffice and write the result (with computed values) to ``out_dir``.
+
+    ``workbooks`` is one path or a list of paths; all are converted in one LibreOffice run. Returns the
+    paths of the recalculated copies (same file names, in ``out_dir``). The inputs are not changed.
+    Raises :class:`~xlcalc.errors.WorkbookError` for a bad argument and
+    :class:`~xlcalc.errors.RecalcError` when LibreOffice is missing, fails or times out.
+    """
+    paths = [Path(workbooks)] if isinstance(workbooks, (str, os.PathLike)) else [Path(p) for p in workbooks]
+    for path in paths:
+        if not path.is_file():
+            raise WorkbookError(f"workbook {str(path)!r} does not exist")
+    names = [p.name for p in paths]
+    if len(set(names)) != len(names):
+        raise WorkbookError("workbooks recalculated together must have different file names")
+    soffice = soffice_path()
+    if soffice is None:
+        raise RecalcError(f"LibreOffice is needed to recalculate workbooks and was not found: {INSTALL_HINT}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if any(p.resolve().parent == out_dir.resolve() for p in paths):
+        raise WorkbookError("out_dir must differ from the folder of the workbooks (they would be overwritten)")
+    with _profile_lock:
+        profile = _profile()
+        command = [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--nolockcheck",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(out_dir),
+            *[str(p) for p in paths],
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise RecalcError(f"LibreOffice did not finish recalculating within {TIMEOUT_S} s") from None
+    results = [out_dir / name for name in names]
+    missing = [str(r) for r in results if not r.is_file()]
+    if done.returncode != 0 or missing:
+        detail = (done.stderr or done.stdout).strip()[-500:]
+        raise RecalcError(f"LibreOffice failed to recalculate {', '.join(missing) or names}: {detail}")
+    return results
+
+
+def is_error_value(value) -> bool:
+    """True when a cell value read back from a recalculated workbook is a spreadsheet error."""
+    return isinstance(value, str) and value.startswith(ERROR_VALUES)
+
+
+def _open_values(path):
+    import openpyxl  # outer-layer dependency, imported where used
+
+    return openpyxl.load_workbook(path, data_only=True)
+
+
+def read_names(path, prefixes=("in_", "out_")) -> dict:
+    """Values of the workbook-level defined names starting with one of ``prefixes`` (one cell each)."""
+    workbook = _open_values(path)
+    values = {}
+    for name, defined in workbook.defined_names.items():
+        if not name.startswith(tuple(prefixes)):
+            continue
+        destinations = list(defined.destinations)
+        if len(destinations) != 1:
+            continue
+        sheet, ref = destinations[0]
+        cell = workbook[sheet][ref.replace("$", "")]
+        values[name] = cell.value
+    return values
+
+
+def error_cells(path) -> list[tuple[str, str, str]]:
+    """Every cell that holds an error value after recalculation: (sheet, cell, value)."""
+    workbook = _open_values(path)
+    found = []
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "e" or is_error_value(cell.value):
+                    found.append((sheet.title, cell.coordinate, str(cell.value)))
+    return found

@@ -1,0 +1,226 @@
+"""``xlcalc refresh``: rebuild a user's workbook from today's template, keeping their inputs and price rows.
+
+The new workbook is today's template (new formulas, layout, catalog) with, carried over from the user's
+file: the value of every ``in_`` cell, and every non-empty row of the "Hardware prices" sheet at the row it
+was in (rows the user added or edited, and catalog rows as they were). Accelerators that today's catalog
+has and the user's sheet lacks are appended below. Cells the user filled where today's template has
+nothing (notes, own calculations) and whole sheets the user added are carried over too; a number typed
+over one of the template's formulas is not (today's formula is used) and is reported.
+
+Text read from the workbook is written back as text, never as a formula (a cell reading ``=cmd|...``
+stays that text). An input or price cell in which the user typed a formula keeps its last computed value
+where the file has one.
+
+Writing goes through :func:`xlcalc.workbook_files.save_workbook`: temporary file, backup, rename; a file
+open in Excel is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+from openpyxl.utils import get_column_letter
+
+from . import workbook_files
+from .errors import WorkbookError
+from .templates import price_sheet
+from .workbook_check import style_name
+
+
+@dataclasses.dataclass(frozen=True)
+class Refreshed:
+    """What :func:`refresh` did: output path, backup of the replaced file, counts, and warnings for the user."""
+
+    path: Path
+    backup: Path | None
+    template: str
+    inputs_kept: int
+    price_rows_kept: int
+    price_rows_added: int
+    other_cells_kept: int
+    warnings: list
+
+
+def _value_of(cell, cached_cell, what: str, warnings: list):
+    """The value to carry over from a user's cell: constants as they are, formulas as their cached value."""
+    if cell.data_type != "f":
+        return True, cell.value
+    cached = cached_cell.value if cached_cell is not None else None
+    if cached is None:
+        warnings.append(f"{what} held the formula {cell.value!r} with no saved result; today's template value is used")
+        return False, None
+    warnings.append(f"{what} held the formula {cell.value!r}; its last result {cached!r} is kept as a value")
+    return True, cached
+
+
+def _copy_inputs(old, cached, new, warnings: list) -> int:
+    kept = 0
+    old_inputs = {n for n in old.defined_names if n.startswith("in_")}
+    for name in [n for n in new.defined_names if n.startswith("in_")]:
+        if name not in old_inputs:
+            continue
+        targets, sources = workbook_files.named_cells(new, name), workbook_files.named_cells(old, name)
+        cached_sources = workbook_files.named_cells(cached, name)
+        if len(targets) != len(sources) or not targets:
+            warnings.append(f"{name} has a different shape in today's template; its value was not carried over")
+            continue
+        cached_sources = cached_sources if len(cached_sources) == len(sources) else [None] * len(sources)
+        for target, source, cached_source in zip(targets, sources, cached_sources):
+            if source.data_type == "f" and target.data_type == "f":
+                continue  # a template formula in an input cell (e.g. a lookup): today's formula is kept
+            use, value = _value_of(source, cached_source, name, warnings)
+            if use:
+                price_sheet.put(target, value)
+        kept += 1
+    for name in sorted(old_inputs - set(new.defined_names)):
+        values = [c.value for c in workbook_files.named_cells(old, name)]
+        warnings.append(f"{name} is not in today's template; its value {values[0] if len(values) == 1 else values!r} "
+                        "was not carried over")
+    return kept
+
+
+def _report_price_differences(rows, catalog, warnings: list) -> None:
+    """Warn about kept rows whose $ per GPU-hour differs from today's catalog (the user's value is kept)."""
+    today = price_sheet.price_table(catalog)
+    differ = []
+    for _, values in rows:
+        name = values.get("name")
+        now = today.get(name.casefold()) if isinstance(name, str) else None
+        if now is not None and values.get("usd_per_hour") != now.get("usd_per_hour"):
+            differ.append(f"{name} (yours {values.get('usd_per_hour')!r}, catalog {now.get('usd_per_hour')!r})")
+    if differ:
+        shown = "; ".join(differ[:5]) + (f"; and {len(differ) - 5} more" if len(differ) > 5 else "")
+        warnings.append(f"{len(differ)} price row(s) differ from today's catalog in $ per GPU-hour and were kept "
+                        f"as they are in your sheet: {shown}")
+
+
+def _copy_prices(old, cached, new, warnings: list) -> tuple[int, int]:
+    title = price_sheet.PRICE_SHEET_TITLE
+    if title not in new.sheetnames:
+        return 0, 0
+    sheet = new[title]
+    catalog = [values for _, values in price_sheet.read_rows(sheet)]
+    if title not in old.sheetnames:
+        return 0, len(catalog)
+    cached_sheet = cached[title] if title in cached.sheetnames else None
+    rows = []
+    for row, values in price_sheet.read_rows(old[title]):
+        for index, column in enumerate(price_sheet.PRICE_COLUMNS, start=1):
+            cell = old[title].cell(row=row, column=index)
+            if cell.data_type == "f":
+                cached_cell = cached_sheet.cell(row=row, column=index) if cached_sheet is not None else None
+                use, value = _value_of(cell, cached_cell, f"{title}!{cell.coordinate}", warnings)
+                values[column.key] = value if use else str(cell.value)
+        rows.append((row, values))
+    names = {str(v.get("name")).casefold() for _, v in rows if v.get("name") is not None}
+    _report_price_differences(rows, catalog, warnings)
+    missing = [v for v in catalog if str(v.get("name")).casefold() not in names]
+    capacity = price_sheet.PRICE_LAST_ROW - price_sheet.PRICE_FIRST_ROW + 1
+    if len(rows) + len(missing) > capacity:
+        raise WorkbookError(f"the price sheet has {len(rows)} rows and today's catalog adds {len(missing)}, more than "
+                            f"the {capacity} rows the template holds: remove some rows first")
+    if rows and rows[-1][0] + len(missing) > price_sheet.PRICE_LAST_ROW:
+        rows = [(price_sheet.PRICE_FIRST_ROW + i, values) for i, (_, values) in enumerate(rows)]  # close the gaps
+        warnings.append("price rows below the table's last row were moved up to close gaps")
+    for row in range(price_sheet.PRICE_FIRST_ROW, price_sheet.PRICE_LAST_ROW + 1):
+        for index in range(1, len(price_sheet.PRICE_COLUMNS) + 1):
+            sheet.cell(row=row, column=index).value = None
+    for row, values in rows:
+        price_sheet.write_rows(sheet, [values], first_row=row)
+    next_row = rows[-1][0] + 1 if rows else price_sheet.PRICE_FIRST_ROW
+    price_sheet.write_rows(sheet, missing, first_row=next_row)
+    return len(rows), len(missing)
+
+
+#: Cells with one of these named styles were written by a template (see xlcalc.templates.style), not typed.
+TEMPLATE_STYLE_PREFIX = "xl_"
+
+
+def _copy_cell(source, target) -> None:
+    """Copy a cell's content and look to another workbook: text as text, the user's own formulas as formulas."""
+    if source.data_type == "f":
+        target.value = source.value
+    else:
+        price_sheet.put(target, source.value)
+    for attribute in ("font", "fill", "border", "alignment", "protection"):
+        setattr(target, attribute, copy.copy(getattr(source, attribute)))
+    target.number_format = source.number_format
+
+
+def _protected_cells(old) -> set:
+    """(sheet, coordinate) of the cells refresh carries in its own way: in_ cells and the price table."""
+    cells = {(c.parent.title, c.coordinate) for n in old.defined_names if n.startswith("in_")
+             for c in workbook_files.named_cells(old, n)}
+    if price_sheet.PRICE_SHEET_TITLE in old.sheetnames:
+        for row in range(price_sheet.PRICE_FIRST_ROW, max(old[price_sheet.PRICE_SHEET_TITLE].max_row,
+                                                          price_sheet.PRICE_LAST_ROW) + 1):
+            for column in range(1, len(price_sheet.PRICE_COLUMNS) + 1):
+                cells.add((price_sheet.PRICE_SHEET_TITLE, f"{get_column_letter(column)}{row}"))
+    return cells
+
+
+def _copy_other_cells(old, new, warnings: list) -> int:
+    """Carry what the user typed elsewhere: cells left empty by today's template, and sheets it does not have.
+
+    Cells in a template sheet that carry a template style (an older template's layout) are not carried.
+
+    Returns how many cells were carried. A constant typed over one of the template's formulas is not carried
+    (today's formula wins) and is reported.
+    """
+    skip = _protected_cells(old)
+    carried, replaced = 0, []
+    for sheet in old.worksheets:
+        if sheet.title not in new.sheetnames:
+            target = new.create_sheet(sheet.title)
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if cell.value is not None:
+                        _copy_cell(cell, target[cell.coordinate])
+                        carried += 1
+            for letter, dimension in sheet.column_dimensions.items():
+                target.column_dimensions[letter].width = dimension.width
+            for merged in sheet.merged_cells.ranges:
+                target.merge_cells(str(merged))
+            warnings.append(f"sheet {sheet.title!r} is not part of the template: its cells were carried over "
+                            "(charts and images are not)")
+            continue
+        target = new[sheet.title]
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.value is None or (sheet.title, cell.coordinate) in skip:
+                    continue
+                new_cell = target[cell.coordinate]
+                if new_cell.value is None and not style_name(cell).startswith(TEMPLATE_STYLE_PREFIX):
+                    _copy_cell(cell, new_cell)
+                    carried += 1
+                elif cell.data_type != "f" and new_cell.data_type == "f":
+                    replaced.append(f"{sheet.title}!{cell.coordinate}")
+    if replaced:
+        shown = ", ".join(replaced[:5]) + (f" and {len(replaced) - 5} more" if len(replaced) > 5 else "")
+        warnings.append(f"{len(replaced)} cell(s) held a typed value where today's template has a formula; the "
+                        f"formula is used: {shown}")
+    return carried
+
+
+def refresh(path, out=None, *, progress=None) -> Refreshed:
+    """Rebuild the xlcalc workbook at ``path`` from today's template into ``out`` (default: ``path`` itself).
+
+    Keeps every in_ value and every row of the price sheet; writes atomically with a backup of the file it
+    replaces. Raises WorkbookError for a file that is not an xlcalc workbook or that Excel has open.
+    """
+    path = Path(path)
+    target = Path(out) if out is not None else path
+    workbook_files.check_not_open(target)
+    old, template, _ = workbook_files.open_xlcalc(path)
+    cached = workbook_files.load(path, data_only=True)
+    if progress:
+        progress(f"rebuilding {path.name} from today's {template} template")
+    new = workbook_files.template_workbook(template)
+    warnings: list[str] = []
+    inputs = _copy_inputs(old, cached, new, warnings)
+    kept, added = _copy_prices(old, cached, new, warnings)
+    others = _copy_other_cells(old, new, warnings)
+    saved = workbook_files.save_workbook(new, target)
+    return Refreshed(saved.path, saved.backup, template, inputs, kept, added, others, warnings)

@@ -1,0 +1,237 @@
+"""Checking workbooks: content comparison for ``xlcalc build --check``, and ``xlcalc check`` of a user's workbook.
+
+:func:`compare_content` compares two workbooks by what they hold, not by their bytes (zip timestamps and
+document properties differ on every save): sheets, every cell's value or formula, style, number format and
+lock, defined names, data validations, sheet protection, merged cells and charts.
+
+:func:`check_workbook` recalculates a (possibly hand-edited) xlcalc workbook in LibreOffice, computes
+every ``out_`` value again in Python from the workbook's own ``in_`` values (and its price sheet) with the
+template's ``expected_outputs``, and lists each output that disagrees beyond a relative 1e-9 and every
+cell that holds an error value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import io
+import math
+import numbers
+import re
+import tempfile
+from pathlib import Path
+
+from . import recalc, workbook_files
+from .errors import XlcalcError
+from .templates import price_sheet
+
+#: Relative tolerance between a recalculated out_ value and the Python solver.
+REL_TOLERANCE = 1e-9
+
+
+# ----------------------------------------------------------------------------------------------
+# Content comparison
+
+
+def reload(workbook):
+    """An openpyxl workbook as it reads back from a file (so both sides of a comparison look alike)."""
+    import openpyxl
+
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return openpyxl.load_workbook(buffer)
+
+
+def style_name(cell) -> str:
+    """A cell's named style ('Normal' for none); '?' where a file's style table does not name it."""
+    try:
+        return cell.style
+    except IndexError:  # files saved by some programs refer to named styles openpyxl cannot list
+        return "?"
+
+
+def _cells(sheet) -> dict:
+    found = {}
+    for row in sheet.iter_rows():
+        for cell in row:
+            name = style_name(cell)
+            if cell.value is None and name == "Normal" and cell.number_format == "General":
+                continue
+            found[cell.coordinate] = (repr(cell.value), cell.data_type, name, cell.number_format,
+                                      bool(cell.protection.locked))
+    return found
+
+
+def _validations(sheet) -> list:
+    return sorted((dv.type or "", dv.operator or "", dv.formula1 or "", dv.formula2 or "", str(dv.sqref))
+                  for dv in sheet.data_validations.dataValidation)
+
+
+def _charts(sheet) -> list:
+    found = []
+    for chart in sheet._charts:
+        series = []
+        for s in chart.series:
+            values = s.val.numRef.f if s.val is not None and s.val.numRef is not None else None
+            x_values = s.xVal.numRef.f if getattr(s, "xVal", None) is not None and s.xVal.numRef is not None else None
+            title = s.tx.strRef.f if s.tx is not None and s.tx.strRef is not None else None
+            series.append((values, x_values, title, s.smooth))
+        found.append((type(chart).__name__, series))
+    return found
+
+
+def _reference(text: str | None) -> str:
+    """A defined name's text without optional quotes around plain sheet names ('Solver'!$B$1 is Solver!$B$1)."""
+    return re.sub(r"'([A-Za-z_][A-Za-z0-9_.]*)'!", r"\1!", text or "")
+
+
+_CELL_PARTS = ("value", "type", "style", "number format", "locked")
+
+
+def compare_content(expected, actual, *, limit: int = 20) -> list[str]:
+    """Differences in content between two workbooks (openpyxl Workbooks or paths), at most ``limit``; [] if alike."""
+    from_file = lambda wb: workbook_files.load(wb) if isinstance(wb, (str, Path)) else reload(wb)  # noqa: E731
+    left, right = from_file(expected), from_file(actual)
+    differences: list[str] = []
+
+    def note(text):
+        differences.append(text)
+        return len(differences) >= limit
+
+    if left.sheetnames != right.sheetnames:
+        if note(f"sheets: expected {left.sheetnames}, found {right.sheetnames}"):
+            return differences
+    names_left = {n: _reference(d.attr_text) for n, d in left.defined_names.items()}
+    names_right = {n: _reference(d.attr_text) for n, d in right.defined_names.items()}
+    for name in sorted(set(names_left) | set(names_right)):
+        if names_left.get(name) != names_right.get(name):
+            if note(f"defined name {name}: expected {names_left.get(name, 'missing')}, "
+                    f"found {names_right.get(name, 'missing')}"):
+                return differences
+    for title in [t for t in left.sheetnames if t in right.sheetnames]:
+        a, b = left[title], right[title]
+        cells_a, cells_b = _cells(a), _cells(b)
+        for coordinate in sorted(set(cells_a) | set(cells_b), key=lambda c: (len(c), c)):
+            x, y = cells_a.get(coordinate), cells_b.get(coordinate)
+            if x == y:
+                continue
+            if x is None or y is None:
+                what = f"expected {x[0] if x else 'empty'}, found {y[0] if y else 'empty'}"
+            else:
+                part = next(i for i in range(len(x)) if x[i] != y[i])
+                what = f"{_CELL_PARTS[part]} expected {x[part]}, found {y[part]}"
+            if note(f"{title}!{coordinate}: {what}"):
+                return differences
+        for label, get in (("data validations", _validations), ("charts", _charts),
+                           ("merged cells", lambda s: sorted(str(r) for r in s.merged_cells.ranges)),
+                           ("protection", lambda s: bool(s.protection.sheet))):
+            if get(a) != get(b) and note(f"{title}: {label} differ"):
+                return differences
+    return differences
+
+
+# ----------------------------------------------------------------------------------------------
+# Checking a user's workbook against the solver
+
+
+@dataclasses.dataclass(frozen=True)
+class Mismatch:
+    """An out_ cell whose recalculated value disagrees with the solver (got None when the name is missing)."""
+
+    name: str
+    got: object
+    expected: object
+
+    def describe(self) -> str:
+        if self.got is None:
+            return f"{self.name}: missing from the workbook (expected {_show(self.expected)})"
+        detail = ""
+        if _is_number(self.got) and _is_number(self.expected) and self.expected != 0:
+            detail = f" (relative difference {abs(self.got - self.expected) / abs(self.expected):.3g})"
+        return f"{self.name}: workbook {_show(self.got)}, solver {_show(self.expected)}{detail}"
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """What :func:`check_workbook` found: the template, outputs compared, mismatches, error cells, input problem."""
+
+    path: Path
+    template: str
+    compared: int
+    mismatches: list
+    errors: list  # (sheet, cell, value)
+    input_problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and not self.errors and self.input_problem is None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _show(value) -> str:
+    return f"{float(value):.10g}" if _is_number(value) else repr(value)
+
+
+def agrees(got, expected, rel: float = REL_TOLERANCE) -> bool:
+    """True when a recalculated value matches the solver's: numbers within ``rel`` relatively, text exactly."""
+    if _is_number(expected):
+        if not _is_number(got):
+            return False
+        got, expected = float(got), float(expected)
+        if math.isnan(expected):
+            return math.isnan(got)
+        return abs(got - expected) <= rel * max(abs(expected), abs(got)) or got == expected
+    return got == expected
+
+
+def workbook_inputs(values: dict) -> dict:
+    """The in_ entries of a {name: value} mapping."""
+    return {name: value for name, value in values.items() if name.startswith("in_")}
+
+
+def solver_outputs(module, inputs: dict, price_rows=None) -> dict:
+    """``module.expected_outputs`` for the inputs, passing the workbook's price rows where it takes them."""
+    if "prices" in inspect.signature(module.expected_outputs).parameters and price_rows is not None:
+        return module.expected_outputs(inputs, prices=price_rows)
+    return module.expected_outputs(inputs)
+
+
+def read_price_rows(workbook) -> list | None:
+    """The rows of a workbook's price sheet ({field key: value}), or None when it has none."""
+    if price_sheet.PRICE_SHEET_TITLE not in workbook.sheetnames:
+        return None
+    return [values for _, values in price_sheet.read_rows(workbook[price_sheet.PRICE_SHEET_TITLE])]
+
+
+def check_workbook(path, *, progress=None, rel: float = REL_TOLERANCE) -> CheckResult:
+    """Recalculate an xlcalc workbook in LibreOffice and compare its out_ cells with the solver; list error cells.
+
+    ``progress`` is called with a line of text before the slow step. Raises WorkbookError when the file
+    is not an xlcalc workbook or LibreOffice is missing or fails.
+    """
+    path = Path(path)
+    _, template, module = workbook_files.open_xlcalc(path)
+    with tempfile.TemporaryDirectory(prefix="xlcalc-check-") as folder:
+        if progress:
+            progress(f"recalculating {path.name} in LibreOffice")
+        # copy under a plain name: LibreOffice reads the copy, the user's file is never touched
+        source = Path(folder) / "in" / "workbook.xlsx"
+        source.parent.mkdir()
+        source.write_bytes(path.read_bytes())
+        recalculated = recalc.recalculate([source], Path(folder) / "out")[0]
+        values = recalc.read_names(recalculated)
+        errors = recalc.error_cells(recalculated)
+        prices = read_price_rows(workbook_files.load(recalculated, data_only=True))
+    inputs = workbook_inputs(values)
+    try:
+        expected = solver_outputs(module, inputs, prices)
+    except (XlcalcError, ValueError, KeyError, TypeError) as exc:
+        return CheckResult(path, template, 0, [], errors, f"the solver cannot use this workbook's inputs: {exc}")
+    mismatches = [Mismatch(name, values.get(name), value) for name, value in expected.items()
+                  if not agrees(values.get(name), value, rel)]
+    return CheckResult(path, template, len(expected), mismatches, errors)
+

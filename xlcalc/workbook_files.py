@@ -1,0 +1,203 @@
+"""Reading and writing xlcalc workbooks safely: which template a file is, atomic saves with backups, Excel locks.
+
+Every workbook xlcalc writes carries two hidden workbook-level defined names, ``xlcalc_template`` (the
+template module's name, e.g. "deployment_cost_model") and ``xlcalc_version`` (the xlcalc version that wrote
+it); :func:`identify` reads them, so ``refresh`` and ``check`` reject any other file with a clear message.
+:func:`save_workbook` never leaves a half-written file: it writes a temporary file in the target's folder,
+keeps a backup of the file it replaces (BOOK.backup-<date>-<time>.xlsx), and renames the new file into place
+with :func:`os.replace`; it refuses to write over a file that Excel (``~$BOOK.xlsx``) or LibreOffice
+(``.~lock.BOOK.xlsx#``) has open.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import importlib
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from openpyxl.workbook.defined_name import DefinedName
+
+from .errors import WorkbookError
+
+TEMPLATE_KEY = "xlcalc_template"
+VERSION_KEY = "xlcalc_version"
+
+
+def available_templates() -> dict:
+    """The template modules that are installed, by name, in build order (a missing module is skipped)."""
+    from . import templates
+
+    found = {}
+    for name in templates.TEMPLATE_MODULES:
+        module_name = f"{templates.__name__}.{name}"
+        try:
+            found[name] = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+    return found
+
+
+def template_module(name: str):
+    """The template module called ``name``; WorkbookError listing the known ones when there is none."""
+    found = available_templates()
+    if name not in found:
+        raise WorkbookError(f"template {name!r} is not known to this xlcalc; known: {', '.join(found) or 'none'}")
+    return found[name]
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def mark(workbook, template: str) -> None:
+    """Label a workbook as made from ``template`` (hidden defined names xlcalc_template and xlcalc_version)."""
+    for key, value in ((TEMPLATE_KEY, template), (VERSION_KEY, _version())):
+        if key in workbook.defined_names:
+            del workbook.defined_names[key]
+        workbook.defined_names[key] = DefinedName(key, attr_text=f'"{value}"', hidden=True)
+
+
+def template_workbook(name: str):
+    """Today's template ``name`` built and marked, as an openpyxl Workbook."""
+    workbook = template_module(name).build()
+    mark(workbook, name)
+    return workbook
+
+
+def _marker(workbook, key: str) -> str | None:
+    defined = workbook.defined_names.get(key)
+    if defined is None:
+        return None
+    text = (defined.attr_text or "").strip()
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else None
+
+
+def load(path, *, data_only: bool = False):
+    """Open an .xlsx file with openpyxl; WorkbookError when it is missing or is not an .xlsx workbook."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    path = Path(path)
+    if not path.is_file():
+        raise WorkbookError(f"{str(path)!r} does not exist or is not a file")
+    try:
+        return openpyxl.load_workbook(path, data_only=data_only)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise WorkbookError(f"{str(path)!r} is not an .xlsx workbook that xlcalc can read ({exc})") from None
+
+
+def identify(workbook, path="the workbook") -> tuple[str, str]:
+    """(template name, xlcalc version) of an xlcalc workbook; WorkbookError for any other workbook."""
+    template = _marker(workbook, TEMPLATE_KEY)
+    if template is None:
+        raise WorkbookError(f"{str(path)!r} is not an xlcalc workbook (it has no hidden name {TEMPLATE_KEY}); "
+                            "refresh and check work on workbooks written by `xlcalc build` or `xlcalc refresh`")
+    template_module(template)
+    return template, _marker(workbook, VERSION_KEY) or "unknown"
+
+
+def open_xlcalc(path):
+    """Open an xlcalc workbook: (openpyxl workbook, template name, template module)."""
+    workbook = load(path)
+    template, _ = identify(workbook, path)
+    return workbook, template, template_module(template)
+
+
+def named_cells(workbook, name: str) -> list:
+    """The cells a single-sheet defined name refers to, row by row ([] when the name is missing or odd)."""
+    defined = workbook.defined_names.get(name)
+    if defined is None:
+        return []
+    destinations = list(defined.destinations)
+    if len(destinations) != 1 or destinations[0][0] not in workbook.sheetnames:
+        return []
+    sheet, ref = destinations[0]
+    found = workbook[sheet][ref.replace("$", "")]
+    if not isinstance(found, tuple):
+        return [found]
+    return [cell for row in found for cell in (row if isinstance(row, tuple) else (row,))]
+
+
+def lock_files(path) -> list[Path]:
+    """The lock files of spreadsheet programs that have ``path`` open (Excel's ~$ file, LibreOffice's .~lock)."""
+    path = Path(path)
+    candidates = (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#"))
+    return [p for p in candidates if p.exists()]
+
+
+def check_not_open(path) -> None:
+    """WorkbookError when a spreadsheet program has ``path`` open (its lock file exists)."""
+    locks = lock_files(path)
+    if locks:
+        raise WorkbookError(f"{str(path)!r} is open in a spreadsheet program (lock file {locks[0].name} exists): "
+                            "close it there first (or delete the lock file if that program crashed)")
+
+
+def backup_path(path) -> Path:
+    """Where the backup of ``path`` goes: BOOK.backup-<date>-<time>.xlsx beside it (opens in Excel; never reused)."""
+    path = Path(path)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = path.with_name(f"{path.stem}.backup-{stamp}{path.suffix}")
+    counter = 1
+    while candidate.exists():
+        counter += 1
+        candidate = path.with_name(f"{path.stem}.backup-{stamp}-{counter}{path.suffix}")
+    return candidate
+
+
+def _default_mode() -> int:
+    """The permissions a new file gets under the current umask (mkstemp would give 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@dataclasses.dataclass(frozen=True)
+class Saved:
+    """Where a workbook was written, and the backup of the file it replaced (None when there was none)."""
+
+    path: Path
+    backup: Path | None
+
+
+def save_workbook(workbook, path, *, backup: bool = True) -> Saved:
+    """Write an openpyxl workbook to ``path`` atomically, keeping a backup of a file it replaces.
+
+    The workbook goes to a temporary file in the same folder, which is renamed over ``path`` only once
+    it is complete, so ``path`` is either the old file or the new one, never half of each. Refuses when
+    a spreadsheet program has ``path`` open or the folder does not exist.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise WorkbookError(f"folder {str(folder)!r} does not exist")
+    if path.exists() and not path.is_file():
+        raise WorkbookError(f"{str(path)!r} exists and is not a file")
+    if path.suffix.lower() != ".xlsx":
+        raise WorkbookError(f"{str(path)!r} must end in .xlsx")
+    check_not_open(path)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=".xlsx.tmp")
+    os.close(handle)
+    temporary = Path(temporary)
+    kept = None
+    try:
+        workbook.save(temporary)
+        with open(temporary, "rb+") as stream:
+            os.fsync(stream.fileno())
+        os.chmod(temporary, path.stat().st_mode & 0o7777 if path.exists() else _default_mode())
+        if backup and path.exists():
+            kept = backup_path(path)
+            shutil.copy2(path, kept)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return Saved(path, kept)
