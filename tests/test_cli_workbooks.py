@@ -1,6 +1,7 @@
 """`xlcalc build`, `xlcalc refresh` and `xlcalc check` from the command line: output, exit status, files."""
 
 import json
+import pathlib
 
 import openpyxl
 import pytest
@@ -59,6 +60,13 @@ class TestBuild:
         assert code == 1
         assert f"Model!{cell.coordinate}: value expected 32, found 99" in out
         assert path.read_bytes() == before  # --check writes nothing
+
+    def test_committed_workbooks_are_up_to_date(self, capsys):
+        """The files under workbooks/ are what today's builder makes (run `xlcalc build` after a change)."""
+        committed = pathlib.Path(__file__).resolve().parents[1] / "workbooks"
+        code, out, _ = run(capsys, "build", "--out", committed, "--check")
+        assert code == 0, f"{out}\nregenerate with: xlcalc build"
+        assert out.count("up to date") == len(FILENAMES)
 
     def test_check_reports_a_missing_workbook(self, tmp_path, capsys):
         code, out, _ = run(capsys, "build", "--out", tmp_path, "--check")
