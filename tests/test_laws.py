@@ -72,6 +72,21 @@ class TestLoss:
         assert xlcalc.loss(7e9, 4e12) == pytest.approx(2.00145, abs=5e-6)
         assert xlcalc.loss(70e9, 1.4e12) == pytest.approx(1.932, abs=5e-4)
 
+    @pytest.mark.parametrize("bad,match", [
+        (True, "params = True is not allowed: must be a number"),
+        (None, "params = None is not allowed: must be a number"),
+        ("7e9", "params = '7e9' is not allowed: must be a number"),
+        (10**400, "params is an integer of 401 digits beyond the floating-point range"),
+        ([True, False], "params is an array of booleans"),
+    ])
+    def test_non_numbers_are_named(self, bad, match):
+        with pytest.raises(InvalidInputError, match=match):
+            xlcalc.loss(bad, 1e12)
+
+    def test_huge_fit_numbers(self):
+        with pytest.raises(InvalidInputError, match="must be a fit name or five finite numbers"):
+            xlcalc.get_fit([10**400, 1, 1, 1, 1])
+
     def test_scalar_gives_float(self):
         assert type(xlcalc.loss(1e9, 1e10)) is float
 

@@ -122,6 +122,19 @@ class TestCostOptimal:
         assert opt.tokens / opt.chinchilla.tokens == pytest.approx(1.8241, abs=5e-5)
         assert opt.usd / opt.chinchilla.usd == pytest.approx(0.8876, abs=5e-5)
 
+    def test_public_code_cost_calculator_total(self):
+        # cost_calculator.py --model 30e9 --chinchilla, 1e9 requests of 500 in / 100 out, on its defaults
+        # (REFERENCE.md: it ignores its price arguments): training H100 bf16 9.89e14 at $2.00/h, inference
+        # A100-40GB int8 6.24e14 at $1.10/h, MFU 0.5 / 0.5 / 0.01 -> total $6.378e5 for the Chinchilla model
+        loss = chinchilla_loss(30e9)
+        assert loss == pytest.approx(1.958253360475841, rel=1e-14)
+        opt = cost_optimal(loss, 1e9 * 500, 1e9 * 100, train_usd_per_hour=2.00, train_peak_tflops=989,
+                           infer_usd_per_hour=1.10, infer_peak_tflops=624, mfu_train=0.5, mfu_prefill=0.5,
+                           mfu_decode=0.01)
+        assert opt.chinchilla.params == pytest.approx(30e9, rel=1e-12)
+        assert opt.chinchilla.tokens == pytest.approx(1.556e12, rel=FOUR_DIGITS)
+        assert opt.chinchilla.usd == pytest.approx(6.378e5, rel=FOUR_DIGITS)
+
     def test_same_price_per_flop_everywhere_is_compute_optimal(self):
         hw = dict(train_usd_per_hour=2.0, train_peak_tflops=1000, infer_usd_per_hour=2.0, infer_peak_tflops=1000,
                   mfu_train=0.5, mfu_prefill=0.5, mfu_decode=0.5)
@@ -219,6 +232,28 @@ class TestComputeOptimalProperties:
         assert opt.params.shape == opt.chinchilla.params.shape == (2, 3)
         assert opt.params[1, 2] == compute_optimal(2.1, 1e14).params
 
+    def test_optimum_near_one_training_token(self):
+        # ln D near 0: the stopping test must be absolute there (a relative one never passed: review defect)
+        loss, d_inf = 1133.7587225097996, 3.158754577265016
+        opt = compute_optimal(loss, d_inf)
+        n, d = mp_optimum(xlcalc.get_fit("chinchilla"), loss, d_inf / 3)
+        assert opt.tokens == pytest.approx(d, rel=1e-12) and opt.params == pytest.approx(n, rel=1e-12)
+
+    @settings(max_examples=200)
+    @given(st.floats(1e-6, 1e4), st.floats(0, 1e3))
+    def test_every_valid_input_is_solved(self, excess, d_inf):
+        opt = compute_optimal(1.69 + excess, d_inf)
+        assert math.isfinite(opt.params) and math.isfinite(opt.tokens)
+
+    def test_overflow_is_an_error_not_inf(self):
+        with pytest.raises(InvalidInputError, match=r"loss = 2, inference_tokens = 1e\+300 give a result outside "
+                                                    r"the floating-point range"):
+            compute_optimal(2.0, 1e300)
+        with xlcalc.invalid_reasons() as why, np.errstate(all="ignore"):
+            opt = compute_optimal([2.0, 2.0], [1e12, 1e300])
+        assert np.isfinite(opt.flops[0]) and np.isnan([opt.flops[1], opt.saving[1], opt.params[1]]).all()
+        assert why.reasons[0] == "" and "floating-point range" in why.reasons[1]
+
     def test_scalar_gives_floats(self):
         opt = compute_optimal(2.0, 1e12)
         assert all(type(v) is float for v in (opt.params, opt.tokens, opt.flops, opt.saving, opt.chinchilla.params))
@@ -276,6 +311,16 @@ class TestBudgetOptimal:
         assert opt.params[1] < opt.params[0]
         assert opt.loss[1] > opt.loss[0]
         assert np.all(opt.train_flops + opt.inference_flops == pytest.approx(c, rel=1e-11))
+
+    def test_budget_that_only_covers_inference_is_an_error(self):
+        # 1e24 FLOPs cannot serve 1e30 tokens: the "optimum" would have 5e-7 parameters (review defect)
+        for c, t in ((1e24, 1e30), (1.0, 1e13)):
+            with pytest.raises(InvalidInputError, match="cannot be met: the budget barely covers the inference"):
+                budget_optimal(c, t)
+        with xlcalc.invalid_reasons() as why:
+            opt = budget_optimal([1e24, 1e24], [1e13, 1e30])
+        assert np.isfinite(opt.params[0]) and np.isnan([opt.params[1], opt.loss[1], opt.chinchilla.loss[1]]).all()
+        assert why.reasons[0] == "" and why.reasons[1].startswith("total_flops = 1e+24, inference_tokens = 1e+30")
 
     def test_bad_budget(self):
         with pytest.raises(InvalidInputError, match="total_flops = -1 is not allowed"):

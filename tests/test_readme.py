@@ -29,13 +29,15 @@ class TestReadme:
         assert python_blocks() and shell_sessions()
 
     @pytest.mark.parametrize("block", python_blocks())
-    def test_python_block_runs(self, block):
+    def test_python_block_runs(self, block, monkeypatch):
+        monkeypatch.chdir(README.parent)  # the examples use paths relative to the repository's root
         exec(compile(block, str(README), "exec"), {})
 
     @pytest.mark.parametrize("command,expected", shell_sessions())
     def test_shell_output_matches(self, command, expected):
         args = command.split()[1:]
-        done = subprocess.run([sys.executable, "-m", "xlcalc.cli", *args], capture_output=True, text=True, check=True)
+        done = subprocess.run([sys.executable, "-m", "xlcalc.cli", *args], capture_output=True, text=True, check=True,
+                              cwd=README.parent)
         assert done.stdout == expected
 
     def test_two_setup_commands_present(self):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import numbers
 import warnings
 
@@ -56,6 +57,18 @@ def invalid_reasons():
         _collector.reset(token)
 
 
+def overflow_checked(function):
+    """Run a core function without numpy's overflow warnings: :meth:`Checked.finish` turns any inf or NaN
+    result of valid inputs into an invalid element with its reason (an error for a scalar call)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
 def format_value(value) -> str:
     """Show a user's value in a message: numbers as %g, anything else as repr."""
     if isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool):
@@ -68,12 +81,18 @@ def format_value(value) -> str:
 
 def as_float_array(name: str, value) -> np.ndarray:
     """``value`` as a float array, or an InvalidInputError naming the argument when it is not numeric."""
-    if isinstance(value, (str, bytes)):
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
         raise InvalidInputError(f"{name} = {value!r} is not allowed: must be a number")
     try:
         array = np.asarray(value, dtype=float)
+    except OverflowError:  # a Python int beyond the float range, e.g. 10**400
+        shown = f"an integer of {len(str(abs(value)))} digits" if isinstance(value, int) else "a value"
+        raise InvalidInputError(f"{name} is {shown} beyond the floating-point range: it must be below "
+                                "about 1.8e308") from None
     except (TypeError, ValueError):
         raise InvalidInputError(f"{name} = {value!r} is not allowed: must be a number or an array of numbers") from None
+    if np.asarray(value).dtype == bool:
+        raise InvalidInputError(f"{name} is an array of booleans: it must hold numbers")
     return array
 
 
@@ -98,6 +117,7 @@ class Checked:
         self.shape = broadcast[0].shape if broadcast else ()
         self.bad = np.zeros(self.shape, dtype=bool)
         self.why = np.full(self.shape, "", dtype=object)
+        self._valid_at_solve = None  # the valid mask the kernels computed on, once results are rejected
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
@@ -156,6 +176,8 @@ class Checked:
         Records the reasons in an active :func:`invalid_reasons` block, or warns once for an array
         call. Returns plain floats for a scalar call, arrays otherwise (a tuple when several results).
         """
+        valid = self._valid_at_solve if self._valid_at_solve is not None else ~self.bad
+        self._reject_non_finite(results, valid)
         collector = _collector.get()
         if collector is not None:
             collector.reasons = self.why[()] if self.scalar else self.why
@@ -176,6 +198,33 @@ class Checked:
                 full.reshape(-1)[...] = result
             else:
                 full = np.full(self.shape, np.nan)
-                full[~self.bad] = result
+                full[valid] = result
+                full[self.bad] = np.nan
             out.append(float(full) if self.scalar else full)
         return out[0] if len(out) == 1 else tuple(out)
+
+    def _reject_non_finite(self, results, valid) -> None:
+        """Valid inputs whose result overflowed (inf or NaN): invalid too, with a reason naming the inputs."""
+        count = int(valid.sum())
+        finite = np.ones(count, dtype=bool)
+        for result in results:
+            finite &= np.isfinite(np.broadcast_to(np.asarray(result, dtype=float), (count,)))
+        self.reject_results(~finite, "give a result outside the floating-point range (too extreme)", valid)
+
+    def reject_results(self, rejected, reason: str, valid=None) -> None:
+        """Mark elements invalid after solving: ``rejected`` is a mask over the valid elements (the kernels'
+        order). The reason names every input of the element, then ``reason``. Call it after the kernels
+        have taken their inputs with :meth:`valid`, before :meth:`finish`."""
+        if self._valid_at_solve is None:
+            self._valid_at_solve = ~self.bad
+        valid = self._valid_at_solve if valid is None else valid
+        rejected = np.asarray(rejected, dtype=bool)
+        if not rejected.any():
+            return
+        positions = [tuple(p) for p in np.argwhere(valid)] if self.shape else [()]
+        for position in (positions[i] for i in np.flatnonzero(rejected)):
+            inputs = ", ".join(f"{name} = {format_value(v[position])}" for name, v in self.values.items())
+            self.why[position] = f"{inputs} {reason}"
+            self.bad[position] = True
+        if self.scalar and _collector.get() is None:
+            raise InvalidInputError(self.why[()])

@@ -27,7 +27,7 @@ import numpy as np
 
 from ._checks import Checked, format_value, invalid_reasons
 from .errors import DataFileError, DoesNotFitError, InvalidInputError, UnknownNameError
-from .laws import DEFAULT_FIT, Fit, get_fit
+from .laws import DEFAULT_FIT, FITS, Fit, get_fit
 
 VALUE, NUM, NA = "#VALUE!", "#NUM!", "#N/A"
 # What an error cell holds when xlwings reads it with err_to_str=True (Windows and Office.js alike).
@@ -190,6 +190,9 @@ def fit_value(value) -> Fit:
         if code:
             raise ExcelError(code, f"fit is an error cell ({cells[0].strip()})")
         return get_fit(cells[0])
+    if len(cells) == 1:
+        raise ExcelError(VALUE, f"fit = {format_value(cells[0])} is not allowed: give a fit name "
+                                f"({', '.join(FITS)}) or a range of five numbers E, A, B, alpha, beta")
     if len(cells) != 5:
         raise ExcelError(VALUE, f"fit has {len(cells)} cells: give a fit name or five numbers E, A, B, alpha, beta")
     converted = number_cells("fit", [cells])

@@ -84,8 +84,10 @@ def get_fit(fit=DEFAULT_FIT) -> Fit:
         raise UnknownNameError(f"fit = {fit!r} is not a known fit: use one of {', '.join(FITS)} or five numbers E, A, B, alpha, beta")
     try:
         numbers = np.asarray(fit, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"fit = {fit!r} is not allowed: must be a fit name or five numbers E, A, B, alpha, beta") from None
+    except (TypeError, ValueError, OverflowError):
+        shown = str(fit) if len(str(fit)) <= 60 else str(fit)[:57] + "..."
+        raise InvalidInputError(f"fit = {shown} is not allowed: must be a fit name or five finite numbers "
+                                "E, A, B, alpha, beta") from None
     if numbers.size != 5:
         raise InvalidInputError(f"fit has {numbers.size} numbers: a custom fit needs five, E, A, B, alpha, beta")
     return Fit(*(float(x) for x in numbers))

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ._checks import Checked
+from ._checks import Checked, overflow_checked
 from ._solve import MAX_ITERATIONS as MAX_NEWTON_STEPS
 from ._solve import X_TOLERANCE, solve_decreasing
 from .laws import DEFAULT_FIT, Fit, _chinchilla_for_loss, _chinchilla_tokens, _loss, get_fit
@@ -132,9 +132,13 @@ def _optimal_tokens_on_curve(f: Fit, loss, s):
         h = np.log(total) - b * x - log_r
         step = h / (b + tail / total)              # -h / h'
         x += step
-        if not np.any(np.abs(step) > X_TOLERANCE * np.abs(x)):
+        # absolute near x = 0 (D near 1 token), relative elsewhere
+        unconverged = np.abs(step) > X_TOLERANCE * np.maximum(1.0, np.abs(x))
+        if not np.any(unconverged):
             return x
-    raise ArithmeticError("Newton steps did not converge; this is a bug in xlcalc, please report the inputs")
+    # Not reached for valid inputs (convergence is monotone and quadratic); never return an unconverged
+    # number: NaN here becomes an invalid element with its reason in Checked.finish.
+    return np.where(unconverged, np.nan, x)
 
 
 def _params_at(f: Fit, loss, log_tokens):
@@ -214,6 +218,7 @@ def _chinchilla_within_budget(f: Fit, total_flops, inference_tokens):
 # Public functions
 
 
+@overflow_checked
 def compute_optimal(loss, inference_tokens, *, fit=DEFAULT_FIT) -> ComputeOptimum:
     """Params and tokens that reach `loss` with the fewest lifetime FLOPs (6ND training + 2N per inference token).
 
@@ -256,6 +261,7 @@ def compute_optimal(loss, inference_tokens, *, fit=DEFAULT_FIT) -> ComputeOptimu
     return ComputeOptimum(n, d, fl, tr, inf, sv, ComputeReference(cn, cd, cf))
 
 
+@overflow_checked
 def cost_optimal(loss, input_tokens, output_tokens, *, train_usd_per_hour, train_peak_tflops,
                  infer_usd_per_hour, infer_peak_tflops, mfu_train=0.5, mfu_prefill=0.5, mfu_decode=0.01,
                  fit=DEFAULT_FIT) -> CostOptimum:
@@ -311,6 +317,7 @@ def cost_optimal(loss, input_tokens, output_tokens, *, train_usd_per_hour, train
     return CostOptimum(n, d, usd, tr, inf, sv, CostReference(cn, cd, cu))
 
 
+@overflow_checked
 def budget_optimal(total_flops, inference_tokens, *, fit=DEFAULT_FIT) -> BudgetOptimum:
     """Params and tokens with the lowest loss when training (6ND) plus serving (2N per token) must fit `total_flops`.
 
@@ -343,6 +350,9 @@ def budget_optimal(total_flops, inference_tokens, *, fit=DEFAULT_FIT) -> BudgetO
     c.non_negative("inference_tokens")
     C, T = c.valid("total_flops"), c.valid("inference_tokens")
     params, tokens = _budget_optimum(f, C, T)
+    c.reject_results((params < 1.0) | (tokens < 1.0),
+                     "cannot be met: the budget barely covers the inference, leaving a model of under one "
+                     "parameter or one training token; raise total_flops or lower inference_tokens")
     ch_params, ch_tokens = _chinchilla_within_budget(f, C, T)
     n, d, lo, tr, inf, cn, cd, cl = c.finish(params, tokens, _loss(f, params, tokens), 6.0 * params * tokens,
                                              2.0 * params * T, ch_params, ch_tokens, _loss(f, ch_params, ch_tokens))
