@@ -10,21 +10,18 @@ import numpy as np
 import pytest
 
 from xlcalc import DataFileError
-from xlcalc.cli import main
 from xlcalc.laws import loss
 from xlcalc.runs import read_runs
+
+from test_cli_solve import run_checked  # tests/ is on sys.path, as for `reference`
 
 RUNS_CSV = pathlib.Path(__file__).parent / "data" / "mosaic_training_runs.csv"
 MINIMUM = (1.462963, 35.38830, 133.0199, 0.1788381, 0.2316019)  # tests/test_fitting.py
 
 
 def run(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exit:  # argparse's own errors
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    """Exit status, stdout and stderr of the CLI run in-process (warnings are errors)."""
+    return run_checked(capsys, argv)
 
 
 def write(tmp_path, text, name="runs.csv"):
@@ -82,6 +79,32 @@ class TestReadRuns:
             read_runs(path, **options)
         assert str(error.value).startswith(str(path))
 
+    def test_semicolons_and_decimal_commas_of_european_excel(self, tmp_path):
+        path = write(tmp_path, "# Excel, German locale\nname;params;tokens;loss\nsmall;1,5e8;3.000.000.000;3,5\n"
+                               "big;1.000.000.000;3e10;2,75\n")
+        runs = read_runs(path)
+        assert runs.params.tolist() == [1.5e8, 1e9] and runs.tokens.tolist() == [3e9, 3e10]
+        assert runs.losses.tolist() == [3.5, 2.75] and runs.names == ["small", "big"]
+
+    def test_tabs(self, tmp_path):
+        runs = read_runs(write(tmp_path, "params\ttokens\tloss\n1e8\t2e9\t3.25\n"))
+        assert runs.losses.tolist() == [3.25]
+
+    def test_commas_win_over_a_semicolon_inside_a_field(self, tmp_path):
+        runs = read_runs(write(tmp_path, 'name,params,tokens,loss\n"a;b",1e8,2e9,3.25\n'))
+        assert runs.names == ["a;b"] and runs.losses.tolist() == [3.25]
+
+    @pytest.mark.parametrize("text,options,message", [
+        ("params,tokens,loss,Loss\n1,2,3,4\n", {},
+         r"the column for the final loss is ambiguous: columns 3 \('loss'\) and 4 \('Loss'\) have the same name"),
+        ("params,tokens,loss,loss\n1,2,3,4\n", {"loss_col": "loss"}, r"columns 3 \('loss'\) and 4 \('loss'\)"),
+        ("N,tokens,loss,n\n1,2,3,4\n", {}, "the column for parameters is ambiguous"),
+        ("params,tokens,loss\n1,2,3\n", {"params_col": "tokens"}, "column 'tokens' is chosen for both params and tokens"),
+    ])
+    def test_ambiguous_columns(self, tmp_path, text, options, message):
+        with pytest.raises(DataFileError, match=message):
+            read_runs(write(tmp_path, text), **options)
+
     def test_missing_and_binary_files(self, tmp_path):
         with pytest.raises(DataFileError, match="no such file"):
             read_runs(tmp_path / "absent.csv")
@@ -127,6 +150,11 @@ class TestFitCommand:
         code, out, _ = run(capsys, "fit", sweep_csv(tmp_path), "--bootstrap", "30")
         assert code == 0 and "95% interval (30 resamples)" in out
 
+    def test_a_semicolon_file(self, capsys, tmp_path):
+        text = sweep_csv(tmp_path).read_text().replace(",", ";").replace(".", ",")
+        code, out, _ = run(capsys, "fit", write(tmp_path, text, "semicolons.csv"), "--json")
+        assert code == 0 and json.loads(out)["fit"]["alpha"] == pytest.approx(0.336, rel=1e-8)
+
     def test_column_options(self, capsys, tmp_path):
         path = sweep_csv(tmp_path, header="model,size,data,ppl")
         code, out, _ = run(capsys, "fit", path, "--params-col", "size", "--tokens-col", "data", "--loss-col", "ppl",
@@ -156,3 +184,63 @@ class TestFitErrors:
                                 capture_output=True, text=True)
         assert result.returncode == 2
         assert "Traceback" not in result.stderr and "no such file" in result.stderr
+
+
+def sweep_rows(losses_of):
+    n, d = (a.ravel() for a in np.meshgrid([1e8, 1e9, 1e10], [2e9, 2e10, 2e11]))
+    return "params,tokens,loss\n" + "".join(f"{a:g},{b:g},{losses_of(a, b)!r}\n" for a, b in zip(n, d))
+
+
+BAD_FIT_ARGUMENTS = [
+    ("sweep", ["--bootstrap", "2", "--seed=-1"], "argument --seed: '-1' is not a whole number >= 0"),
+    ("sweep", ["--seed", "abc"], "argument --seed: 'abc' is not a whole number >= 0"),
+    ("sweep", ["--seed", "1.5"], "argument --seed: '1.5' is not a whole number"),
+    ("sweep", ["--bootstrap", "2.0"], "argument --bootstrap: '2.0' is not a whole number"),
+    ("sweep", ["--bootstrap", "-2e9"], "argument --bootstrap: '-2e9' is not a whole number"),
+    ("sweep", ["--bootstrap", "1000001"], "bootstrap = 1000001 is not allowed: must be a whole number from 0 to"),
+    ("sweep", ["--delta", "-1e-3"], "argument --delta: '-1e-3' is not a number > 0"),
+    ("sweep", ["--delta", "nan"], "argument --delta: 'nan' is not a number > 0"),
+    ("sweep", ["--delta", "inf"], "delta = inf is not allowed"),
+    ("sweep", ["--params-col"], "expected one argument"),
+    ("sweep", ["--params-col", "size"], "no column 'size' for parameters"),
+    ("sweep", ["--nosuch"], "unrecognized arguments: --nosuch"),
+    (None, [], "required: RUNS.csv"),
+    ("", [], "no header row and no runs"),
+    ("params;tokens;loss\n1e8;2e9;abc\n", [], "line 2: loss = 'abc' is not a number"),
+    ("params,tokens,loss,loss\n1,2,3,4\n", [], "the column for the final loss is ambiguous"),
+    ("params,tokens,loss\n" + "1e8,2e9,3.0\n" * 5, [], r"params has a single value \(1e\+08\) in every run"),
+    ("rising", [], r"the runs do not determine a scaling law: the best fit has alpha = -0\.\d+ \(must be"),
+]
+
+
+class TestBadFitArguments:
+    """Every bad argument or file gives one line on stderr and exit status 2: no traceback, no warning."""
+
+    @pytest.mark.parametrize("content,options,message", BAD_FIT_ARGUMENTS,
+                             ids=[f"{str(c)[:20]!r} {' '.join(o)}" for c, o, _ in BAD_FIT_ARGUMENTS])
+    def test_one_line_exit_2(self, capsys, tmp_path, content, options, message):
+        if content == "sweep":
+            files = [sweep_csv(tmp_path)]
+        elif content == "rising":
+            files = [write(tmp_path, sweep_rows(lambda n, d: 6.0 - loss(n, d)))]
+        else:
+            files = [] if content is None else [write(tmp_path, content)]
+        code, out, err = run(capsys, "fit", *files, *options)
+        assert code == 2 and out == ""
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+        assert re.search(message, err), err
+
+    def test_a_directory(self, capsys, tmp_path):
+        code, _, err = run(capsys, "fit", tmp_path)
+        assert code == 2 and "cannot be read" in err and len(err.splitlines()) == 1
+
+    def test_the_console_script(self, tmp_path):
+        result = subprocess.run([sys.executable, "-m", "xlcalc.cli", "fit", str(sweep_csv(tmp_path)), "--bootstrap",
+                                 "2", "--seed=-1"], capture_output=True, text=True)
+        assert result.returncode == 2 and result.stdout == ""
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+    def test_rising_losses_print_no_fit_that_solve_would_reject(self, capsys, tmp_path):
+        path = write(tmp_path, sweep_rows(lambda n, d: 6.0 - loss(n, d)))
+        code, out, err = run(capsys, "fit", path)
+        assert code == 2 and "use it" not in out and "losses must fall as params and tokens grow" in err

@@ -25,6 +25,14 @@ def needs_libreoffice():
         pytest.skip(f"LibreOffice is not installed: {recalc.INSTALL_HINT}")
 
 
+def set_named(path, name, value):
+    """Type ``value`` into the cell named ``name`` of the workbook at ``path`` (saved); returns the path."""
+    workbook = openpyxl.load_workbook(path)
+    named_cells(workbook, name)[0].value = value
+    workbook.save(path)
+    return path
+
+
 @pytest.fixture
 def built(tmp_path, capsys):
     folder = tmp_path / "books"
@@ -153,10 +161,7 @@ class TestCheckCommand:
     ])
     def test_a_formula_replaced_by_a_constant_is_reported(self, built, capsys, filename, name, value, messages):
         needs_libreoffice()
-        path = built[0] / filename
-        workbook = openpyxl.load_workbook(path)
-        named_cells(workbook, name)[0].value = value
-        workbook.save(path)
+        path = set_named(built[0] / filename, name, value)
         code, out, _ = run(capsys, "check", path)
         assert code == 1 and all(message in out for message in messages) and "out_c1_" not in out
 
@@ -172,14 +177,51 @@ class TestCheckCommand:
         assert data["mismatches"] == [{"name": "out_crossover_month", "workbook": "never", "solver": 6.0}]
         assert data["error_cells"] == [] and data["outputs_compared"] == 47
 
-    def test_error_cells_and_unusable_inputs_are_reported(self, built, capsys):
+    def test_an_unusable_input_is_reported_first_and_floods_no_error_cells(self, built, capsys):
         needs_libreoffice()
         folder, _, _ = built
-        path = folder / "deployment_cost_model.xlsx"
-        workbook = openpyxl.load_workbook(path)
-        named_cells(workbook, "in_c3_gpu")[0].value = "Z80"
-        workbook.save(path)
+        path = set_named(folder / "deployment_cost_model.xlsx", "in_c3_gpu", "Z80")
         code, out, _ = run(capsys, "check", path)
         assert code == 1
-        assert "the solver cannot use this workbook's inputs: in_c3_gpu = 'Z80' is not in the price sheet" in out
-        assert "holds the error #N/A" in out
+        assert out.splitlines()[0] == (f"{path}: the solver cannot use this workbook's inputs: Serving accelerator "
+                                       "(in_c3_gpu) must be an accelerator listed in Hardware prices")
+        assert "holds the error" not in out and "1 problem found" in out
+
+    def test_many_error_cells_are_listed_up_to_a_cap_with_a_count(self, built, capsys):
+        needs_libreoffice()
+        path = built[0] / "deployment_cost_model.xlsx"
+        workbook = openpyxl.load_workbook(path)
+        own = workbook.create_sheet("My sums")
+        for row in range(1, 31):
+            own[f"A{row}"] = "=1/0"
+        workbook.save(path)
+        code, out, _ = run(capsys, "check", path)
+        assert code == 1 and out.count("holds the error #DIV/0!") == 20
+        assert "... and 10 more error cells (30 in all; --json lists every one)" in out
+        code, out, _ = run(capsys, "check", path, "--json")
+        assert len(json.loads(out)["error_cells"]) == 30
+
+    @pytest.mark.parametrize("filename,name,value,code,message", [
+        ("lifetime_sizing.xlsx", "in_requests_per_month", 0, 0, "outputs agree with the solver"),
+        ("deployment_cost_model.xlsx", "in_requests_per_month", 0, 0, "outputs agree with the solver"),
+        ("lifetime_sizing.xlsx", "in_requests", None, 1,
+         "inputs: Requests over the model's life (in_requests) must be a number of 0 or more"),
+        ("lifetime_sizing.xlsx", "in_budget_flops", "lots", 1,
+         "inputs: Total FLOP budget (in_budget_flops) must be a number greater than 0"),
+    ])
+    def test_zero_empty_and_text_inputs_give_a_message_not_a_traceback(self, built, capsys, filename, name, value,
+                                                                         code, message):
+        needs_libreoffice()
+        path = set_named(built[0] / filename, name, value)
+        status, out, err = run(capsys, "check", path)
+        assert (status, "Traceback" in out + err) == (code, False)
+        assert message in out and "holds the error" not in out
+
+
+class TestInputProblem:
+    def test_other_exceptions_name_the_input_they_mention(self):
+        from xlcalc.workbook_check import input_problem
+
+        text = input_problem(KeyError("in_c1_params"), {"in_c1_params": None, "in_c1": 1})
+        assert text == "the solver cannot use this workbook's inputs: in_c1_params: 'in_c1_params'"
+        assert input_problem(OverflowError(), {}).endswith("OverflowError (OverflowError)")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlcalc import recalc
-from xlcalc.errors import InvalidInputError, UnknownNameError
+from xlcalc.errors import InvalidInputError
 from xlcalc.hardware import gpu
 from xlcalc.templates import deployment_cost_model as dcm
 from xlcalc.templates import price_sheet
@@ -80,11 +80,29 @@ def random_scenarios(count, seed=20261125):
 
 SCENARIOS.update(random_scenarios(4))
 
-# Inputs the Status row explains (these workbooks may hold error cells: the results cannot be computed)
+# Inputs the Status row explains: what cannot be computed shows n/a (never $0), with no error cells
 NO_SPECS = {"name": "Rumoured chip", "usd_per_hour": 3.0}
-STATUS_SCENARIOS = {
+SCENARIOS |= {
     "status_unpriced_and_unspecified": ({"in_c1_gpu": "GB200 (per GPU)", "in_c2_gpu": "Rumoured chip",
                                          "in_train_gpu": "TPU v5p"}, [NO_SPECS]),
+    # a price the user cleared (a row named like a catalog row replaces it in place); candidates 1 and 2 use it
+    "cleared_price": ({"in_crossover_from": 1, "in_crossover_to": 3},
+                      [dict(price_sheet.catalog_rows()[2], usd_per_hour=None)]),
+    "unpriced_candidate_3": ({"in_c3_gpu": "MI325X", "in_crossover_from": 1, "in_crossover_to": 2}, []),
+    "zero_requests": ({"in_requests_per_month": 0}, []),
+}
+
+# Unusable inputs: the sheet names the first one in Model!C3 (expected_outputs raises the same text), all
+# results show n/a, and no cell holds an error
+INVALID = {
+    "text_requests": ({"in_requests_per_month": "lots"},
+                      "Requests in month 1 (in_requests_per_month) must be a number of 0 or more"),
+    "empty_batch": ({"in_c2_batch": None}, "Batch (sequences decoded together) (in_c2_batch) must be a whole number "
+                    "of 1 or more"),
+    "unknown_accelerator": ({"in_c3_gpu": "Z80"},
+                            "Serving accelerator (in_c3_gpu) must be an accelerator listed in Hardware prices"),
+    "zero_mfu": ({"in_mfu_train": 0}, "Training MFU (in_mfu_train) must be a fraction greater than 0 and at most 1"),
+    "bad_precision": ({"in_c1_precision": "fp4"}, "Arithmetic precision (in_c1_precision) must be bf16, fp8 or int8"),
 }
 
 
@@ -95,8 +113,13 @@ def write_scenario(folder, name, inputs, rows, workbook=None):
         (cell,) = named_cells(workbook, key)
         price_sheet.put(cell, value)
     sheet = workbook[price_sheet.PRICE_SHEET_TITLE]
-    next_row = max(row for row, _ in price_sheet.read_rows(sheet)) + 1
-    price_sheet.write_rows(sheet, rows, first_row=next_row)
+    existing = {values["name"]: row for row, values in price_sheet.read_rows(sheet)}
+    next_row = max(existing.values()) + 1
+    for values in rows:
+        if values["name"] in existing:  # an edited catalog row
+            price_sheet.write_rows(sheet, [values], first_row=existing[values["name"]])
+        else:
+            next_row = price_sheet.write_rows(sheet, [values], first_row=next_row)
     path = folder / f"{name}.xlsx"
     workbook.save(path)
     return path
@@ -108,7 +131,7 @@ def recalculated(tmp_path_factory):
     if recalc.soffice_path() is None:
         pytest.skip(f"LibreOffice is not installed: {recalc.INSTALL_HINT}")
     folder = tmp_path_factory.mktemp("dcm")
-    scenarios = SCENARIOS | STATUS_SCENARIOS
+    scenarios = SCENARIOS | {name: (inputs, []) for name, (inputs, _) in INVALID.items()}
     paths = [write_scenario(folder, name, inputs, rows) for name, (inputs, rows) in scenarios.items()]
     done = recalc.recalculate(paths, folder / "recalculated")
     return {name: (*scenarios[name], path) for name, path in zip(scenarios, done)}
@@ -130,9 +153,40 @@ class TestRecalculatedAgainstSolver:
         wrong = {k: (values.get(k), v) for k, v in expected.items() if not agrees(values.get(k), v, 1e-9)}
         assert not wrong
 
-    @pytest.mark.parametrize("name", list(SCENARIOS))
+    @pytest.mark.parametrize("name", [*SCENARIOS, *INVALID])
     def test_no_error_cells(self, recalculated, name):
         assert recalc.error_cells(recalculated[name][2]) == []
+
+    @pytest.mark.parametrize("name", list(INVALID))
+    def test_an_unusable_input_is_named_once_and_results_show_n_a(self, recalculated, name):
+        inputs, message = INVALID[name]
+        path = recalculated[name][2]
+        values = recalc.read_names(path, ("in_", "out_", dcm.STATUS))
+        assert values[dcm.STATUS] == message
+        assert {values[k] for k in dcm.output_names()} == {dcm.NOT_AVAILABLE}
+        with pytest.raises(InvalidInputError) as raised:
+            dcm.expected_outputs({k: v for k, v in values.items() if k.startswith("in_")},
+                                 prices=read_price_rows(openpyxl.load_workbook(path, data_only=True)))
+        assert str(raised.value) == message
+
+    def test_a_missing_price_is_n_a_never_zero(self, recalculated):
+        values = recalc.read_names(recalculated["unpriced_candidate_3"][2])
+        assert values["out_c3_gpus"] > 0  # capacity needs no price
+        for key in ("monthly_usd", "usd_per_mtok_output", "total_usd", "monthly_usd_month24"):
+            assert values[f"out_c3_{key}"] == dcm.NOT_AVAILABLE, key
+        assert 1 <= values["out_crossover_month"] <= dcm.MONTHS  # 1 against 2: both priced
+        projection = openpyxl.load_workbook(recalculated["unpriced_candidate_3"][2], data_only=True)[dcm.PROJECTION_SHEET]
+        column = dcm.PROJECTION_COLUMNS[("monthly_usd", 3)]
+        assert {projection[f"{column}{r}"].value for r in range(dcm.PROJECTION_FIRST_ROW, dcm.PROJECTION_LAST_ROW + 1)} \
+            in ({None}, {""})  # nothing plotted as $0
+        cleared = recalc.read_names(recalculated["cleared_price"][2])
+        assert cleared["out_c1_monthly_usd"] == cleared["out_crossover_month"] == dcm.NOT_AVAILABLE
+        assert cleared["out_c3_monthly_usd"] > 0
+
+    def test_zero_requests_need_no_gpus_and_no_effective_price(self, recalculated):
+        values = recalc.read_names(recalculated["zero_requests"][2])
+        assert all(values[f"out_c{k}_gpus"] == 0 and values[f"out_c{k}_monthly_usd"] == 0 for k in dcm.CANDIDATES)
+        assert values["out_c1_usd_per_mtok_effective"] == dcm.NOT_AVAILABLE
 
     def test_inputs_read_back_as_typed(self, recalculated):
         inputs, _, path = recalculated["user_price_row_and_edited_price"]
@@ -196,7 +250,7 @@ class TestLayout:
 
     def test_accelerator_cells_have_the_drop_down(self, template):
         sheet = template[dcm.MODEL_SHEET]
-        lists = [dv for dv in sheet.data_validations.dataValidation if dv.formula1 == "=hw_names"]
+        lists = [dv for dv in sheet.data_validations.dataValidation if dv.formula1 == "hw_names"]
         assert len(lists) == 1
         for name in ["in_train_gpu"] + [f"in_c{k}_gpu" for k in dcm.CANDIDATES]:
             assert named_cells(template, name)[0].coordinate in lists[0].sqref
@@ -208,7 +262,8 @@ class TestLayout:
         assert all(len(chart.series) == len(dcm.CANDIDATES) for chart in charts)
 
     def test_formulas_use_only_portable_functions(self, template):
-        portable = {"INDEX", "MATCH", "IF", "ISNA", "NOT", "AND", "MAX", "MIN", "ROUNDUP", "CHOOSE", "COUNT"}
+        portable = {"INDEX", "MATCH", "IF", "ISNA", "NOT", "AND", "OR", "MAX", "MIN", "ROUNDUP", "CHOOSE", "COUNT",
+                    "ISNUMBER", "IFERROR", "INT"}
         used = set()
         for sheet in template.worksheets:
             for row in sheet.iter_rows():
@@ -261,20 +316,30 @@ class TestExpectedOutputs:
         assert dcm.expected_outputs({}) == dcm.expected_outputs(dcm.default_inputs(), prices=price_sheet.catalog_rows())
 
     def test_unknown_accelerator(self):
-        with pytest.raises(UnknownNameError, match="in_c2_gpu = 'H999' is not in the price sheet; known: A100"):
+        with pytest.raises(InvalidInputError, match=r"Serving accelerator \(in_c2_gpu\) must be an accelerator listed"):
             dcm.expected_outputs({"in_c2_gpu": "H999"})
 
     def test_accelerator_without_a_price(self):
-        with pytest.raises(InvalidInputError, match="candidate 1: usd_per_hour = 0 is not allowed"):
-            dcm.expected_outputs({"in_c1_gpu": "GB200 (per GPU)"})
+        out = dcm.expected_outputs({"in_c1_gpu": "GB200 (per GPU)"})
+        assert out["out_c1_gpus"] > 0 and out["out_c1_tokens_per_sec"] > 0
+        assert out["out_c1_monthly_usd"] == out["out_c1_total_usd"] == out["out_crossover_month"] == dcm.NOT_AVAILABLE
+        assert isinstance(out["out_c2_total_usd"], float)
 
-    def test_traffic_cannot_shrink_by_100_percent(self):
-        with pytest.raises(InvalidInputError, match="in_monthly_growth = -1 is not allowed: must be > -1"):
-            dcm.expected_outputs({"in_monthly_growth": -1})
+    def test_training_accelerator_without_a_price(self):
+        out = dcm.expected_outputs({"in_train_gpu": "TPU v5p"})
+        assert out["out_c1_train_gpu_hours"] > 0 and out["out_c1_monthly_usd"] > 0
+        assert out["out_c1_train_usd"] == out["out_c1_total_usd"] == dcm.NOT_AVAILABLE
 
-    def test_bad_crossover_choice(self):
-        with pytest.raises(InvalidInputError, match="in_crossover_from = 4"):
-            dcm.expected_outputs({"in_crossover_from": 4})
+    @pytest.mark.parametrize("name,value,message", [
+        ("in_monthly_growth", -1, r"\(in_monthly_growth\) must be a number greater than -1"),
+        ("in_crossover_from", 4, r"Compare candidate A \(in_crossover_from\) must be 1, 2 or 3"),
+        ("in_c1_params", None, r"Parameters N \(in_c1_params\) must be a number greater than 0"),
+        ("in_peak_factor", "x", r"\(in_peak_factor\) must be a number of 1 or more"),
+        ("in_c3_batch", 2.5, r"\(in_c3_batch\) must be a whole number"),
+    ])
+    def test_unusable_inputs_are_named(self, name, value, message):
+        with pytest.raises(InvalidInputError, match=message):
+            dcm.expected_outputs({name: value})
 
     def test_first_row_of_a_name_wins(self):
         cheap = dict(price_sheet.catalog_rows()[2], usd_per_hour=0.5)

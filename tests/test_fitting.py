@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scipy.special import huber, logsumexp
 
 from xlcalc import InvalidInputError
-from xlcalc.fitting import ScalingFitResult, _Problem, fit_scaling_law, paper_grid
+from xlcalc import fitting
+from xlcalc.fitting import MAX_BOOTSTRAP, ScalingFitResult, _Problem, fit_scaling_law, paper_grid
 from xlcalc.laws import Fit, get_fit, loss
 
 RUNS_CSV = pathlib.Path(__file__).parent / "data" / "mosaic_training_runs.csv"
@@ -268,7 +269,8 @@ class TestResult:
     def test_a_law_that_does_not_fall_with_size_is_not_a_fit(self):
         result = ScalingFitResult(E=1.0, A=10.0, B=10.0, alpha=-0.1, beta=0.3, objective=0.0, starts=1, converged=1,
                                   residuals=np.zeros(5), predicted_losses=np.ones(5))
-        with pytest.raises(InvalidInputError, match="fit alpha = -0.1 is not allowed.*does not fall"):
+        with pytest.raises(InvalidInputError, match=r"the best fit has alpha = -0.1 \(must be a finite number > 0\): "
+                                                    "losses must fall as params and tokens grow"):
             result.fit
 
 
@@ -291,8 +293,17 @@ class TestInvalidInput:
     @pytest.mark.parametrize("keyword,message", [
         (dict(delta=0.0), "delta = 0 is not allowed: must be a number > 0"),
         (dict(delta=float("nan")), "delta = NaN is not allowed"),
-        (dict(bootstrap=-1), "bootstrap = -1 is not allowed: must be a whole number >= 0"),
-        (dict(bootstrap=2.5), "bootstrap = 2.5 is not allowed"),
+        (dict(bootstrap=-1), "bootstrap = -1 is not allowed: must be a whole number from 0 to 100,000"),
+        (dict(bootstrap=2.5), "bootstrap = 2.5 is not allowed: must be a whole number from 0 to 100,000"),
+        (dict(bootstrap=True), "bootstrap = True is not allowed"),
+        (dict(bootstrap=MAX_BOOTSTRAP + 1), "bootstrap = 100001 is not allowed"),
+        (dict(bootstrap="2"), "bootstrap = '2' is not allowed"),
+        (dict(bootstrap=2, seed=-1), r"seed = -1 is not allowed: must be a whole number >= 0 \(or None"),
+        (dict(bootstrap=2, seed="abc"), "seed = 'abc' is not allowed: must be a whole number >= 0"),
+        (dict(bootstrap=2, seed=1.5), "seed = 1.5 is not allowed"),
+        (dict(seed=-1), "seed = -1 is not allowed"),
+        (dict(grid=[[1e6] * 5]), r"grid row 1 has e = 1e\+06: .* must lie within \+-709.78"),
+        (dict(grid=[[0.3, 0.3, 0.5, 6.0, 6.0], [0.3, 0.3, 0.5, 6.0, -800.0]]), "grid row 2 has b = -800"),
         (dict(confidence=1.0), r"confidence = 1 is not allowed: must be in \(0, 1\)"),
         (dict(grid=[[0.3, 0.3, 0.5, 6.0]]), r"grid has shape \(1, 4\): must be rows of five"),
         (dict(grid=[[0.3, 0.3, 0.5, 6.0, np.nan]]), "grid has a value that is not a finite number"),
@@ -303,6 +314,63 @@ class TestInvalidInput:
         with pytest.raises(InvalidInputError, match=message):
             fit_scaling_law(SWEEP_N, SWEEP_D, loss(SWEEP_N, SWEEP_D), **keyword)
 
+    def test_whole_floats_count_as_whole_numbers(self):
+        # Excel passes every number as a float: bootstrap=2.0 and seed=3.0 are 2 and 3
+        args = (SWEEP_N, SWEEP_D, loss(SWEEP_N, SWEEP_D))
+        as_floats = fit_scaling_law(*args, grid=SMALL_GRID, bootstrap=2.0, seed=3.0)
+        as_ints = fit_scaling_law(*args, grid=SMALL_GRID, bootstrap=2, seed=np.int64(3))
+        assert as_floats.bootstrap_constants.shape == (2, 5)
+        np.testing.assert_array_equal(as_floats.bootstrap_constants, as_ints.bootstrap_constants)
+
     def test_errors_are_value_errors(self):
         with pytest.raises(ValueError):
             fit_scaling_law([1.0], [1.0], [1.0])
+
+
+class TestUndeterminedRuns:
+    """Runs that do not determine a law are an error, never constants that other functions then reject."""
+
+    @pytest.mark.parametrize("params,tokens,message", [
+        ([1e8] * 5, [1e9] * 5, r"params has a single value \(1e\+08\) in every run: .* vary both params and tokens"),
+        (SWEEP_N, [1e9] * SWEEP_N.size, r"tokens has a single value \(1e\+09\)"),
+        ([1e8, 2e8, 1e8, 2e8, 1e8, 2e8], [1e9, 1e9, 2e9, 2e9, 1e9, 1e9],
+         r"only 4 distinct \(params, tokens\) points: .* needs at least 5"),
+    ])
+    def test_too_little_spread(self, params, tokens, message):
+        with pytest.raises(InvalidInputError, match=message):
+            fit_scaling_law(params, tokens, np.linspace(3.0, 2.5, len(params)))
+
+    def test_losses_rising_with_size(self):
+        rising = 6.0 - loss(SWEEP_N, SWEEP_D)
+        with pytest.raises(InvalidInputError, match=r"^the runs do not determine a scaling law: the best fit has "
+                                                    r"(alpha|beta) = -\d\.\d+ \(must be a finite number > 0\): "
+                                                    "losses must fall as params and tokens grow"):
+            fit_scaling_law(SWEEP_N, SWEEP_D, rising)
+
+    def test_five_distinct_points_are_enough(self):
+        n, d = [1e8, 1e9, 1e10, 1e8, 1e10], [1e9, 1e10, 1e11, 1e11, 1e9]
+        result = fit_scaling_law(n, d, loss(n, d, fit="epoch2024"))
+        assert result.fit.alpha > 0 and result.fit.beta > 0
+
+    @settings(max_examples=25, deadline=None)
+    @given(losses=st.lists(st.floats(1.5, 5.0), min_size=SWEEP_N.size, max_size=SWEEP_N.size))
+    def test_any_result_is_a_usable_fit(self, losses):
+        # whatever the losses, the result is a law every other function accepts, or a clear error
+        try:
+            result = fit_scaling_law(SWEEP_N, SWEEP_D, losses, grid=SMALL_GRID)
+        except InvalidInputError as exc:
+            assert str(exc).startswith("the runs do not determine a scaling law")
+            return
+        assert isinstance(result.fit, Fit) and np.all(np.isfinite(result.constants))
+        assert loss(1e9, 2e10, fit=result.constants) > 0
+
+
+class TestBootstrapChunks:
+    def test_chunked_refits_equal_one_batch(self, monkeypatch):
+        # resamples are refitted in chunks to bound memory; every start is minimised on its own, so the
+        # chunk size cannot change the result
+        args = (SWEEP_N, SWEEP_D, loss(SWEEP_N, SWEEP_D) * np.exp(np.random.default_rng(2).normal(0, 0.003, 36)))
+        whole = fit_scaling_law(*args, grid=SMALL_GRID, bootstrap=7, seed=9)
+        monkeypatch.setattr(fitting, "BOOTSTRAP_CHUNK", 3)
+        chunked = fit_scaling_law(*args, grid=SMALL_GRID, bootstrap=7, seed=9)
+        np.testing.assert_array_equal(chunked.bootstrap_constants, whole.bootstrap_constants)

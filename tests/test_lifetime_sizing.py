@@ -8,8 +8,11 @@ import openpyxl
 import pytest
 
 from xlcalc import laws, lifetime, recalc
-from xlcalc.errors import UnknownNameError, WorkbookError
+from xlcalc.errors import InvalidInputError, WorkbookError
+from xlcalc.hardware import gpu
 from xlcalc.templates import lifetime_sizing as ls
+from xlcalc.templates import price_sheet
+from xlcalc.workbook_check import read_price_rows
 
 from reference import TABLE_1, TABLE_2
 
@@ -42,6 +45,30 @@ SCENARIOS = {
                        "in_output_tokens": 250.0, "in_budget_flops": 3e23, "in_breakeven_fraction": 0.8},
     "muennighoff_fit": {"in_fit": "muennighoff2023", "in_loss": 2.3, "in_requests": 3e9, "in_budget_flops": 1e21},
     "breakeven_unusable": {"in_breakeven_fraction": 0.05},
+    # hardware picked from the price sheet: empty overrides use the chosen accelerators' rows
+    "price_sheet_h100": {**dict.fromkeys(ls.HARDWARE_OVERRIDES), "in_train_hardware": "H100 SXM5",
+                         "in_infer_hardware": "L4"},
+    "price_sheet_b200": {**dict.fromkeys(ls.HARDWARE_OVERRIDES), "in_train_hardware": "B200 (HGX)",
+                         "in_infer_hardware": "L4"},
+    "no_requests_per_month": {"in_requests_per_month": 0.0},
+    "no_tokens_per_request": {"in_input_tokens": 0.0, "in_output_tokens": 0.0},
+    "budget_too_small": {"in_budget_flops": 1.0},
+}
+
+#: Unusable inputs: the sheet names the input (Sizing!B3, as expected_outputs does) and shows n/a, no errors.
+INVALID = {
+    "empty_requests": ({"in_requests": None}, "Requests over the model's life (in_requests) must be a number of 0 or more"),
+    "text_loss": ({"in_loss": "two"}, "Target loss (in_loss) must be a number greater than 0"),
+    "zero_mfu": ({"in_mfu_decode": 0.0}, "MFU decode (in_mfu_decode) must be a fraction greater than 0 and at most 1"),
+    "unknown_fit": ({"in_fit": "gpt5"}, "Fit (in_fit) must be a fit listed on the Fits sheet, or custom"),
+    "loss_below_E": ({"in_loss": 1.5}, "Target loss (in_loss) must exceed the fit's E"),
+    "text_override": ({"in_infer_usd_per_hour": "cheap"}, "Inference $ per GPU-hour override (in_infer_usd_per_hour) "
+                      "must be empty (to use the price sheet) or a number greater than 0"),
+    "unpriced_accelerator": ({"in_train_hardware": "TPU v5p", "in_train_usd_per_hour": None},
+                             "Training $ per GPU-hour: the price sheet has no $ per GPU-hour above 0 for the "
+                             "accelerator in in_train_hardware; type one there or in in_train_usd_per_hour"),
+    "empty_sweep_max": ({"in_sweep_max_tokens": None}, "Most sweep tokens (in_sweep_max_tokens) must be a number "
+                        "greater than 0"),
 }
 
 
@@ -70,13 +97,14 @@ def recalculated(template, tmp_path_factory):
         pytest.skip(f"LibreOffice is not installed: {recalc.INSTALL_HINT}")
     source = tmp_path_factory.mktemp("scenarios")
     paths = []
-    for name, changes in SCENARIOS.items():
+    scenarios = SCENARIOS | {name: changes for name, (changes, _) in INVALID.items()}
+    for name, changes in scenarios.items():
         workbook = openpyxl.load_workbook(template)
         set_inputs(workbook, changes)
         paths.append(source / f"{name}.xlsx")
         workbook.save(paths[-1])
     done = recalc.recalculate(paths, tmp_path_factory.mktemp("recalculated"))
-    return {name: path for name, path in zip(SCENARIOS, done)}
+    return {name: path for name, path in zip(scenarios, done)}
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +124,7 @@ class TestOutputsMatchSolver:
         names = recalc.read_names(recalculated[scenario])
         inputs = {k: v for k, v in names.items() if k.startswith("in_")}
         assert inputs == pytest.approx(scenario_inputs(scenario), rel=1e-14)
-        expected = ls.expected_outputs(inputs)
+        expected = ls.expected_outputs(inputs, prices=read_price_rows(openpyxl.load_workbook(recalculated[scenario])))
         outputs = {k: v for k, v in names.items() if k.startswith("out_")}
         assert set(outputs) == set(expected)
         for name, value in expected.items():
@@ -136,9 +164,53 @@ class TestOutputsMatchSolver:
 
 
 class TestNoErrorCells:
-    @pytest.mark.parametrize("scenario", SCENARIOS)
+    @pytest.mark.parametrize("scenario", [*SCENARIOS, *INVALID])
     def test_no_sheet_holds_an_error(self, recalculated, scenario):
         assert recalc.error_cells(recalculated[scenario]) == []
+
+
+class TestHardwareFromThePriceSheet:
+    def test_the_accelerator_drives_the_values_used(self, values):
+        for scenario, train in (("price_sheet_h100", "H100 SXM5"), ("price_sheet_b200", "B200 (HGX)")):
+            book = values[scenario]
+            assert named_value(book, "use_train_usd_per_hour") == gpu(train).usd_per_hour
+            assert named_value(book, "use_train_peak_tflops") == gpu(train).peak_tflops_bf16
+            assert named_value(book, "use_infer_peak_tflops") == gpu("L4").peak_tflops_int8  # INT8 where listed
+        costs = [named_value(values[s], "out_cost_opt_usd") for s in ("default", "price_sheet_h100", "price_sheet_b200")]
+        assert len(set(costs)) == 3  # picking hardware changes the result (each matches the solver above)
+
+    def test_typed_overrides_win_over_the_price_sheet(self, values):
+        book = values["default"]
+        assert named_value(book, "use_train_usd_per_hour") == 1.50 != gpu(ls.TRAIN_HARDWARE).usd_per_hour
+        assert named_value(book, "price_train_usd_per_hour") == gpu(ls.TRAIN_HARDWARE).usd_per_hour
+
+    def test_expected_outputs_reads_the_workbooks_price_rows(self):
+        inputs = scenario_inputs("price_sheet_h100")
+        rows = [dict(r, usd_per_hour=1.0) if r["name"] == "H100 SXM5" else r for r in price_sheet.catalog_rows()]
+        assert ls.expected_outputs(inputs, prices=rows)["out_cost_opt_usd"] < ls.expected_outputs(inputs)["out_cost_opt_usd"]
+
+
+class TestUnusableInputs:
+    @pytest.mark.parametrize("scenario", INVALID)
+    def test_the_sheet_names_the_input_and_shows_n_a(self, recalculated, scenario):
+        changes, message = INVALID[scenario]
+        names = recalc.read_names(recalculated[scenario], ("in_", "out_", ls.STATUS))
+        assert names[ls.STATUS] == message
+        assert {v for k, v in names.items() if k.startswith("out_")} == {ls.NOT_USABLE}
+        inputs = {k: v for k, v in names.items() if k.startswith("in_")}
+        with pytest.raises(InvalidInputError) as raised:
+            ls.expected_outputs(inputs, prices=read_price_rows(openpyxl.load_workbook(recalculated[scenario])))
+        assert str(raised.value) == message
+
+    def test_zero_requests_per_month_gives_n_a_months(self, recalculated):
+        names = recalc.read_names(recalculated["no_requests_per_month"])
+        assert names["out_breakeven_months"] == ls.NOT_USABLE and names["out_breakeven_requests"] > 0
+
+    def test_a_budget_too_small_for_the_demand_says_so(self, values, recalculated):
+        names = recalc.read_names(recalculated["budget_too_small"])
+        assert {names[k] for k in names if k.startswith("out_budget")} == {ls.NOT_USABLE}
+        assert named_value(values["budget_too_small"], "budget_result") == ls.BUDGET_TOO_SMALL
+        assert named_value(values["default"], "budget_result") == ls.OK
 
 
 class TestDemandSweep:
@@ -288,10 +360,10 @@ class TestWorkbookStructure:
 
     def test_drop_downs_offer_fits_and_accelerators(self, book):
         sheet = book[ls.SIZING]
-        lists = {dv.formula1.lstrip("="): str(dv.sqref) for dv in sheet.data_validations.dataValidation}
+        lists = {dv.formula1: str(dv.sqref) for dv in sheet.data_validations.dataValidation if dv.type == "list"}
         (_, fit_cell), = book.defined_names["in_fit"].destinations
         assert lists["fit_names"] == fit_cell.replace("$", "")
-        assert len(lists["hw_names"].split()) == 2
+        assert len(lists["hw_names"].split()) == 2  # both list formulas in the OOXML form, without '='
 
     def test_every_numeric_input_has_a_number_rule(self, book):
         ruled = {}
@@ -336,8 +408,30 @@ class TestExpectedOutputs:
             ls.expected_outputs(inputs)
 
     def test_unknown_fit_is_refused(self):
-        with pytest.raises(UnknownNameError, match="not a known fit"):
+        with pytest.raises(InvalidInputError, match=r"Fit \(in_fit\) must be a fit listed on the Fits sheet"):
             ls.expected_outputs({**ls.DEFAULT_INPUTS, "in_fit": "gpt5"})
+
+    @pytest.mark.parametrize("name,value,message", [
+        ("in_requests", None, r"Requests over the model's life \(in_requests\) must be a number of 0 or more"),
+        ("in_input_tokens", "", r"\(in_input_tokens\) must be a number of 0 or more"),
+        ("in_mfu_train", True, r"\(in_mfu_train\) must be a fraction"),
+        ("in_custom_beta", "x", None),  # only checked when the fit is custom
+    ])
+    def test_empty_or_text_inputs_are_named_not_python_errors(self, name, value, message):
+        inputs = {**ls.DEFAULT_INPUTS, name: value}
+        if message is None:
+            assert ls.expected_outputs(inputs) == ls.expected_outputs(ls.DEFAULT_INPUTS)
+            with pytest.raises(InvalidInputError, match=r"Custom beta \(in_custom_beta\)"):
+                ls.expected_outputs({**inputs, "in_fit": "Custom"})
+        else:
+            with pytest.raises(InvalidInputError, match=message):
+                ls.expected_outputs(inputs)
+
+    def test_zero_requests_per_month_and_tiny_budget_give_n_a(self):
+        out = ls.expected_outputs({**ls.DEFAULT_INPUTS, "in_requests_per_month": 0, "in_budget_flops": 1.0})
+        assert out["out_breakeven_months"] == ls.NOT_USABLE and out["out_breakeven_requests"] > 0
+        assert out["out_budget_params"] == out["out_budget_chinchilla_loss"] == ls.NOT_USABLE
+        assert isinstance(out["out_cost_opt_usd"], float)
 
     def test_custom_fit_uses_the_typed_constants(self):
         inputs = scenario_inputs("custom_fit")

@@ -127,7 +127,8 @@ class TestLookupHelpers:
     def test_dropdown_lists_the_names(self):
         workbook = workbook_with_prices()
         validation = accelerator_dropdown(workbook["Uses"], "B1", "B2")
-        assert validation.type == "list" and validation.formula1 == "=hw_names"
+        # OOXML list formulas carry no leading '=' (as the fit drop-down's "fit_names")
+        assert validation.type == "list" and validation.formula1 == "hw_names"
         assert "B2" in validation.sqref and validation.showErrorMessage
 
     def test_price_table_matches_names_like_match_does(self):
@@ -163,4 +164,7 @@ class TestInLibreOffice:
         h100, v6e = gpu("H100 SXM5"), gpu("TPU v6e")
         assert [c.value for c in values[1]][1:4] == [h100.usd_per_hour, h100.mem_bw_tbs, h100.peak_tflops_bf16]
         assert [c.value for c in values[2]][1:5] == [0.77, 3.21, 1234.5, 0]  # an empty cell looks up as 0
+        # LibreOffice reads the drop-down's list formula as the defined name and writes it back the same way
+        saved = openpyxl.load_workbook(done)["Uses"].data_validations.dataValidation
+        assert [(dv.type, dv.formula1, str(dv.sqref)) for dv in saved] == [("list", "hw_names", "A1:A3")]
         assert values["B3"].value == v6e.usd_per_hour

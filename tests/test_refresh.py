@@ -51,6 +51,16 @@ def inputs_of(path):
     return {n: named_cells(workbook, n)[0] for n in workbook.defined_names if n.startswith("in_")}
 
 
+def delete_first_catalog_row(path):
+    """Clear the price sheet's first row, as a user deleting it would: (workbook, price sheet, its name)."""
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook[PRICE_SHEET_TITLE]
+    name = sheet.cell(row=PRICE_FIRST_ROW, column=1).value
+    for column in range(1, len(price_sheet.PRICE_COLUMNS) + 1):
+        sheet.cell(row=PRICE_FIRST_ROW, column=column).value = None
+    return workbook, sheet, name
+
+
 @pytest.fixture(params=sorted(EDITS))
 def edited(request, tmp_path):
     template = request.param
@@ -136,16 +146,30 @@ class TestRefreshDetails:
 
     def test_a_deleted_catalog_row_comes_back_below(self, tmp_path):
         path = build(tmp_path, "deployment_cost_model")
-        workbook = openpyxl.load_workbook(path)
-        sheet = workbook[PRICE_SHEET_TITLE]
-        name = sheet.cell(row=PRICE_FIRST_ROW, column=1).value
-        for column in range(1, len(price_sheet.PRICE_COLUMNS) + 1):
-            sheet.cell(row=PRICE_FIRST_ROW, column=column).value = None
+        workbook, _, name = delete_first_catalog_row(path)
         workbook.save(path)
         done = refresh(path)
         rows = read_rows(openpyxl.load_workbook(path)[PRICE_SHEET_TITLE])
         assert done.price_rows_added == 1 and rows[-1][1]["name"] == name
         assert rows[0][0] == PRICE_FIRST_ROW + 1
+        assert any(f"not in your price sheet and were added in row(s) {rows[-1][0]}: {name}" in w
+                   for w in done.warnings)
+
+    def test_rows_at_the_bottom_keep_their_row_and_the_notes_beside_them(self, tmp_path):
+        path = build(tmp_path, "deployment_cost_model")
+        workbook, sheet, deleted = delete_first_catalog_row(path)
+        bottom = price_sheet.PRICE_LAST_ROW - 1
+        price_sheet.write_rows(sheet, [USER_ROW, dict(USER_ROW, name="Second box")], first_row=bottom)
+        sheet[f"M{bottom}"], sheet[f"M{bottom + 1}"] = "quote from vendor A", "quote from vendor B"
+        workbook.save(path)
+        done = refresh(path)
+        sheet = openpyxl.load_workbook(path)[PRICE_SHEET_TITLE]
+        assert [sheet[f"A{bottom}"].value, sheet[f"M{bottom}"].value] == ["Our own box", "quote from vendor A"]
+        assert [sheet[f"A{bottom + 1}"].value, sheet[f"M{bottom + 1}"].value] == ["Second box", "quote from vendor B"]
+        assert sheet.cell(row=PRICE_FIRST_ROW, column=1).value == deleted  # the only free row left
+        assert done.price_rows_added == 1
+        assert any(f"were added in row(s) {PRICE_FIRST_ROW}: {deleted}" in w and "on purpose" in w
+                   for w in done.warnings)
 
     def test_a_formula_typed_into_an_input_is_not_carried_as_a_formula(self, tmp_path):
         path = build(tmp_path, "deployment_cost_model")

@@ -298,6 +298,12 @@ class TestScalingFit:
             "#VALUE! cell 2 of the data: params_range is empty: a number is required")
         assert udfs.SCALING_FIT(col(1e9), col(1e10), col(2.0)).startswith("#NUM! 1 runs is too few")
 
+    def test_runs_that_do_not_determine_a_law(self):
+        # losses that rise with size: the best fit has negative exponents, which no function could use
+        n, d = np.meshgrid([1e8, 1e9, 1e10], [2e9, 2e10, 2e11])
+        assert udfs.SCALING_FIT(col(*n.ravel()), col(*d.ravel()), col(*(6 - laws.loss(n, d)).ravel())).startswith(
+            "#NUM! the runs do not determine a scaling law")
+
 
 # ----------------------------------------------------------------------------------------------
 

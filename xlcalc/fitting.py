@@ -39,6 +39,7 @@ import dataclasses
 import itertools
 import math
 import numbers
+import re
 
 import numpy as np
 
@@ -64,6 +65,9 @@ POLISH_MARGIN = 1e-6         # end points within this relative margin of the bes
 MAX_ITERATIONS = 2000
 MAX_STEP = 10.0              # longest Newton step, in log units
 BOOTSTRAP_STARTS = 8         # distinct local minima of the full fit used as starts for each resample
+MAX_BOOTSTRAP = 100_000      # resamples; refitted in chunks of BOOTSTRAP_CHUNK to bound memory
+BOOTSTRAP_CHUNK = 500
+LOG_FLOAT_MAX = math.log(np.finfo(float).max)   # 709.78: exp of anything larger overflows
 
 
 def paper_grid() -> np.ndarray:
@@ -106,12 +110,7 @@ class ScalingFitResult:
     @property
     def fit(self) -> Fit:
         """The fit as a :class:`~xlcalc.laws.Fit`, to pass as ``fit=`` to every other function."""
-        try:
-            return Fit(*self.constants, name="fitted",
-                       source=f"fit_scaling_law on {self.residuals.size} runs (Huber delta {self.delta:g})")
-        except InvalidInputError as exc:
-            raise InvalidInputError(f"the fitted law cannot be used as a fit ({exc}): loss does not fall with "
-                                    "both params and tokens in these runs") from None
+        return _usable_fit(self.constants, self.residuals.size, self.delta)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -288,13 +287,58 @@ def _check_grid(grid) -> np.ndarray:
                                 "(alpha, beta, e, a, b)")
     if not np.all(np.isfinite(array)):
         raise InvalidInputError("grid has a value that is not a finite number")
+    too_big = np.abs(array[:, 2:]) > LOG_FLOAT_MAX
+    if too_big.any():
+        row, column = (int(i) for i in np.argwhere(too_big)[0])
+        raise InvalidInputError(f"grid row {row + 1} has {'eab'[column]} = {format_value(array[row, 2 + column])}: "
+                                f"e, a and b are the logs of E, A and B and must lie within +-{LOG_FLOAT_MAX:.2f} "
+                                "(beyond, their exponential overflows)")
     return array
 
 
-def _count(name, value, minimum) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InvalidInputError(f"{name} = {format_value(value)} is not allowed: must be a whole number >= {minimum}")
+def _count(name, value, minimum, maximum=None) -> int:
+    """A whole number (an int, or a float such as 2.0 as Excel passes it) in [minimum, maximum]."""
+    whole = (isinstance(value, numbers.Integral)
+             or (isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer()))
+    if isinstance(value, bool) or not whole or value < minimum or (maximum is not None and value > maximum):
+        allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum:,}"
+        shown = str(int(value)) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else (
+            format_value(value))
+        raise InvalidInputError(f"{name} = {shown} is not allowed: must be a whole number {allowed}")
     return int(value)
+
+
+def _seed(seed) -> int | None:
+    if seed is None:
+        return None
+    try:
+        return _count("seed", seed, 0)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc} (or None for a fresh seed)") from None
+
+
+def _check_spread(params, tokens) -> None:
+    """The runs must vary both params and tokens, at 5 or more distinct (params, tokens) points."""
+    for name, values in (("params", params), ("tokens", tokens)):
+        distinct = np.unique(values)
+        if distinct.size < 2:
+            raise InvalidInputError(f"{name} has a single value ({format_value(distinct[0])}) in every run: the law "
+                                    "cannot be determined; vary both params and tokens across the runs")
+    points = np.unique(np.column_stack((params, tokens)), axis=0).shape[0]
+    if points < len(PARAMETERS):
+        raise InvalidInputError(f"the runs have only {points} distinct (params, tokens) points: fitting E, A, B, "
+                                f"alpha and beta needs at least {len(PARAMETERS)}")
+
+
+def _usable_fit(constants, runs: int, delta: float) -> Fit:
+    """The fitted constants as a Fit, or an InvalidInputError saying why the runs do not determine a law."""
+    try:
+        return Fit(*constants, name="fitted", source=f"fit_scaling_law on {runs} runs (Huber delta {delta:g})")
+    except InvalidInputError as exc:
+        match = re.fullmatch(r"fit (\w+) = (\S+) is not allowed: must be (.*)", str(exc))
+        problem = f"{match[1]} = {match[2]} (must be {match[3]})" if match else str(exc)
+        raise InvalidInputError(f"the runs do not determine a scaling law: the best fit has {problem}: losses must "
+                                "fall as params and tokens grow; vary both params and tokens") from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -314,10 +358,11 @@ def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, boo
     grid : array_like, optional
         Starting points as rows (alpha, beta, e, a, b); default the paper's 4,500 (:func:`paper_grid`).
     bootstrap : int
-        Number of bootstrap resamples of the runs (with replacement) for confidence intervals; 0 for none.
+        Number of bootstrap resamples of the runs (with replacement) for confidence intervals; 0 for none,
+        at most 100,000 (a whole float such as 2.0, as Excel passes it, counts as 2).
         Each resample is refitted from the full fit's best distinct local minima (up to 8), not the grid.
     seed : int, optional
-        Seed of the resampling.
+        Seed of the resampling, a whole number >= 0 (None: a fresh one each call).
     confidence : float
         Level of the percentile intervals (0.95: the 2.5% and 97.5% quantiles of the refits).
 
@@ -328,6 +373,13 @@ def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, boo
         ``residuals`` (log L_pred - log L per run), ``predicted_losses``, and with ``bootstrap`` the
         ``intervals`` {name: (low, high)} and the refitted ``bootstrap_constants`` (rows E, A, B, alpha,
         beta). ``.fit`` is an :class:`~xlcalc.laws.Fit` for ``fit=``; ``.constants`` is the row.
+
+    Raises
+    ------
+    InvalidInputError
+        For arguments that are not allowed, and for runs that do not determine a law: fewer than 5 runs or
+        5 distinct (params, tokens) points, a single value of params or of tokens, or a best fit that is not
+        a valid :class:`~xlcalc.laws.Fit` (for example alpha <= 0 when losses do not fall with size).
 
     Notes
     -----
@@ -356,10 +408,12 @@ def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, boo
                                 f"{len(PARAMETERS)} runs")
     if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not (math.isfinite(delta) and delta > 0):
         raise InvalidInputError(f"delta = {format_value(delta)} is not allowed: must be a number > 0")
-    bootstrap = _count("bootstrap", bootstrap, 0)
+    bootstrap = _count("bootstrap", bootstrap, 0, MAX_BOOTSTRAP)
+    seed = _seed(seed)
     if not (isinstance(confidence, numbers.Real) and 0 < confidence < 1):
         raise InvalidInputError(f"confidence = {format_value(confidence)} is not allowed: must be in (0, 1)")
     starts = _check_grid(grid)
+    _check_spread(n, d)
 
     problem = _Problem(n, d, l, float(delta))
     ones = np.ones(n.size)
@@ -368,6 +422,9 @@ def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, boo
     e, a, b = problem.external(q[None, :])[0, 2:]
     residuals, _ = problem.residuals(q[None, :])
     residuals = residuals[0]
+    with np.errstate(over="ignore"):
+        E, A, B = (float(x) for x in np.exp([e, a, b]))
+    _usable_fit((E, A, B, float(q[0]), float(q[1])), n.size, float(delta))
 
     intervals = samples = None
     if bootstrap:
@@ -376,7 +433,7 @@ def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, boo
         low, high = np.quantile(samples, [tail, 1 - tail], axis=0)
         intervals = {name: (float(lo), float(hi)) for name, lo, hi in zip(PARAMETERS, low, high)}
     return ScalingFitResult(
-        E=math.exp(e), A=math.exp(a), B=math.exp(b), alpha=float(q[0]), beta=float(q[1]),
+        E=E, A=A, B=B, alpha=float(q[0]), beta=float(q[1]),
         objective=objective, starts=starts.shape[0], converged=converged,
         residuals=residuals, predicted_losses=l * np.exp(residuals), delta=float(delta),
         confidence=float(confidence) if bootstrap else None, intervals=intervals, bootstrap_constants=samples)
@@ -388,10 +445,14 @@ def _bootstrap(problem, ends, end_objectives, resamples, seed) -> np.ndarray:
     starts = ends[_distinct(ends, end_objectives, BOOTSTRAP_STARTS)]
     counts = np.random.default_rng(seed).multinomial(runs, np.full(runs, 1.0 / runs), size=resamples)
     k = starts.shape[0]
-    q0 = np.tile(starts, (resamples, 1))
-    weights = np.repeat(counts.astype(float), k, axis=0)
-    q, f, _ = _minimise(problem, q0, weights, SEARCH_TOLERANCE)
-    best = np.argmin(f.reshape(resamples, k), axis=1) + k * np.arange(resamples)
-    p = problem.external(q[best])
+    p = np.empty((resamples, 5))
+    for first in range(0, resamples, BOOTSTRAP_CHUNK):  # every start is minimised on its own: chunks change nothing
+        chunk = counts[first:first + BOOTSTRAP_CHUNK]
+        size = chunk.shape[0]
+        q0 = np.tile(starts, (size, 1))
+        weights = np.repeat(chunk.astype(float), k, axis=0)
+        q, f, _ = _minimise(problem, q0, weights, SEARCH_TOLERANCE)
+        best = np.argmin(f.reshape(size, k), axis=1) + k * np.arange(size)
+        p[first:first + size] = problem.external(q[best])
     with np.errstate(over="ignore"):
         return np.column_stack([np.exp(p[:, 2]), np.exp(p[:, 3]), np.exp(p[:, 4]), p[:, 0], p[:, 1]])

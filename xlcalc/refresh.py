@@ -2,9 +2,10 @@
 
 The new workbook is today's template (new formulas, layout, catalog) with, carried over from the user's
 file: the value of every ``in_`` cell, and every non-empty row of the "Hardware prices" sheet at the row it
-was in (rows the user added or edited, and catalog rows as they were). Accelerators that today's catalog
-has and the user's sheet lacks are appended below. Cells the user filled where today's template has
-nothing (notes, own calculations) and whole sheets the user added are carried over too; a number typed
+was in (rows the user added or edited, and catalog rows as they were; no row moves, so notes beside a row
+stay beside it). Accelerators that today's catalog has and the user's sheet lacks are added in empty rows
+below the last one (then in gaps) and listed in a warning, since the user may have deleted them on
+purpose. Cells the user filled where today's template has nothing (notes, own calculations) and whole sheets the user added are carried over too; a number typed
 over one of the template's formulas is not (today's formula is used) and is reported.
 
 Text read from the workbook is written back as text, never as a formula (a cell reading ``=cmd|...``
@@ -118,20 +119,46 @@ def _copy_prices(old, cached, new, warnings: list) -> tuple[int, int]:
     _report_price_differences(rows, catalog, warnings)
     missing = [v for v in catalog if str(v.get("name")).casefold() not in names]
     capacity = price_sheet.PRICE_LAST_ROW - price_sheet.PRICE_FIRST_ROW + 1
-    if len(rows) + len(missing) > capacity:
-        raise WorkbookError(f"the price sheet has {len(rows)} rows and today's catalog adds {len(missing)}, more than "
-                            f"the {capacity} rows the template holds: remove some rows first")
-    if rows and rows[-1][0] + len(missing) > price_sheet.PRICE_LAST_ROW:
-        rows = [(price_sheet.PRICE_FIRST_ROW + i, values) for i, (_, values) in enumerate(rows)]  # close the gaps
-        warnings.append("price rows below the table's last row were moved up to close gaps")
+    inside = [row for row, _ in rows if row <= price_sheet.PRICE_LAST_ROW]
+    if len(inside) + len(missing) > capacity:
+        raise WorkbookError(f"the price sheet has {len(inside)} rows and today's catalog adds {len(missing)}, more "
+                            f"than the {capacity} rows the template holds: remove some rows first")
     for row in range(price_sheet.PRICE_FIRST_ROW, price_sheet.PRICE_LAST_ROW + 1):
         for index in range(1, len(price_sheet.PRICE_COLUMNS) + 1):
             sheet.cell(row=row, column=index).value = None
+    # every row stays at its row number, so notes the user wrote beside it (carried cell by cell) still line up
     for row, values in rows:
+        for index, column in enumerate(price_sheet.PRICE_COLUMNS, start=1):
+            price_sheet.put(sheet.cell(row=row, column=index), values.get(column.key))
+    outside = [row for row, _ in rows if row > price_sheet.PRICE_LAST_ROW]
+    if outside:
+        warnings.append(f"price rows below row {price_sheet.PRICE_LAST_ROW} ({_row_list(outside)}) were kept where "
+                        f"they are, but the lookups read rows {price_sheet.PRICE_FIRST_ROW}..{price_sheet.PRICE_LAST_ROW}"
+                        " only: move them into an empty row of the table to use them")
+    free = _free_rows({row for row, _ in rows}, len(missing))
+    for row, values in zip(free, missing):
         price_sheet.write_rows(sheet, [values], first_row=row)
-    next_row = rows[-1][0] + 1 if rows else price_sheet.PRICE_FIRST_ROW
-    price_sheet.write_rows(sheet, missing, first_row=next_row)
+    if missing:
+        shown = ", ".join(str(v.get("name")) for v in missing)
+        warnings.append(f"{len(missing)} accelerator(s) of today's catalog were not in your price sheet and were "
+                        f"added in row(s) {_row_list(free)}: {shown}; delete those rows again if you had removed "
+                        "them on purpose")
     return len(rows), len(missing)
+
+
+def _free_rows(used: set, count: int) -> list[int]:
+    """``count`` empty rows of the price table: below the last used row first, then gaps from the top."""
+    rows = range(price_sheet.PRICE_FIRST_ROW, price_sheet.PRICE_LAST_ROW + 1)
+    last = max([row for row in used if row <= price_sheet.PRICE_LAST_ROW], default=price_sheet.PRICE_FIRST_ROW - 1)
+    below = [row for row in rows if row > last]
+    gaps = [row for row in rows if row < last and row not in used]
+    return (below + gaps)[:count]
+
+
+def _row_list(rows) -> str:
+    """Row numbers as short text: '5, 7, 9' (at most ten, then a count)."""
+    rows = list(rows)
+    return ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
 
 
 #: Cells with one of these named styles were written by a template (see xlcalc.templates.style), not typed.

@@ -3,7 +3,9 @@
 The file needs a header row. Columns are found by name (case and spacing ignored): the parameter count in
 ``Parameters``, ``params``, ``N`` ...; training tokens in ``Tokens``, ``D`` ...; the final loss in
 ``Smoothed Loss``, ``loss`` ...; or the columns named by the caller. Lines starting with ``#`` and blank
-lines are skipped, so a file can carry a commented header with its source. Every problem is a
+lines are skipped, so a file can carry a commented header with its source. Fields are separated by commas,
+or by semicolons or tabs when the header line has more fields split that way (European Excel exports use
+semicolons, and then decimal commas: ``1,5`` is 1.5). Every problem is a
 :class:`~xlcalc.errors.DataFileError` that names the file and the line.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import math
 
 import numpy as np
@@ -41,25 +44,48 @@ def _key(name: str) -> str:
     return "".join(ch for ch in name.strip().lower() if ch not in " _-")
 
 
+def _single(header: list[str], index: int, what: str, path: str, exact: bool = False) -> int:
+    """``index``, unless another column has the same name (same key, or the same text when ``exact``)."""
+    same = [i for i, h in enumerate(header) if (h == header[index] if exact else _key(h) == _key(header[index]))]
+    if len(same) > 1:
+        listed = " and ".join(f"{i + 1} ({header[i]!r})" for i in same)
+        raise DataFileError(f"{path}: the column for {what} is ambiguous: columns {listed} have the same name; "
+                            "rename or delete the copies")
+    return index
+
+
 def _find_column(header: list[str], wanted: str | None, candidates: tuple[str, ...], what: str, path: str,
                  option: str) -> int:
     keys = [_key(h) for h in header]
     if wanted is not None:
         if wanted in header:
-            return header.index(wanted)
+            return _single(header, header.index(wanted), what, path, exact=True)
         if _key(wanted) in keys:
-            return keys.index(_key(wanted))
+            return _single(header, keys.index(_key(wanted)), what, path)
         raise DataFileError(f"{path}: no column {wanted!r} for {what}; the columns are {', '.join(map(repr, header))}")
     for candidate in candidates:
         if candidate in keys:
-            return keys.index(candidate)
+            return _single(header, keys.index(candidate), what, path)
     raise DataFileError(f"{path}: no column for {what} (tried {', '.join(candidates)}); name it with {option}; "
                         f"the columns are {', '.join(map(repr, header))}")
 
 
-def _number(text: str, column: str, path: str, line: int) -> float:
+DELIMITERS = (",", ";", "\t")   # the first wins a tie
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the header line (the first line that is not blank or a comment) the most."""
+    header = next((line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    fields = {delimiter: len(next(csv.reader([header], delimiter=delimiter), [])) for delimiter in DELIMITERS}
+    return max(DELIMITERS, key=lambda delimiter: fields[delimiter])
+
+
+def _number(text: str, column: str, path: str, line: int, decimal_comma: bool = False) -> float:
+    cleaned = text.strip().replace("_", "")
+    if decimal_comma and ("," in cleaned or cleaned.count(".") > 1):  # 1,5 or 1.234,5 or 1.000.000 (dots group)
+        cleaned = cleaned.replace(".", "").replace(",", ".")
     try:
-        value = float(text.strip().replace("_", ""))
+        value = float(cleaned)
     except ValueError:
         raise DataFileError(f"{path} line {line}: {column} = {text!r} is not a number") from None
     if not (math.isfinite(value) and value > 0):
@@ -86,8 +112,10 @@ def read_runs(path, *, params_col: str | None = None, tokens_col: str | None = N
     shown = str(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            lines = [(reader.line_num, row) for row in reader]
+            text = handle.read()
+        delimiter = _delimiter(text)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        lines = [(reader.line_num, row) for row in reader]
     except FileNotFoundError:
         raise DataFileError(f"{shown}: no such file") from None
     except UnicodeDecodeError:
@@ -104,6 +132,12 @@ def read_runs(path, *, params_col: str | None = None, tokens_col: str | None = N
         "tokens": _find_column(header, tokens_col, TOKENS_COLUMNS, "training tokens", shown, "--tokens-col"),
         "loss": _find_column(header, loss_col, LOSS_COLUMNS, "the final loss", shown, "--loss-col"),
     }
+    used = {}
+    for field, index in chosen.items():
+        if index in used:
+            raise DataFileError(f"{shown}: column {header[index]!r} is chosen for both {used[index]} and {field}; "
+                                "name a different column for one of them")
+        used[index] = field
     keys = [_key(h) for h in header]
     name_index = next((keys.index(c) for c in NAME_COLUMNS if c in keys), None)
     values = {field: [] for field in chosen}
@@ -112,7 +146,7 @@ def read_runs(path, *, params_col: str | None = None, tokens_col: str | None = N
         for field, index in chosen.items():
             if index >= len(row) or not row[index].strip():
                 raise DataFileError(f"{shown} line {number}: no value in column {header[index]!r}")
-            values[field].append(_number(row[index], header[index], shown, number))
+            values[field].append(_number(row[index], header[index], shown, number, decimal_comma=delimiter == ";"))
         label = row[name_index].strip() if name_index is not None and name_index < len(row) else ""
         names.append(label or f"line {number}")
     if not names:

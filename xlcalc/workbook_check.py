@@ -207,6 +207,22 @@ def read_price_rows(workbook) -> list | None:
     return [values for _, values in price_sheet.read_rows(workbook[price_sheet.PRICE_SHEET_TITLE])]
 
 
+def input_problem(exc: BaseException, inputs: dict) -> str:
+    """One line saying why the solver cannot use a workbook's inputs, naming the in_ cell where it can.
+
+    xlcalc's own errors already name the input; for any other exception the first in_ name its message
+    mentions is used, else the message is given as it is.
+
+    >>> input_problem(ZeroDivisionError("float division by zero"), {"in_requests": 0})
+    "the solver cannot use this workbook's inputs: float division by zero (ZeroDivisionError)"
+    """
+    text = str(exc) or type(exc).__name__
+    if not isinstance(exc, XlcalcError):
+        named = [name for name in inputs if re.search(rf"\b{re.escape(name)}\b", text)]
+        text = f"{text} ({type(exc).__name__})" if not named else f"{named[0]}: {text}"
+    return f"the solver cannot use this workbook's inputs: {text}"
+
+
 def check_workbook(path, *, progress=None, rel: float = REL_TOLERANCE) -> CheckResult:
     """Recalculate an xlcalc workbook in LibreOffice and compare its out_ cells with the solver; list error cells.
 
@@ -229,8 +245,8 @@ def check_workbook(path, *, progress=None, rel: float = REL_TOLERANCE) -> CheckR
     inputs = workbook_inputs(values)
     try:
         expected = solver_outputs(module, inputs, prices)
-    except (XlcalcError, ValueError, KeyError, TypeError) as exc:
-        return CheckResult(path, template, 0, [], errors, f"the solver cannot use this workbook's inputs: {exc}")
+    except Exception as exc:  # noqa: BLE001 - any failure on a hand-edited workbook is reported, never a traceback
+        return CheckResult(path, template, 0, [], errors, input_problem(exc, inputs))
     mismatches = [Mismatch(name, values.get(name), value) for name, value in expected.items()
                   if not agrees(values.get(name), value, rel)]
     return CheckResult(path, template, len(expected), mismatches, errors)

@@ -1,29 +1,44 @@
-"""Shared printing for commands: readable tables, and JSON of plain numbers."""
+"""Shared by the commands: readable tables, JSON of plain numbers, and negative numbers as option values."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 
 SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+HUGE = 1e15   # beyond this, numbers print as 1.23e+20 (a suffix or digit grouping would be unreadable)
 
 
 def human(value: float, kind: str = "") -> str:
-    """A number as people write it: 24.18B params, 2.657T tokens, 2.41e+20 FLOPs, $1,234, 12.3%."""
+    """A number as people write it: 24.18B params, 2.657T tokens, 2.41e+20 FLOPs, $1,234, 12.3%, a loss 2.103452.
+
+    Huge values print as %g (1.5e+228%, $3.2e+21) so a table never holds a 200-digit number.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if kind == "percent":
-        return f"{value * 100:.2f}%"
+        return f"{value * 100:.2f}%" if abs(value * 100) < 1e6 else f"{value * 100:.4g}%"
     if kind == "usd":
+        if abs(value) >= HUGE:
+            return f"${value:.4g}"
         return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
     if kind == "flops":
         return f"{value:.4g}"
+    if kind == "loss":
+        return decimals(value, 6)
     if kind in ("params", "tokens"):
         for scale, suffix in SUFFIXES:
-            if abs(value) >= scale:
+            if scale <= abs(value) < HUGE:
                 return f"{value / scale:.4g}{suffix}"
+        return f"{value:.4g}"
     return f"{value:.6g}"
+
+
+def decimals(value: float, places: int) -> str:
+    """``value`` with a fixed number of decimal places (3.5000), or as %g when it is huge (1.2e+300)."""
+    return f"{value:.{places}f}" if abs(value) < 1e6 else f"{value:.{places + 1}g}"
 
 
 def print_table(title: str, header: list[str], rows: list[list[str]], notes: list[str] = (), file=None) -> None:
@@ -55,3 +70,18 @@ def print_json(payload: dict, file=None) -> None:
 
     json.dump(clean(payload), file or sys.stdout, indent=2)
     print(file=file or sys.stdout)
+
+
+# What argparse takes for a negative number rather than an option: -5, -2e9, -.5, -70B, -inf. Its own
+# pattern (^-\d+$|^-\d*\.\d+$) misses exponents, so `--requests -2e9` failed with "expected one argument".
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?[kKmMbBtT]?$|^-(inf|nan)$", re.IGNORECASE)
+
+
+def accept_negative_numbers(*parsers) -> None:
+    """Let these parsers read -2e9 or -70B as an option's value, so a bad value reaches validation.
+
+    argparse decides with ``parser._negative_number_matcher`` (each parser of the tree parses its own
+    arguments; none of ours has an option that looks like a number, which would turn this off).
+    """
+    for parser in parsers:
+        parser._negative_number_matcher = NEGATIVE_NUMBER

@@ -6,7 +6,7 @@ import argparse
 
 from ..fitting import HUBER_DELTA, PARAMETERS, fit_scaling_law
 from ..runs import read_runs
-from ._output import human, print_json, print_table
+from ._output import accept_negative_numbers, decimals, human, print_json, print_table
 
 
 def _count(text: str) -> int:
@@ -35,17 +35,19 @@ def register(subparsers) -> None:
         description="Fit L(N, D) = E + A/N^alpha + B/D^beta to training runs by the Huber loss of the log "
                     "residuals from the 4,500 starting points of Hoffmann et al. / Sardana et al. The CSV needs "
                     "a header; columns are found by name (Parameters/params, Tokens/tokens, Smoothed Loss/loss) "
-                    "unless named with the options.")
+                    "unless named with the options. Comma-, semicolon- (then with decimal commas, as European "
+                    "Excel exports) and tab-separated files are read.")
     p.add_argument("runs", metavar="RUNS.csv", help="CSV file with one training run per row")
     p.add_argument("--params-col", metavar="NAME", help="column with the parameter count N")
     p.add_argument("--tokens-col", metavar="NAME", help="column with the training tokens D")
     p.add_argument("--loss-col", metavar="NAME", help="column with the final (smoothed) loss")
     p.add_argument("--bootstrap", type=_count, default=0, metavar="N",
                    help="bootstrap resamples for 95%% confidence intervals (default 0: none)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default 0)")
+    p.add_argument("--seed", type=_count, default=0, help="seed of the bootstrap resampling, >= 0 (default 0)")
     p.add_argument("--delta", type=_positive, default=HUBER_DELTA, help=f"Huber delta (default {HUBER_DELTA:g})")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(handler=_fit)
+    accept_negative_numbers(p)
 
 
 def _fit(args) -> int:
@@ -83,6 +85,6 @@ def _fit(args) -> int:
     print()
     print_table("Residuals (log predicted - log actual)",
                 ["run", "params", "tokens", "loss", "predicted", "residual"],
-                [[name, human(n, "params"), human(d, "tokens"), f"{loss:.4f}", f"{pred:.4f}", f"{res:+.4f}"]
+                [[name, human(n, "params"), human(d, "tokens"), decimals(loss, 4), decimals(pred, 4), f"{res:+.4f}"]
                  for name, n, d, loss, pred, res in table])
     return 0

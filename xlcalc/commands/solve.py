@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+import math
+
 from .. import laws, lifetime
-from ._output import human, print_json, print_table
+from .._checks import format_value
+from ..errors import InvalidInputError
+from ._output import accept_negative_numbers, decimals, human, print_json, print_table
 
 # The paper's Table 2 assumptions (Sardana et al. 2024): A100-80GB bf16 for training, A100-40GB int8 for serving.
 PAPER_HARDWARE = dict(train_usd_per_hour=1.50, train_peak_tflops=312.0, infer_usd_per_hour=1.10,
@@ -28,6 +32,7 @@ def register(subparsers) -> None:
     solve = subparsers.add_parser("solve", help="solve for the optimal model size and tokens",
                                   description="Solve for the optimal model size and training tokens.")
     kinds = solve.add_subparsers(dest="kind", metavar="KIND", required=True)
+    accept_negative_numbers(solve)
 
     def common(p):
         p.add_argument("--fit", default=laws.DEFAULT_FIT,
@@ -44,12 +49,14 @@ def register(subparsers) -> None:
     p.add_argument("--compute", type=number, required=True, metavar="FLOPS", help="training budget in FLOPs (6ND)")
     common(p)
     p.set_defaults(handler=_chinchilla)
+    accept_negative_numbers(p)
 
     p = kinds.add_parser("compute-optimal", help="fewest lifetime FLOPs for a loss and inference demand")
     target(p)
     p.add_argument("--inference-tokens", type=number, required=True, help="lifetime inference tokens")
     common(p)
     p.set_defaults(handler=_compute_optimal)
+    accept_negative_numbers(p)
 
     p = kinds.add_parser("cost-optimal", help="lowest lifetime $ for a loss and a request profile",
                          description="Lowest lifetime dollar cost. Hardware defaults are the paper's Table 2 "
@@ -63,19 +70,49 @@ def register(subparsers) -> None:
         p.add_argument("--" + name.replace("_", "-"), type=number, default=value, help=f"default {value:g}")
     common(p)
     p.set_defaults(handler=_cost_optimal)
+    accept_negative_numbers(p)
 
     p = kinds.add_parser("budget", help="lowest loss for a total budget of training plus inference FLOPs")
     p.add_argument("--total-flops", type=number, required=True, help="training + inference FLOP budget")
     p.add_argument("--inference-tokens", type=number, required=True, help="lifetime inference tokens")
     common(p)
     p.set_defaults(handler=_budget)
+    accept_negative_numbers(p)
 
 
 def _fit(args):
     text = args.fit
-    if "," in text:
-        return laws.get_fit([number(x) for x in text.split(",")])
-    return laws.get_fit(text)
+    if "," not in text:
+        return laws.get_fit(text)
+    values = []
+    for place, part in enumerate(text.split(","), 1):
+        try:
+            values.append(number(part))
+        except argparse.ArgumentTypeError:
+            shown = "empty (a stray comma?)" if not part.strip() else f"{part.strip()!r}, not a number"
+            raise InvalidInputError(f"--fit = {text!r} is not allowed: value {place} is {shown}; give a fit name "
+                                    f"({', '.join(laws.FITS)}) or five numbers E,A,B,alpha,beta") from None
+    return laws.get_fit(values)
+
+
+def _per_request(args) -> tuple[float, float]:
+    """Lifetime input and output tokens (requests x tokens per request), each factor checked under its flag."""
+    for flag in ("requests", "input_tokens", "output_tokens"):
+        value = getattr(args, flag)
+        if not (math.isfinite(value) and value >= 0):
+            raise InvalidInputError(f"--{flag.replace('_', '-')} = {format_value(value)} is not allowed: "
+                                    "must be a number >= 0")
+    totals = args.requests * args.input_tokens, args.requests * args.output_tokens
+    for flag, total in zip(("--input-tokens", "--output-tokens"), totals):
+        if not math.isfinite(total):
+            raise InvalidInputError(f"--requests x {flag} = {format_value(total)} is not allowed: lifetime tokens "
+                                    "must be a finite number")
+    return totals
+
+
+def _ratios(opt, ch, total: str) -> list[str]:
+    """params, tokens and ``total`` of the optimum as percentages of the Chinchilla-style model's."""
+    return [human(getattr(opt, name) / getattr(ch, name), "percent") for name in ("params", "tokens", total)]
 
 
 def _target_loss(args, fit):
@@ -94,7 +131,7 @@ def _chinchilla(args) -> int:
     print_table(f"Chinchilla-optimal model for {args.compute:.4g} training FLOPs (fit {fit.name})",
                 ["", "params", "tokens", "tokens/param", "loss"],
                 [["optimum", human(opt.params, "params"), human(opt.tokens, "tokens"),
-                  f"{opt.tokens / opt.params:.1f}", f"{opt.loss:.6f}"]])
+                  decimals(opt.tokens / opt.params, 1), human(opt.loss, "loss")]])
     return 0
 
 
@@ -110,13 +147,13 @@ def _compute_optimal(args) -> int:
                     "chinchilla": {"params": ch.params, "tokens": ch.tokens, "flops": ch.flops},
                     "saving": opt.saving})
         return 0
-    print_table(f"Compute-optimal model for loss {target:.6f} and {args.inference_tokens:.4g} inference tokens "
-                f"(fit {fit.name})",
+    print_table(f"Compute-optimal model for loss {human(target, 'loss')} and {args.inference_tokens:.4g} inference "
+                f"tokens (fit {fit.name})",
                 ["", "params", "tokens", "lifetime FLOPs"],
                 [["Chinchilla-style", human(ch.params, "params"), human(ch.tokens, "tokens"), human(ch.flops, "flops")],
-                 ["compute-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"), human(opt.flops, "flops")],
-                 ["optimal / Chinchilla", f"{opt.params / ch.params:.2%}", f"{opt.tokens / ch.tokens:.2%}",
-                  f"{opt.flops / ch.flops:.2%}"]],
+                 ["compute-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"),
+                  human(opt.flops, "flops")],
+                 ["optimal / Chinchilla", *_ratios(opt, ch, "flops")]],
                 [f"saving: {human(opt.saving, 'percent')} of lifetime FLOPs"])
     return 0
 
@@ -125,8 +162,8 @@ def _cost_optimal(args) -> int:
     fit = _fit(args)
     target = _target_loss(args, fit)
     hardware = {name: getattr(args, name) for name in PAPER_HARDWARE}
-    opt = lifetime.cost_optimal(target, args.requests * args.input_tokens, args.requests * args.output_tokens,
-                                fit=fit, **hardware)
+    input_tokens, output_tokens = _per_request(args)
+    opt = lifetime.cost_optimal(target, input_tokens, output_tokens, fit=fit, **hardware)
     ch = opt.chinchilla
     if args.json:
         print_json({"fit": fit.name, "loss": target, "requests": args.requests, "input_tokens": args.input_tokens,
@@ -136,13 +173,12 @@ def _cost_optimal(args) -> int:
                     "chinchilla": {"params": ch.params, "tokens": ch.tokens, "usd": ch.usd},
                     "saving": opt.saving})
         return 0
-    print_table(f"Cost-optimal model for loss {target:.6f} and {args.requests:.4g} requests of "
+    print_table(f"Cost-optimal model for loss {human(target, 'loss')} and {args.requests:.4g} requests of "
                 f"{args.input_tokens:g} + {args.output_tokens:g} tokens (fit {fit.name})",
                 ["", "params", "tokens", "lifetime $"],
                 [["Chinchilla-style", human(ch.params, "params"), human(ch.tokens, "tokens"), human(ch.usd, "usd")],
                  ["cost-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"), human(opt.usd, "usd")],
-                 ["optimal / Chinchilla", f"{opt.params / ch.params:.2%}", f"{opt.tokens / ch.tokens:.2%}",
-                  f"{opt.usd / ch.usd:.2%}"]],
+                 ["optimal / Chinchilla", *_ratios(opt, ch, "usd")]],
                 [f"saving: {human(opt.saving, 'percent')} of lifetime cost "
                  f"(training {human(opt.train_usd, 'usd')}, inference {human(opt.inference_usd, 'usd')})"])
     return 0
@@ -161,8 +197,9 @@ def _budget(args) -> int:
     print_table(f"Lowest loss for {args.total_flops:.4g} FLOPs of training plus {args.inference_tokens:.4g} "
                 f"inference tokens (fit {fit.name})",
                 ["", "params", "tokens", "loss"],
-                [["Chinchilla-proportioned", human(ch.params, "params"), human(ch.tokens, "tokens"), f"{ch.loss:.6f}"],
-                 ["budget-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"), f"{opt.loss:.6f}"]],
+                [["Chinchilla-proportioned", human(ch.params, "params"), human(ch.tokens, "tokens"),
+                  human(ch.loss, "loss")],
+                 ["budget-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"), human(opt.loss, "loss")]],
                 [f"training {human(opt.train_flops, 'flops')} FLOPs, inference {human(opt.inference_flops, 'flops')} "
-                 f"FLOPs; loss lower by {ch.loss - opt.loss:.6f}"])
+                 f"FLOPs; loss lower by {human(ch.loss - opt.loss, 'loss')}"])
     return 0

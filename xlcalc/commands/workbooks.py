@@ -20,6 +20,8 @@ from ..errors import WorkbookError
 from ._output import print_json
 
 DEFAULT_FOLDER = Path("workbooks")
+#: How many mismatches and error cells `check` prints (the count of the rest follows; --json lists all).
+SHOWN = 20
 
 
 def _progress(text: str) -> None:
@@ -135,12 +137,17 @@ def _check(args) -> int:
                     "mismatches": [{"name": m.name, "workbook": m.got, "solver": m.expected} for m in result.mismatches],
                     "error_cells": [{"sheet": s, "cell": c, "value": v} for s, c, v in result.errors]})
         return 0 if result.ok else 1
-    if result.input_problem:
+    if result.input_problem:  # first: a bad input explains the rest
         print(f"{args.book}: {result.input_problem}")
-    for mismatch in result.mismatches:
+    for mismatch in result.mismatches[:SHOWN]:
         print(f"{args.book}: {mismatch.describe()}")
-    for sheet, cell, value in result.errors:
+    if len(result.mismatches) > SHOWN:
+        print(f"{args.book}: ... and {len(result.mismatches) - SHOWN} more outputs that disagree")
+    for sheet, cell, value in result.errors[:SHOWN]:
         print(f"{args.book}: {sheet}!{cell} holds the error {value}")
+    if len(result.errors) > SHOWN:
+        print(f"{args.book}: ... and {len(result.errors) - SHOWN} more error cells "
+              f"({len(result.errors)} in all; --json lists every one)")
     if result.ok:
         print(f"{args.book}: all {result.compared} outputs agree with the solver ({result.template}); "
               "no error cells")

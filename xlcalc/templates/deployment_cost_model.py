@@ -36,7 +36,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .._checks import invalid_reasons
 from ..economics import HOURS_PER_MONTH
-from ..errors import InvalidInputError, UnknownNameError
+from ..errors import InvalidInputError
 from . import price_sheet, style
 
 FILENAME = "deployment_cost_model.xlsx"
@@ -48,6 +48,13 @@ MONTHS = 24
 # relative slack before rounding GPU counts up, as xlcalc.serving does: 140 GB on 70 GB GPUs is 2, not 3
 CEIL_SLACK = 1e-12
 NEVER = f"not within {MONTHS} months"
+#: What a result shows when it cannot be computed (a missing price or spec, or an unusable input): never $0.
+NOT_AVAILABLE = "n/a"
+#: What a lookup shows for an accelerator the price sheet does not list.
+NOT_LISTED = "not listed"
+#: Defined name of the overall input status (Model!C3): the first unusable input, or OK.
+STATUS = "inputs_status"
+OK = "OK"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -78,10 +85,12 @@ class Formula:
     formula: str
     output: bool = True
     note: str = ""
+    needs: str | None = None  # a key of NEEDS: shown as NOT_AVAILABLE unless that condition holds
 
 
 TRAFFIC = (
-    Input("requests_per_month", "Requests in month 1", "requests/month", "count", "positive", 1e8),
+    Input("requests_per_month", "Requests in month 1", "requests/month", "count", "non_negative", 1e8,
+          "0 is allowed: no GPUs, no serving cost, and n/a for the effective $ per million tokens"),
     Input("input_tokens", "Prompt (input) tokens per request", "tokens", "count", "non_negative", 1000),
     Input("output_tokens", "Generated (output) tokens per request", "tokens", "count", "positive", 250),
     Input("monthly_growth", "Traffic growth per month", "fraction", "percent", "growth", 0.08,
@@ -98,13 +107,24 @@ TRAINING = (
     Input("mfu_train", "Training MFU", "fraction", "percent", "fraction", 0.4),
 )
 
+
+def _listed(key: str, gpu: str) -> str:
+    """A price-sheet field of an accelerator, or the text 'not listed' (no #N/A) when it is not in the sheet."""
+    return f'IFERROR({price_sheet.lookup(key, gpu)},"{NOT_LISTED}")'
+
+
 TRAINING_FORMULAS = (
     Formula("train_usd_per_hour", "Training $ per GPU-hour", "$/GPU-hour", "$#,##0.000",
-            price_sheet.lookup("usd_per_hour", "{train_gpu}"), output=False),
+            _listed("usd_per_hour", "{train_gpu}"), output=False),
     Formula("train_peak_tflops", "Training peak (BF16, dense)", "TFLOP/s", "#,##0.0",
-            price_sheet.lookup("peak_tflops_bf16", "{train_gpu}"), output=False),
+            _listed("peak_tflops_bf16", "{train_gpu}"), output=False),
     Formula("hours_per_month", "Hours in a month (8760 / 12)", "hours", "count", f"{HOURS_PER_MONTH:g}",
             output=False),
+    Formula("train_peak_ok", "Training peak found?", "", "General", "AND(ISNUMBER({train_peak_tflops}),{train_peak_tflops}>0)",
+            output=False),
+    Formula("train_ok", "Training price and peak found?", "", "General",
+            "AND({train_peak_ok},ISNUMBER({train_usd_per_hour}),{train_usd_per_hour}>0)", output=False,
+            note="FALSE: training $ and totals show n/a (never $0)"),
 )
 
 CANDIDATE_INPUTS = (
@@ -132,51 +152,56 @@ _PEAK = ('IF({precision}="fp8",IF({fp8}>0,{fp8},{bf16}),IF({precision}="int8",IF
 CANDIDATE_FORMULAS = (
     Formula("status", "Status", "", "text",
             'IF(ISNA(MATCH({gpu},hw_names,0)),"pick an accelerator listed in Hardware prices",'
-            'IF(NOT(AND({peak_tflops}>0,{mem_bw_tbs}>0,{gpu_memory_gb}>0)),'
+            'IF(NOT({spec_ok}),'
             '"type this accelerator\'s peak TFLOP/s, memory and bandwidth in Hardware prices",'
-            'IF(NOT({usd_per_hour}>0),"no $ per GPU-hour for this accelerator: type one in Hardware prices",'
-            'IF(NOT({train_usd_per_hour}>0),"no $ per GPU-hour for the training accelerator","ok"))))',
+            'IF(NOT({price_ok}),"no $ per GPU-hour for this accelerator: type one in Hardware prices",'
+            'IF(NOT({train_ok}),"no $ per GPU-hour for the training accelerator","ok"))))',
             output=False),
-    Formula("usd_per_hour", "$ per GPU-hour", "$/GPU-hour", "$#,##0.000",
-            price_sheet.lookup("usd_per_hour", "{gpu}"), output=False),
+    Formula("usd_per_hour", "$ per GPU-hour", "$/GPU-hour", "$#,##0.000", _listed("usd_per_hour", "{gpu}"),
+            output=False),
     Formula("peak_tflops", "Peak at this precision (dense)", "TFLOP/s", "#,##0.0",
-            _PEAK.format(precision="{precision}", fp8=price_sheet.lookup("peak_tflops_fp8", "{gpu}"),
-                         int8=price_sheet.lookup("peak_tflops_int8", "{gpu}"),
-                         bf16=price_sheet.lookup("peak_tflops_bf16", "{gpu}")), output=False),
-    Formula("mem_bw_tbs", "Memory bandwidth", "TB/s", "0.000",
-            price_sheet.lookup("mem_bw_tbs", "{gpu}"), output=False),
-    Formula("gpu_memory_gb", "Memory per GPU", "GB", "#,##0", price_sheet.lookup("memory_gb", "{gpu}"),
+            'IFERROR(' + _PEAK.format(precision="{precision}", fp8=price_sheet.lookup("peak_tflops_fp8", "{gpu}"),
+                                      int8=price_sheet.lookup("peak_tflops_int8", "{gpu}"),
+                                      bf16=price_sheet.lookup("peak_tflops_bf16", "{gpu}")) + f',"{NOT_LISTED}")',
             output=False),
+    Formula("mem_bw_tbs", "Memory bandwidth", "TB/s", "0.000", _listed("mem_bw_tbs", "{gpu}"), output=False),
+    Formula("gpu_memory_gb", "Memory per GPU", "GB", "#,##0", _listed("memory_gb", "{gpu}"), output=False),
+    Formula("spec_ok", "Specs found?", "", "General",
+            "AND(ISNUMBER({peak_tflops}),{peak_tflops}>0,ISNUMBER({mem_bw_tbs}),{mem_bw_tbs}>0,"
+            "ISNUMBER({gpu_memory_gb}),{gpu_memory_gb}>0)", output=False,
+            note="FALSE: throughput, GPUs and costs show n/a"),
+    Formula("price_ok", "Price found?", "", "General", "AND(ISNUMBER({usd_per_hour}),{usd_per_hour}>0)", output=False,
+            note="FALSE: costs show n/a (never $0)"),
     Formula("memory_gb", "Memory for weights + full-batch KV cache", "GB", "#,##0.0",
-            "({bytes_per_param}*{params}+{batch}*{context_tokens}*{kv_bytes_per_token})/1e9"),
+            "({bytes_per_param}*{params}+{batch}*{context_tokens}*{kv_bytes_per_token})/1e9", needs="inputs"),
     Formula("replica_gpus", "GPUs per copy of the model", "GPUs", "count",
-            f"MAX(1,ROUNDUP({{memory_gb}}/{{gpu_memory_gb}}*(1-{CEIL_SLACK!r}),0))"),
+            f"MAX(1,ROUNDUP({{memory_gb}}/{{gpu_memory_gb}}*(1-{CEIL_SLACK!r}),0))", needs="spec"),
     Formula("s_per_token", "Decode step (time per output token)", "s", "0.00000",
             "MAX(2*{params}*{batch}/({replica_gpus}*{peak_tflops}*1e12*{mfu_decode}),"
             "({bytes_per_param}*{params}+{batch}*{context_tokens}*{kv_bytes_per_token})"
-            "/({replica_gpus}*{mem_bw_tbs}*1e12*{bw_eff}))"),
+            "/({replica_gpus}*{mem_bw_tbs}*1e12*{bw_eff}))", needs="spec"),
     Formula("tokens_per_sec", "Decode tokens/s per GPU", "tokens/s", "#,##0.0",
-            "{batch}/{s_per_token}/{replica_gpus}"),
+            "{batch}/{s_per_token}/{replica_gpus}", needs="spec"),
     Formula("prefill_tokens_per_sec", "Prefill tokens/s per GPU", "tokens/s", "#,##0",
-            "{peak_tflops}*1e12*{mfu_prefill}/(2*{params})"),
+            "{peak_tflops}*1e12*{mfu_prefill}/(2*{params})", needs="spec"),
     Formula("usd_per_mtok_input", "$ per million input tokens", "$/1M tokens", "usd_precise",
-            "{usd_per_hour}/({prefill_tokens_per_sec}*3600)*1e6"),
+            "{usd_per_hour}/({prefill_tokens_per_sec}*3600)*1e6", needs="cost"),
     Formula("usd_per_mtok_output", "$ per million output tokens", "$/1M tokens", "usd_precise",
-            "{usd_per_hour}/({tokens_per_sec}*3600)*1e6"),
+            "{usd_per_hour}/({tokens_per_sec}*3600)*1e6", needs="cost"),
     Formula("gpu_s_per_request", "GPU-seconds per request", "GPU-s", "0.000000",
-            "{input_tokens}/{prefill_tokens_per_sec}+{output_tokens}/{tokens_per_sec}", output=False),
-    Formula("gpus", "GPUs needed in month 1", "GPUs", "count", "INDEX({proj_gpus},1)"),
-    Formula("monthly_usd", "Serving cost in month 1", "$", "usd", "INDEX({proj_monthly_usd},1)"),
+            "{input_tokens}/{prefill_tokens_per_sec}+{output_tokens}/{tokens_per_sec}", output=False, needs="spec"),
+    Formula("gpus", "GPUs needed in month 1", "GPUs", "count", "INDEX({proj_gpus},1)", needs="spec"),
+    Formula("monthly_usd", "Serving cost in month 1", "$", "usd", "INDEX({proj_monthly_usd},1)", needs="cost"),
     Formula("usd_per_mtok_effective", "Effective $ per million tokens in month 1 (paid GPUs)", "$/1M tokens",
-            "usd_precise", "{monthly_usd}/({requests_per_month}*({input_tokens}+{output_tokens}))*1e6"),
+            "usd_precise", "{monthly_usd}/({requests_per_month}*({input_tokens}+{output_tokens}))*1e6", needs="effective"),
     Formula("train_gpu_hours", "Training GPU-hours", "GPU-hours", "count",
-            "6*{params}*{train_tokens}/({train_peak_tflops}*1e12*{mfu_train})/3600"),
-    Formula("train_usd", "Training cost (up front)", "$", "usd", "{train_gpu_hours}*{train_usd_per_hour}"),
-    Formula("gpus_month24", f"GPUs needed in month {MONTHS}", "GPUs", "count", f"INDEX({{proj_gpus}},{MONTHS})"),
+            "6*{params}*{train_tokens}/({train_peak_tflops}*1e12*{mfu_train})/3600", needs="train_peak"),
+    Formula("train_usd", "Training cost (up front)", "$", "usd", "{train_gpu_hours}*{train_usd_per_hour}", needs="train"),
+    Formula("gpus_month24", f"GPUs needed in month {MONTHS}", "GPUs", "count", f"INDEX({{proj_gpus}},{MONTHS})", needs="spec"),
     Formula("monthly_usd_month24", f"Serving cost in month {MONTHS}", "$", "usd",
-            f"INDEX({{proj_monthly_usd}},{MONTHS})"),
+            f"INDEX({{proj_monthly_usd}},{MONTHS})", needs="cost"),
     Formula("total_usd", f"Total cost over {MONTHS} months (training + serving)", "$", "usd",
-            f"INDEX({{proj_cumulative_usd}},{MONTHS})"),
+            f"INDEX({{proj_cumulative_usd}},{MONTHS})", needs="total"),
 )
 
 CROSSOVER_INPUTS = (
@@ -191,10 +216,70 @@ def _choose(selector: str, key: str) -> str:
 
 CROSSOVER_FORMULAS = (
     Formula("crossover_month", "First month B's cumulative cost is below A's", "month", "0",
-            f'IF(COUNT(proj_crossover)=0,"{NEVER}",MIN(proj_crossover))'),
+            f'IF(COUNT(proj_crossover)=0,"{NEVER}",MIN(proj_crossover))', needs="crossover"),
     Formula("crossover_saving_usd", f"A's total minus B's total after {MONTHS} months", "$", "usd",
-            f"{_choose('in_crossover_from', 'total_usd')}-{_choose('in_crossover_to', 'total_usd')}"),
+            f"{_choose('in_crossover_from', 'total_usd')}-{_choose('in_crossover_to', 'total_usd')}", needs="crossover"),
 )
+
+#: Conditions (formula templates over the candidate's names) under which a result can be computed.
+NEEDS = {
+    "inputs": None,
+    "spec": "{spec_ok}",
+    "cost": "AND({spec_ok},{price_ok})",
+    "effective": "AND({spec_ok},{price_ok},{requests_per_month}*({input_tokens}+{output_tokens})>0)",
+    "train_peak": "{train_peak_ok}",
+    "train": "{train_ok}",
+    "total": "AND({spec_ok},{price_ok},{train_ok})",
+    "crossover": ("AND(ISNUMBER(" + _choose("in_crossover_from", "total_usd") + "),ISNUMBER("
+                  + _choose("in_crossover_to", "total_usd") + "))"),
+}
+
+#: Input rules: (sheet formula TRUE for a usable value, with {x} for the cell; what is allowed). "text": anything.
+RULE_CHECKS = {
+    "positive": ("IF(ISNUMBER({x}),{x}>0,FALSE)", "must be a number greater than 0"),
+    "non_negative": ("IF(ISNUMBER({x}),{x}>=0,FALSE)", "must be a number of 0 or more"),
+    "fraction": ("IF(ISNUMBER({x}),AND({x}>0,{x}<=1),FALSE)", "must be a fraction greater than 0 and at most 1"),
+    "growth": ("IF(ISNUMBER({x}),{x}>-1,FALSE)", "must be a number greater than -1 (-100%)"),
+    "at_least_one": ("IF(ISNUMBER({x}),{x}>=1,FALSE)", "must be a number of 1 or more"),
+    "whole": ("IF(ISNUMBER({x}),AND({x}>=1,{x}=INT({x})),FALSE)", "must be a whole number of 1 or more"),
+    "precision": ('OR({x}="bf16",{x}="fp8",{x}="int8")', "must be bf16, fp8 or int8"),
+    "candidate": ("OR({x}=1,{x}=2,{x}=3)", "must be 1, 2 or 3"),
+    "gpu": ("ISNUMBER(MATCH({x},hw_names,0))", "must be an accelerator listed in Hardware prices"),
+}
+
+
+def _checked(specs, k=None) -> list:
+    """(defined name, message, sheet test) of the inputs in ``specs`` that have a rule."""
+    found = []
+    for spec in specs:
+        if isinstance(spec, Input) and spec.rule in RULE_CHECKS:
+            name = input_name(spec.key, k)
+            test, allowed = RULE_CHECKS[spec.rule]
+            found.append((name, f"{spec.label} ({name}) {allowed}", test.format(x=name), spec.rule))
+    return found
+
+
+def _check_formula(checked) -> str:
+    """Nested IFs: the message of the first unusable input, else OK (later tests are not evaluated)."""
+    formula = f'"{OK}"'
+    for _, message, test, _ in reversed(checked):
+        formula = f'IF({test},{formula},"{message}")'
+    return formula
+
+
+def _check_blocks() -> dict:
+    """The input checks of each block, by the defined name of its status cell, in the order of the sheet."""
+    blocks = {"calc_traffic_check": _checked(TRAFFIC), "calc_training_check": _checked(TRAINING)}
+    blocks |= {f"calc_c{k}_input_check": _checked(CANDIDATE_INPUTS, k) for k in CANDIDATES}
+    return blocks | {"calc_crossover_check": _checked(CROSSOVER_INPUTS)}
+
+
+def _overall_status() -> str:
+    formula = f'"{OK}"'
+    for block in reversed(_check_blocks()):
+        formula = f'IF({block}="{OK}",{formula},{block})'
+    return formula
+
 
 #: Columns of the Projection sheet: key, header, format, width. Candidate columns repeat per candidate.
 PROJECTION_FIRST_ROW = 4
@@ -230,8 +315,12 @@ READ_ME = [
     "tokens, precision, KV cache per token and serving choices (accelerator from the drop-down, batch, "
     "efficiencies). Yellow cells are inputs; everything else is computed and locked (the sheets are protected "
     "without a password). The Projection sheet shows 24 months of GPUs, monthly and cumulative cost, with charts.",
-    "The Status row under each candidate says what is missing when its results cannot be computed (an "
-    "accelerator not in the price sheet, or one without a price or specs).",
+    "Checks: each input block has a Check row naming its first unusable input (empty, text, or out of range), "
+    "and 'All inputs' at the top of the Model sheet shows the first of them; until it reads OK every result shows "
+    "n/a. The Status row under each candidate says what is missing when its results cannot be computed (an "
+    "accelerator not in the price sheet, or one without a price or specs): throughput and GPUs need the specs, "
+    "costs also need a price, and what cannot be computed shows n/a, never $0 (the projection leaves those "
+    "cells empty, and the crossover shows n/a when either compared candidate has no total).",
     "Hardware: the Hardware prices sheet lists xlcalc's accelerator catalog (dense peak FLOP/s, memory, bandwidth, "
     "TDP) with the lowest on-demand $ per GPU-hour found and where and when it was seen. Correct a price or add "
     "your own accelerator in an empty row; it then appears in the drop-downs.",
@@ -279,6 +368,7 @@ def _names(k: int | None = None) -> dict:
         names.update({i.key: input_name(i.key, k) for i in CANDIDATE_INPUTS})
         names.update({f.key: formula_name(f, k) for f in CANDIDATE_FORMULAS})
         names.update({f"proj_{series}": f"proj_c{k}_{series}" for series, _, _ in PROJECTION_SERIES})
+        names["k"] = k
     return names
 
 
@@ -371,19 +461,40 @@ def _write_input(workbook, sheet, validations, spec: Input, row: int, k: int | N
 def _write_formula(workbook, sheet, spec: Formula, row: int, k: int | None) -> None:
     column = VALUE_COLUMNS[k or 1]
     cell = style.apply(sheet[f"{column}{row}"], "xl_output" if spec.output else "xl_formula", spec.number_format)
-    cell.value = "=" + spec.formula.format_map(_names(k))
+    names = _names(k)
+    formula = spec.formula.format_map(names)
+    if spec.needs is not None:
+        if NEEDS[spec.needs] is not None:
+            formula = f'IF({NEEDS[spec.needs].format_map(names)},{formula},"{NOT_AVAILABLE}")'
+        formula = f'IF({STATUS}="{OK}",{formula},"{NOT_AVAILABLE}")'
+    cell.value = "=" + formula
     style.define(workbook, formula_name(spec, k), MODEL_SHEET, cell.coordinate)
 
 
 def _model_blocks():
     """The blocks of the Model sheet, top to bottom: title, column headers, cells, one column per candidate?"""
     return (
-        ("Traffic", (), TRAFFIC, False),
-        ("Training", (), TRAINING + TRAINING_FORMULAS, False),
-        ("Model candidates and serving choices", [f"Candidate {k}" for k in CANDIDATES], CANDIDATE_INPUTS, True),
+        ("Traffic", (), TRAFFIC + (CHECK_FORMULAS["traffic"],), False),
+        ("Training", (), TRAINING + (CHECK_FORMULAS["training"],) + TRAINING_FORMULAS, False),
+        ("Model candidates and serving choices", [f"Candidate {k}" for k in CANDIDATES],
+         CANDIDATE_INPUTS + (CHECK_FORMULAS["candidate"],), True),
         ("Results per candidate", [f"={input_name('name', k)}" for k in CANDIDATES], CANDIDATE_FORMULAS, True),
-        ("When does one candidate overtake another?", (), CROSSOVER_INPUTS + CROSSOVER_FORMULAS, False),
+        ("When does one candidate overtake another?", (),
+         CROSSOVER_INPUTS + (CHECK_FORMULAS["crossover"],) + CROSSOVER_FORMULAS, False),
     )
+
+
+#: The Check row of each input block: the first unusable input of the block, or OK.
+CHECK_FORMULAS = {
+    "traffic": Formula("traffic_check", "Check", "", "text", _check_formula(_checked(TRAFFIC)), output=False),
+    "training": Formula("training_check", "Check", "", "text", _check_formula(_checked(TRAINING)), output=False),
+    "candidate": Formula("input_check", "Check", "", "text",
+                         _check_formula([(n, m.replace("{", "{{").replace("}", "}}"), t, r) for n, m, t, r in
+                                         _checked(CANDIDATE_INPUTS, 0)]).replace("in_c0_", "in_c{k}_"),
+                         output=False),
+    "crossover": Formula("crossover_check", "Check", "", "text", _check_formula(_checked(CROSSOVER_INPUTS)),
+                         output=False),
+}
 
 
 def _model_sheet(workbook):
@@ -392,6 +503,9 @@ def _model_sheet(workbook):
     style.apply(sheet["A1"], "xl_title").value = TITLE
     style.apply(sheet["A2"], "xl_note").value = ("Yellow cells are inputs. Results per candidate are below the "
                                                  "inputs; the month-by-month projection is on the Projection sheet.")
+    style.apply(sheet[f"{LABEL_COLUMN}3"], "xl_label").value = "All inputs (first unusable one, or OK)"
+    style.apply(sheet[f"{VALUE_COLUMNS[1]}3"], "xl_output", "text").value = "=" + _overall_status()
+    style.define(workbook, STATUS, MODEL_SHEET, f"{VALUE_COLUMNS[1]}3")
     row = 2
     for title, headers, specs, per_candidate in _model_blocks():
         row += 2
@@ -417,23 +531,30 @@ def _model_sheet(workbook):
 
 
 def _projection_formulas(row: int) -> dict:
-    """The formulas of one month's row of the Projection sheet, by column key."""
+    """The formulas of one month's row of the Projection sheet, by column key ("" where not computable)."""
     c = PROJECTION_COLUMNS
     month = f"${c['month']}{row}"
+
+    def when(condition: str | None, formula: str) -> str:
+        inner = formula if condition is None else f'IF({condition},{formula},"")'
+        return f'=IF({STATUS}="{OK}",{inner},"")'
+
     formulas = {"month": row - PROJECTION_FIRST_ROW + 1,
-                "requests": f"=in_requests_per_month*(1+in_monthly_growth)^({month}-1)"}
+                "requests": when(None, f"in_requests_per_month*(1+in_monthly_growth)^({month}-1)")}
     for k in CANDIDATES:
         names = _names(k)
         replica = names["replica_gpus"]
-        formulas[("gpus", k)] = (
-            f"={replica}*ROUNDUP({c['requests']}{row}*{names['gpu_s_per_request']}"
-            f"/(calc_hours_per_month*3600)*in_peak_factor/in_utilisation/{replica}*(1-{CEIL_SLACK!r}),0)")
-        formulas[("monthly_usd", k)] = f"={c[('gpus', k)]}{row}*{names['usd_per_hour']}*calc_hours_per_month"
+        formulas[("gpus", k)] = when(NEEDS["spec"].format_map(names), (
+            f"{replica}*ROUNDUP({c['requests']}{row}*{names['gpu_s_per_request']}"
+            f"/(calc_hours_per_month*3600)*in_peak_factor/in_utilisation/{replica}*(1-{CEIL_SLACK!r}),0)"))
+        formulas[("monthly_usd", k)] = when(NEEDS["cost"].format_map(names),
+                                            f"{c[('gpus', k)]}{row}*{names['usd_per_hour']}*calc_hours_per_month")
         previous = f"{c[('cumulative_usd', k)]}{row - 1}" if row > PROJECTION_FIRST_ROW else names["train_usd"]
-        formulas[("cumulative_usd", k)] = f"={previous}+{c[('monthly_usd', k)]}{row}"
+        formulas[("cumulative_usd", k)] = when(NEEDS["total"].format_map(names),
+                                               f"{previous}+{c[('monthly_usd', k)]}{row}")
     cumulative = ",".join(f"{c[('cumulative_usd', k)]}{row}" for k in CANDIDATES)
-    formulas["crossover"] = (f"=IF(CHOOSE(in_crossover_to,{cumulative})<CHOOSE(in_crossover_from,{cumulative}),"
-                             f"{month},\"\")")
+    a, b = f"CHOOSE(in_crossover_from,{cumulative})", f"CHOOSE(in_crossover_to,{cumulative})"
+    formulas["crossover"] = when(f"AND(ISNUMBER({a}),ISNUMBER({b}))", f'IF({b}<{a},{month},"")')
     return formulas
 
 
@@ -497,28 +618,51 @@ def build() -> Workbook:
 # The same outputs in Python
 
 
-def _hardware(table: dict, name, field: str, what: str) -> float:
-    """A number from the price table for an accelerator name (0 where empty, as a spreadsheet INDEX gives)."""
-    row = table.get(str(name).casefold()) if isinstance(name, str) else None
-    if row is None:
-        known = ", ".join(r["name"] for r in table.values())
-        raise UnknownNameError(f"{what} = {name!r} is not in the price sheet; known: {known}")
-    value = row.get(field)
-    if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _hardware(table: dict, name, field: str) -> float:
+    """A number from the price table for a listed accelerator, as the sheet's lookup gives it: an empty cell is 0,
+    text is NaN (the sheet's ISNUMBER tests fail on it)."""
+    value = table[name.casefold()].get(field)
+    if value is None or value == "":
         return 0.0
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"the price sheet's {field} for {name!r} is {value!r}, not a number") from None
+    return float(value) if _is_number(value) else float("nan")
 
 
-def _peak(table, gpu, precision, what) -> float:
-    bf16 = _hardware(table, gpu, "peak_tflops_bf16", what)
-    field = {"fp8": "peak_tflops_fp8", "int8": "peak_tflops_int8"}.get(str(precision).strip().casefold())
+def _peak(table, gpu, precision) -> float:
+    bf16 = _hardware(table, gpu, "peak_tflops_bf16")
+    field = {"fp8": "peak_tflops_fp8", "int8": "peak_tflops_int8"}.get(str(precision).casefold())
     if field is None:
         return bf16
-    other = _hardware(table, gpu, field, what)
+    other = _hardware(table, gpu, field)
     return other if other > 0 else bf16
+
+
+def _usable(rule: str, value, table: dict) -> bool:
+    """Python's twin of RULE_CHECKS: True when the sheet's test accepts ``value``."""
+    number = _is_number(value)
+    return {
+        "positive": lambda: number and value > 0,
+        "non_negative": lambda: number and value >= 0,
+        "fraction": lambda: number and 0 < value <= 1,
+        "growth": lambda: number and value > -1,
+        "at_least_one": lambda: number and value >= 1,
+        "whole": lambda: number and value >= 1 and float(value).is_integer(),
+        "precision": lambda: isinstance(value, str) and value.casefold() in ("bf16", "fp8", "int8"),
+        "candidate": lambda: number and value in CANDIDATES,
+        "gpu": lambda: isinstance(value, str) and value.casefold() in table,
+    }[rule]()
+
+
+def input_problem(values: dict, table: dict) -> str | None:
+    """The first unusable input, worded as the sheet's Check rows (Model!C3) word it; None when all are usable."""
+    for checked in _check_blocks().values():
+        for name, message, _, rule in checked:
+            if not _usable(rule, values.get(name), table):
+                return message
+    return None
 
 
 def expected_outputs(inputs: dict, prices=None) -> dict:
@@ -526,73 +670,105 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
 
     ``prices`` are the rows of the workbook's price sheet ({field key: value}, see
     :func:`.price_sheet.read_rows`); by default the catalog's. Missing inputs take the template's defaults.
+    An unusable input raises InvalidInputError with the sheet's Check text (the sheet shows it in Model!C3
+    and NOT_AVAILABLE in its results). A result that needs a price or spec the price sheet lacks, or a ratio
+    with nothing to divide by, is NOT_AVAILABLE, as in the sheet: never a silent $0.
+
+    Examples
+    --------
+    >>> out = expected_outputs({"in_c1_gpu": "GB200 (per GPU)"})  # listed, but no price in the catalog
+    >>> out["out_c1_gpus"], out["out_c1_monthly_usd"], out["out_crossover_month"]
+    (33.0, 'n/a', 'n/a')
+    >>> expected_outputs({"in_requests_per_month": None})
+    Traceback (most recent call last):
+    ...
+    xlcalc.errors.InvalidInputError: Requests in month 1 (in_requests_per_month) must be a number of 0 or more
     """
     from .. import economics, serving
 
     values = default_inputs() | {k: v for k, v in inputs.items() if k.startswith("in_")}
     table = price_sheet.price_table(price_sheet.catalog_rows() if prices is None else prices)
+    problem = input_problem(values, table)
+    if problem is not None:
+        raise InvalidInputError(problem)
     number = lambda name: float(values[name])  # noqa: E731
     requests = number("in_requests_per_month")
     n_in, n_out = number("in_input_tokens"), number("in_output_tokens")
-    growth, peak_factor, utilisation = number("in_monthly_growth"), number("in_peak_factor"), number("in_utilisation")
+    peak_factor, utilisation = number("in_peak_factor"), number("in_utilisation")
     train_gpu = values["in_train_gpu"]
-    train_usd_per_hour = _hardware(table, train_gpu, "usd_per_hour", "in_train_gpu")
-    train_peak = _hardware(table, train_gpu, "peak_tflops_bf16", "in_train_gpu")
-    if not growth > -1:
-        raise InvalidInputError(f"in_monthly_growth = {growth:g} is not allowed: must be > -1")
+    train_usd_per_hour = _hardware(table, train_gpu, "usd_per_hour")
+    train_peak = _hardware(table, train_gpu, "peak_tflops_bf16")
+    train_peak_ok = train_peak > 0
+    train_ok = train_peak_ok and train_usd_per_hour > 0
     months = np.arange(1, MONTHS + 1, dtype=float)
-    monthly_requests = requests * (1.0 + growth) ** (months - 1.0)
+    monthly_requests = requests * (1.0 + number("in_monthly_growth")) ** (months - 1.0)
 
-    out, cumulative = {}, {}
+    out, totals, cumulative = {}, {}, {}
     for k in CANDIDATES:
         get = lambda key: values[input_name(key, k)]  # noqa: E731
         params, batch = float(get("params")), float(get("batch"))
         bpp, kv, context = float(get("bytes_per_param")), float(get("kv_bytes_per_token")), float(get("context_tokens"))
         gpu = get("gpu")
-        usd_per_hour = _hardware(table, gpu, "usd_per_hour", input_name("gpu", k))
-        peak = _peak(table, gpu, get("precision"), input_name("gpu", k))
-        bandwidth = _hardware(table, gpu, "mem_bw_tbs", input_name("gpu", k))
-        gpu_memory = _hardware(table, gpu, "memory_gb", input_name("gpu", k))
+        usd_per_hour = _hardware(table, gpu, "usd_per_hour")
+        peak = _peak(table, gpu, get("precision"))
+        bandwidth = _hardware(table, gpu, "mem_bw_tbs")
+        gpu_memory = _hardware(table, gpu, "memory_gb")
+        spec_ok = peak > 0 and bandwidth > 0 and gpu_memory > 0
+        price_ok = usd_per_hour > 0
         mfu_prefill, mfu_decode, bw_eff = float(get("mfu_prefill")), float(get("mfu_decode")), float(get("bw_eff"))
-        memory = serving.memory_needed_gb(params, bpp, batch, context, kv)
+        prefix = f"out_c{k}_"
+        out[prefix + "memory_gb"] = serving.memory_needed_gb(params, bpp, batch, context, kv)
+        train_gpu_hours = NOT_AVAILABLE
+        if train_peak_ok:
+            train_gpu_hours = economics.train_cost(params, float(get("train_tokens")), 1.0, train_peak,
+                                                   mfu=number("in_mfu_train")).gpu_hours
+        train_usd = train_gpu_hours * train_usd_per_hour if train_ok else NOT_AVAILABLE
+        out |= {prefix + "train_gpu_hours": train_gpu_hours, prefix + "train_usd": train_usd}
+        computed = ("replica_gpus", "s_per_token", "tokens_per_sec", "prefill_tokens_per_sec", "gpus", "gpus_month24",
+                    "usd_per_mtok_input", "usd_per_mtok_output", "monthly_usd", "usd_per_mtok_effective",
+                    "monthly_usd_month24", "total_usd")
+        out |= {prefix + key: NOT_AVAILABLE for key in computed}
+        if not spec_ok:
+            continue
         replica = serving.gpus_to_fit(params, gpu_memory, bpp, batch, context, kv)
         decode_args = dict(bytes_per_param=bpp, batch=batch, gpus=replica, mfu=mfu_decode, bw_eff=bw_eff,
                            kv_bytes_per_token=kv, context_tokens=context)
-        step = serving.time_per_output_token_s(params, peak, bandwidth, **decode_args)
-        decode = serving.tokens_per_sec(params, peak, bandwidth, **decode_args) / replica
-        prefill = serving.prefill_tokens_per_sec(params, peak, 1, mfu_prefill)
         with invalid_reasons() as why:
-            month = economics.monthly_cost(params, monthly_requests, n_in, n_out, usd_per_hour, peak, bandwidth,
+            # a missing price changes no GPU count: count with $1/GPU-hour and show no $ (as the sheet)
+            month = economics.monthly_cost(params, monthly_requests, n_in, n_out,
+                                           usd_per_hour if price_ok else 1.0, peak, bandwidth,
                                            bpp, batch, mfu_prefill, mfu_decode, bw_eff, peak_factor, utilisation,
                                            replica, kv, context, memory_gb=gpu_memory)
         if why.any:
             raise InvalidInputError(f"candidate {k}: {next(r for r in why.reasons if r)}")
-        gpus, monthly = month.gpus, month.usd
-        train = economics.train_cost(params, float(get("train_tokens")), train_usd_per_hour, train_peak,
-                                     mfu=number("in_mfu_train"))
-        cumulative[k] = train.usd + np.cumsum(monthly)
-        prefix = f"out_c{k}_"
-        out.update({
-            prefix + "memory_gb": memory,
+        gpus = month.gpus
+        out |= {
             prefix + "replica_gpus": replica,
-            prefix + "s_per_token": step,
-            prefix + "tokens_per_sec": decode,
-            prefix + "prefill_tokens_per_sec": prefill,
+            prefix + "s_per_token": serving.time_per_output_token_s(params, peak, bandwidth, **decode_args),
+            prefix + "tokens_per_sec": serving.tokens_per_sec(params, peak, bandwidth, **decode_args) / replica,
+            prefix + "prefill_tokens_per_sec": serving.prefill_tokens_per_sec(params, peak, 1, mfu_prefill),
+            prefix + "gpus": float(gpus[0]),
+            prefix + "gpus_month24": float(gpus[MONTHS - 1]),
+        }
+        if not price_ok:
+            continue
+        monthly = month.usd
+        tokens = requests * (n_in + n_out)
+        out |= {
             prefix + "usd_per_mtok_input": serving.input_cost_per_mtok(params, usd_per_hour, peak, 1, mfu_prefill),
             prefix + "usd_per_mtok_output": serving.cost_per_mtok(params, usd_per_hour, peak, bandwidth, **decode_args),
-            prefix + "gpus": float(gpus[0]),
             prefix + "monthly_usd": float(monthly[0]),
-            prefix + "usd_per_mtok_effective": float(monthly[0]) / (requests * (n_in + n_out)) * 1e6,
-            prefix + "train_gpu_hours": train.gpu_hours,
-            prefix + "train_usd": train.usd,
-            prefix + "gpus_month24": float(gpus[MONTHS - 1]),
+            prefix + "usd_per_mtok_effective": float(monthly[0]) / tokens * 1e6 if tokens > 0 else NOT_AVAILABLE,
             prefix + "monthly_usd_month24": float(monthly[MONTHS - 1]),
-            prefix + "total_usd": float(cumulative[k][-1]),
-        })
+        }
+        if train_ok:
+            cumulative[k] = train_usd + np.cumsum(monthly)
+            out[prefix + "total_usd"] = float(cumulative[k][-1])
     a, b = int(number("in_crossover_from")), int(number("in_crossover_to"))
-    if a not in CANDIDATES or b not in CANDIDATES:
-        raise InvalidInputError(f"in_crossover_from = {a}, in_crossover_to = {b} are not allowed: must be 1, 2 or 3")
-    below = np.nonzero(cumulative[b] < cumulative[a])[0]
-    out["out_crossover_month"] = float(below[0] + 1) if below.size else NEVER
-    out["out_crossover_saving_usd"] = out[f"out_c{a}_total_usd"] - out[f"out_c{b}_total_usd"]
+    if a in cumulative and b in cumulative:
+        below = np.nonzero(cumulative[b] < cumulative[a])[0]
+        out["out_crossover_month"] = float(below[0] + 1) if below.size else NEVER
+        out["out_crossover_saving_usd"] = out[f"out_c{a}_total_usd"] - out[f"out_c{b}_total_usd"]
+    else:
+        out["out_crossover_month"] = out["out_crossover_saving_usd"] = NOT_AVAILABLE
     return out

@@ -23,6 +23,7 @@ away from its own row.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from openpyxl import Workbook
 from openpyxl.chart import Reference
@@ -30,7 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import laws, lifetime
-from ..errors import WorkbookError
+from ..errors import InvalidInputError, WorkbookError
 from . import price_sheet, style
 
 FILENAME = "lifetime_sizing.xlsx"
@@ -46,7 +47,7 @@ BREAKEVEN_ROWS = 11
 
 #: Functions the formulas may use: all exist in Excel 2010, LibreOffice 7.4 and Google Sheets.
 ALLOWED_FUNCTIONS = frozenset({"EXP", "LN", "MAX", "MIN", "IF", "INDEX", "MATCH", "ABS", "AND", "OR",
-                               "IFERROR", "SUMPRODUCT", "SUM"})
+                               "IFERROR", "SUMPRODUCT", "SUM", "ISNUMBER", "ISBLANK"})
 
 SIZING, SWEEP, BUDGET, BREAKEVEN, VALIDATION, SOLVER, FITS = (
     "Sizing", "Demand sweep", "Fixed budget", "Break-even", "Validation", "Solver", "Fits")
@@ -89,8 +90,12 @@ TABLE_1 = (
     (5e12, 30e9, 1.958253, 1.556e12, 5.801e23, 1.641e10, 3.265e12, 4.856e23, 0.1628),
     (10e12, 70e9, 1.891792, 4.255e12, 3.187e24, 4.155e10, 7.923e12, 2.806e24, 0.1195),
 )
-#: What the break-even results show when the smaller model's fraction cannot reach the loss.
+#: What results show where they cannot be computed (a break-even fraction that cannot reach the loss, a
+#: budget too small for the demand, zero requests per month, or an input problem).
 NOT_USABLE = "n/a"
+#: The Fixed budget sheet's status when the optimum has under one parameter or training token.
+BUDGET_TOO_SMALL = ("the budget cannot pay for the inference demand: the best model would have under one parameter "
+                    "or training token; raise the budget or lower the demand")
 
 #: Relative difference accepted between a printed 4-digit figure and the live value.
 TABLE_1_TOLERANCE = 5e-4
@@ -181,6 +186,198 @@ def _within_budget_step(z: str, log_c: str, log_6k: str, power: str, inference_t
 FIT_IN_USE = {field: f"fit_{field}" for field in FIT_FIELDS}
 #: The default fit's constants (Validation sheet), by defined name.
 FIT_DEFAULT = {field: f"default_{field}" for field in FIT_FIELDS}
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checks: one status cell per input block (first bad input, or OK), the same test in Python
+
+
+#: The text every status cell shows when its inputs are usable.
+OK = "OK"
+#: Defined name of the overall status (Sizing!B3): the first block's problem, or OK. Every computed cell of
+#: the Sizing, Solver, Demand sweep, Fixed budget and Break-even sheets shows "" (out_ cells NOT_USABLE)
+#: unless it is OK, so one bad input gives one clear message instead of hundreds of error cells.
+STATUS = "inputs_status"
+
+#: The hardware values with an override cell: key -> (accelerator input, price-sheet field(s), what it is).
+HARDWARE_VALUES = {
+    "train_usd_per_hour": ("in_train_hardware", ("usd_per_hour",), "$ per GPU-hour"),
+    "train_peak_tflops": ("in_train_hardware", ("peak_tflops_bf16",), "BF16 peak TFLOP/s"),
+    "infer_usd_per_hour": ("in_infer_hardware", ("usd_per_hour",), "$ per GPU-hour"),
+    "infer_peak_tflops": ("in_infer_hardware", ("peak_tflops_int8", "peak_tflops_bf16"), "INT8 (else BF16) peak"),
+}
+
+
+#: The in_ names of the hardware override cells (empty: the price sheet's value is used).
+HARDWARE_OVERRIDES = tuple(f"in_{key}" for key in HARDWARE_VALUES)
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One input test: the cell's name, its label, and the kind of value allowed (see :data:`CHECK_KINDS`)."""
+
+    name: str
+    label: str
+    kind: str
+    custom_only: bool = False  # tested only when the fit is 'custom'
+
+    def message(self) -> str:
+        if self.kind == "used":
+            hardware, _, what = HARDWARE_VALUES[self.name[len("use_"):]]
+            return (f"{self.label}: the price sheet has no {what} above 0 for the accelerator in {hardware}; "
+                    f"type one there or in in_{self.name[len('use_'):]}")
+        return f"{self.label} ({self.name}) {CHECK_KINDS[self.kind][1]}"
+
+
+#: Check kinds: (sheet formula that is TRUE for a usable value, with {x} for the cell, what is allowed).
+CHECK_KINDS = {
+    "positive": ("IF(ISNUMBER({x}),{x}>0,FALSE)", "must be a number greater than 0"),
+    "non_negative": ("IF(ISNUMBER({x}),{x}>=0,FALSE)", "must be a number of 0 or more"),
+    "fraction": ("IF(ISNUMBER({x}),AND({x}>0,{x}<=1),FALSE)", "must be a fraction greater than 0 and at most 1"),
+    "override": ("IF(ISBLANK({x}),TRUE,IF(ISNUMBER({x}),{x}>0,FALSE))",
+                 "must be empty (to use the price sheet) or a number greater than 0"),
+    "fit": ("ISNUMBER(MATCH({x},fit_names,0))", "must be a fit listed on the Fits sheet, or custom"),
+    "hardware": ("ISNUMBER(MATCH({x},hw_names,0))", "must be an accelerator listed on the Hardware prices sheet"),
+    "above_E": ("{x}>INDEX(fits_E,MATCH(in_fit,fit_names,0))", "must exceed the fit's E"),
+    "used": ("IF(ISNUMBER({x}),{x}>0,FALSE)", ""),
+}
+
+QUALITY_BLOCK, FIT_BLOCK, DEMAND_BLOCK, HARDWARE_BLOCK, SWEEP_BLOCK, BUDGET_BLOCK, BREAKEVEN_BLOCK = (
+    "status_quality", "status_fit", "status_demand", "status_hardware", "status_sweep", "status_budget",
+    "status_breakeven")
+
+#: The checks of each input block, by the defined name of the block's status cell, in the order shown.
+CHECKS = {
+    QUALITY_BLOCK: (Check("in_loss", "Target loss", "positive"),
+                    Check("in_chinchilla_size_params", "Helper model size", "positive")),
+    FIT_BLOCK: (Check("in_fit", "Fit", "fit"),
+                Check("in_custom_E", "Custom E", "non_negative", True),
+                *(Check(f"in_custom_{k}", f"Custom {k}", "positive", True) for k in FIT_FIELDS[1:]),
+                Check("in_loss", "Target loss", "above_E")),
+    DEMAND_BLOCK: (Check("in_requests", "Requests over the model's life", "non_negative"),
+                   Check("in_input_tokens", "Input tokens per request", "non_negative"),
+                   Check("in_output_tokens", "Output tokens per request", "non_negative")),
+    HARDWARE_BLOCK: (
+        *(check for side, label in (("train", "Training"), ("infer", "Inference")) for check in (
+            Check(f"in_{side}_hardware", f"{label} accelerator", "hardware"),
+            *(check for key, what in (("usd_per_hour", "$ per GPU-hour"), ("peak_tflops", "peak TFLOP/s"))
+              for check in (Check(f"in_{side}_{key}", f"{label} {what} override", "override"),
+                            Check(f"use_{side}_{key}", f"{label} {what}", "used"))))),
+        Check("in_mfu_train", "MFU training", "fraction"),
+        Check("in_mfu_prefill", "MFU prefill", "fraction"),
+        Check("in_mfu_decode", "MFU decode", "fraction")),
+    SWEEP_BLOCK: (Check("in_sweep_min_tokens", "Fewest sweep tokens", "positive"),
+                  Check("in_sweep_max_tokens", "Most sweep tokens", "positive")),
+    BUDGET_BLOCK: (Check("in_budget_flops", "Total FLOP budget", "positive"),),
+    BREAKEVEN_BLOCK: (Check("in_requests_per_month", "Requests per month", "non_negative"),),
+}
+
+
+def _status_formula(checks) -> str:
+    """Nested IFs: the message of the first failing check, else OK (later tests are not evaluated)."""
+    formula = f'"{OK}"'
+    for check in reversed(checks):
+        test = CHECK_KINDS[check.kind][0].format(x=check.name)
+        if check.custom_only:
+            test = f'OR(in_fit<>"{CUSTOM_FIT}",{test})'
+        formula = f'IF({test},{formula},"{check.message()}")'
+    return formula
+
+
+def _overall_status() -> str:
+    formula = f'"{OK}"'
+    for block in reversed(CHECKS):
+        formula = f'IF({block}="{OK}",{formula},{block})'
+    return formula
+
+
+def _price_formula(key: str) -> str:
+    """The price sheet's value for a hardware key (the first field above 0), or the text 'not listed'."""
+    hardware, fields, _ = HARDWARE_VALUES[key]
+    value = price_sheet.lookup(fields[-1], hardware)
+    for field in reversed(fields[:-1]):
+        first = price_sheet.lookup(field, hardware)
+        value = f"IF({first}>0,{first},{value})"
+    return f'IFERROR({value},"not listed")'
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_empty(value) -> bool:
+    return value is None or value == ""
+
+
+def _price_value(table: dict, hardware, fields) -> object:
+    """As the sheet's lookup: the first field above 0 (an empty cell reads as 0), None when not listed."""
+    row = table.get(hardware.casefold()) if isinstance(hardware, str) else None
+    if row is None:
+        return None
+    value = None
+    for field in fields:
+        value = row.get(field)
+        value = 0.0 if _is_empty(value) or (isinstance(value, float) and math.isnan(value)) else value
+        if _is_number(value) and value > 0:
+            return value
+    return value
+
+
+def hardware_in_use(inputs: dict, table: dict) -> dict:
+    """The hardware values the sheet uses: the override where typed, else the price sheet's value."""
+    used = {}
+    for key, (hardware, fields, _) in HARDWARE_VALUES.items():
+        override = inputs[f"in_{key}"]
+        used[key] = _price_value(table, inputs[hardware], fields) if _is_empty(override) else override
+    return used
+
+
+def input_problem(inputs: dict, table: dict) -> str | None:
+    """The first input problem, as the sheet's status cells word it; None when every input is usable."""
+    used = hardware_in_use(inputs, table)
+    fit_name = inputs["in_fit"]
+    custom = isinstance(fit_name, str) and fit_name.casefold() == CUSTOM_FIT
+    fits = {name.casefold() for name in laws.FITS} | {CUSTOM_FIT}
+    for checks in CHECKS.values():
+        for check in checks:
+            if check.custom_only and not custom:
+                continue
+            value = used[check.name[len("use_"):]] if check.kind == "used" else inputs[check.name]
+            number = _is_number(value)
+            tests = {
+                "positive": lambda: number and value > 0,
+                "non_negative": lambda: number and value >= 0,
+                "fraction": lambda: number and 0 < value <= 1,
+                "override": lambda: _is_empty(value) or (number and value > 0),
+                "fit": lambda: isinstance(value, str) and value.casefold() in fits,
+                "hardware": lambda: isinstance(value, str) and value.casefold() in table,
+                "above_E": lambda: number and value > _fit_from_inputs(inputs).E,  # after the fit's own checks
+                "used": lambda: number and value > 0,
+            }
+            ok = tests[check.kind]()
+            if not ok:
+                return check.message()
+    return None
+
+
+def _guard(workbook, sheets, unguarded: set) -> None:
+    """Wrap every computed cell of ``sheets`` in IF(inputs_status="OK", ..., ""): one message, no error cells.
+
+    out_ cells show NOT_USABLE instead of "". ``unguarded`` holds defined names left as they are (the status
+    cells and what they read).
+    """
+    skip, outputs = set(), set()
+    for name, definition in workbook.defined_names.items():
+        for sheet, ref in definition.destinations:
+            (skip if name in unguarded else outputs if name.startswith("out_") else set()).add(
+                (sheet, ref.replace("$", "")))
+    for title in sheets:
+        for row in workbook[title].iter_rows():
+            for cell in row:
+                if cell.data_type != "f" or (title, cell.coordinate) in skip:
+                    continue
+                fill = NOT_USABLE if (title, cell.coordinate) in outputs else ""
+                cell.value = f'=IF({STATUS}="{OK}",{cell.value[1:]},"{fill}")'
 
 
 # ----------------------------------------------------------------------------------------------
@@ -311,11 +508,15 @@ def _sizing_sheet(workbook) -> None:
     d = DEFAULT_INPUTS
     big, usd = "big", "usd_cents"
     fit = FIT_IN_USE
-    lookup = price_sheet.lookup
-    suggestion = "xl_formula"
+    price_cells = []
 
-    def from_prices(key: str, hardware: str, fmt: str):
-        return (f'=IFERROR({lookup(key, hardware)},"not listed")', suggestion, fmt)
+    def hardware_row(label: str, key: str, fmt: str, note: str = "") -> Row:
+        """Override input (in_ name) in B, the value used in C, the price sheet's value in D."""
+        name = f"in_{key}"
+        price_cells.append((name, f"price_{key}", f"use_{key}"))
+        return Row(label, d[name], "xl_input", fmt, name, note,
+                   extra=((f"=IF(ISBLANK({name}),price_{key},{name})", "xl_output", fmt),
+                          ("=" + _price_formula(key), "xl_formula", fmt)))
 
     rows = [
         Row("Target quality", "value", "xl_header", extra=("helper / unit",)),
@@ -327,8 +528,7 @@ def _sizing_sheet(workbook) -> None:
             "=" + _power_law_loss("in_chinchilla_size_params", _chinchilla_tokens("in_chinchilla_size_params", fit),
                                   fit), "xl_output", "loss", "helper_loss",
             "trained on the fit's Chinchilla-optimal tokens"),
-        Row("Target loss check", f'=IF(in_loss>{fit["E"]},"OK","the target loss must exceed E")', "xl_formula",
-            "text", "loss_check"),
+        Row("Check", "=" + _status_formula(CHECKS[QUALITY_BLOCK]), "xl_formula", "text", "status_quality"),
         None,
         Row("Scaling law", "value", "xl_header"),
         Row("Fit", d["in_fit"], "xl_input", "text", "in_fit",
@@ -339,6 +539,7 @@ def _sizing_sheet(workbook) -> None:
         Row("Constants in use", f"=INDEX(fits_E,MATCH(in_fit,fit_names,0))", "xl_formula", "0.0000000", "fit_E",
             extra=tuple((f"=INDEX(fits_{k},MATCH(in_fit,fit_names,0))", "xl_formula", "0.0000000")
                         for k in FIT_FIELDS[1:])),
+        Row("Check", "=" + _status_formula(CHECKS[FIT_BLOCK]), "xl_formula", "text", "status_fit"),
         None,
         Row("Lifetime demand", "value", "xl_header"),
         Row("Requests over the model's life", d["in_requests"], "xl_input", big, "in_requests"),
@@ -346,36 +547,44 @@ def _sizing_sheet(workbook) -> None:
         Row("Output (generated) tokens per request", d["in_output_tokens"], "xl_input", "count", "in_output_tokens"),
         Row("Lifetime inference tokens", "=in_requests*(in_input_tokens+in_output_tokens)", "xl_formula", big,
             "inference_tokens", "requests x (input + output)"),
+        Row("Check", "=" + _status_formula(CHECKS[DEMAND_BLOCK]), "xl_formula", "text", "status_demand"),
         None,
-        Row("Hardware", "value used", "xl_header", extra=("from price sheet", "price sheet INT8")),
+        Row("Hardware", "override", "xl_header", extra=("value used", "price sheet")),
         Row("Training accelerator", d["in_train_hardware"], "xl_input", "text", "in_train_hardware",
-            "pick from the Hardware prices sheet; the suggestions on the right are not used until you type them"),
-        Row("Training $ per GPU-hour", d["in_train_usd_per_hour"], "xl_input", "usd_precise", "in_train_usd_per_hour",
-            extra=(from_prices("usd_per_hour", "in_train_hardware", "usd_precise"),)),
-        Row("Training peak TFLOP/s (dense)", d["in_train_peak_tflops"], "xl_input", "decimal", "in_train_peak_tflops",
-            "price sheet: BF16 peak, then INT8 TOP/s", extra=(from_prices("peak_tflops_bf16", "in_train_hardware", "decimal"),
-                   from_prices("peak_tflops_int8", "in_train_hardware", "decimal"))),
-        Row("Inference accelerator", d["in_infer_hardware"], "xl_input", "text", "in_infer_hardware"),
-        Row("Inference $ per GPU-hour", d["in_infer_usd_per_hour"], "xl_input", "usd_precise", "in_infer_usd_per_hour",
-            extra=(from_prices("usd_per_hour", "in_infer_hardware", "usd_precise"),)),
-        Row("Inference peak TFLOP/s (dense)", d["in_infer_peak_tflops"], "xl_input", "decimal", "in_infer_peak_tflops",
-            "price sheet: BF16 peak, then INT8 TOP/s; the paper serves in INT8 (624 TOP/s on A100)",
-            extra=(from_prices("peak_tflops_bf16", "in_infer_hardware", "decimal"),
-                   from_prices("peak_tflops_int8", "in_infer_hardware", "decimal"))),
+            "pick from the Hardware prices sheet: its $/hour and BF16 peak are used where the override is empty"),
+        hardware_row("Training $ per GPU-hour", "train_usd_per_hour", "usd_precise",
+                     "override typed: the paper's Table 2 figure; clear it to use the price sheet's value"),
+        hardware_row("Training peak TFLOP/s (dense)", "train_peak_tflops", "decimal",
+                     "price sheet: the BF16 peak"),
+        Row("Inference accelerator", d["in_infer_hardware"], "xl_input", "text", "in_infer_hardware",
+            "pick from the Hardware prices sheet: its $/hour and INT8 peak (BF16 where none) are used where the "
+            "override is empty"),
+        hardware_row("Inference $ per GPU-hour", "infer_usd_per_hour", "usd_precise",
+                     "override typed: the paper's Table 2 figure; clear it to use the price sheet's value"),
+        hardware_row("Inference peak TFLOP/s (dense)", "infer_peak_tflops", "decimal",
+                     "price sheet: the INT8 TOP/s (the paper serves in INT8: 624 on A100), else BF16"),
         Row("MFU training", d["in_mfu_train"], "xl_input", "percent", "in_mfu_train", "fraction of peak, in (0, 1]"),
         Row("MFU inference prefill (input tokens)", d["in_mfu_prefill"], "xl_input", "percent", "in_mfu_prefill"),
         Row("MFU inference decode (output tokens)", d["in_mfu_decode"], "xl_input", "percent", "in_mfu_decode"),
-        Row("$ per training FLOP", "=in_train_usd_per_hour/(3600*in_train_peak_tflops*1E+12*in_mfu_train)",
+        Row("Check", "=" + _status_formula(CHECKS[HARDWARE_BLOCK]), "xl_formula", "text", "status_hardware"),
+        Row("$ per training FLOP", "=use_train_usd_per_hour/(3600*use_train_peak_tflops*1E+12*in_mfu_train)",
             "xl_formula", "0.000E+00", "k_train"),
-        Row("$ per prefill FLOP", "=in_infer_usd_per_hour/(3600*in_infer_peak_tflops*1E+12*in_mfu_prefill)",
+        Row("$ per prefill FLOP", "=use_infer_usd_per_hour/(3600*use_infer_peak_tflops*1E+12*in_mfu_prefill)",
             "xl_formula", "0.000E+00", "k_prefill"),
-        Row("$ per decode FLOP", "=in_infer_usd_per_hour/(3600*in_infer_peak_tflops*1E+12*in_mfu_decode)",
+        Row("$ per decode FLOP", "=use_infer_usd_per_hour/(3600*use_infer_peak_tflops*1E+12*in_mfu_decode)",
             "xl_formula", "0.000E+00", "k_decode"),
         Row("Lifetime inference $ per parameter",
             "=2*(in_requests*in_input_tokens*k_prefill+in_requests*in_output_tokens*k_decode)", "xl_formula",
             "0.000E+00", "usd_per_param", "2 (input tokens x $/prefill FLOP + output tokens x $/decode FLOP)"),
     ]
     where = _form(workbook, sheet, 4, rows, note_column=5)
+    for name, price_name, used_name in price_cells:
+        row = where[name][1:]
+        style.define(workbook, used_name, SIZING, f"C{row}")
+        style.define(workbook, price_name, SIZING, f"D{row}")
+    style.apply(sheet["A3"], "xl_label").value = "All inputs"
+    style.apply(sheet["B3"], "xl_output", "text").value = "=" + _overall_status()
+    style.define(workbook, STATUS, SIZING, "B3")
     for name, label in (("in_custom_", "Custom constants (used when Fit = custom)"), ("fit_", "Constants in use")):
         row = int(where[f"{name}E"][1:])
         for j, field in enumerate(FIT_FIELDS[1:], start=3):
@@ -524,6 +733,7 @@ def _sweep_sheet(workbook) -> None:
             "in_sweep_min_tokens"),
         Row("Most lifetime inference tokens", DEFAULT_INPUTS["in_sweep_max_tokens"], "xl_input", "big",
             "in_sweep_max_tokens"),
+        Row("Check", "=" + _status_formula(CHECKS[SWEEP_BLOCK]), "xl_formula", "text", SWEEP_BLOCK),
     ]
     _form(workbook, sheet, 4, inputs, note_column=3)
     fit = FIT_IN_USE
@@ -533,7 +743,8 @@ def _sweep_sheet(workbook) -> None:
     columns = [
         Column("tokens", "Lifetime inference tokens", "big",
                f"in_sweep_min_tokens*(in_sweep_max_tokens/in_sweep_min_tokens)^({{i}}/{SWEEP_ROWS - 1})"),
-        Column("requests", "Requests", "big", "{tokens}/(in_input_tokens+in_output_tokens)"),
+        Column("requests", "Requests", "big",
+               "IF(in_input_tokens+in_output_tokens>0,{tokens}/(in_input_tokens+in_output_tokens),0)"),
         Column("c_params", "Compute-opt params / Chinchilla", "ratio", "{c_n}/chin_params"),
         Column("c_tokens", "Compute-opt tokens / Chinchilla", "ratio", "{c_d}/chin_tokens"),
         Column("c_flops", "Compute-opt lifetime FLOPs / Chinchilla", "ratio",
@@ -586,23 +797,35 @@ def _budget_sheet(workbook) -> None:
         Row("Budget", "value", "xl_header"),
         Row("Total FLOP budget (training + inference)", DEFAULT_INPUTS["in_budget_flops"], "xl_input", "big",
             "in_budget_flops"),
+        Row("Check", "=" + _status_formula(CHECKS[BUDGET_BLOCK]), "xl_formula", "text", BUDGET_BLOCK),
         Row("Lifetime inference tokens (Sizing sheet)", "=inference_tokens", "xl_formula", "big"),
         Row("Inference FLOPs per parameter", "=2*inference_tokens", "xl_formula", "big"),
+        Row("Budget covers the demand?",
+            f'=IF(AND(budget_raw_params>=1,EXP(budget_x)>=1),"{OK}","{BUDGET_TOO_SMALL}")', "xl_formula", "text",
+            "budget_result", f"otherwise the results below show {NOT_USABLE}"),
         None,
         Row("Lowest loss serving the demand", "value", "xl_header"),
-        Row("Parameters", "=in_budget_flops/(6*EXP(budget_x)+2*inference_tokens)", "xl_output", "big",
+        Row("Parameters (unchecked)", "=in_budget_flops/(6*EXP(budget_x)+2*inference_tokens)", "xl_formula", "big",
+            "budget_raw_params"),
+        Row("Parameters", f'=IF(budget_result="{OK}",budget_raw_params,"{NOT_USABLE}")', "xl_output", "big",
             "out_budget_params"),
-        Row("Training tokens", "=EXP(budget_x)", "xl_output", "big", "out_budget_tokens"),
-        Row("Loss", "=" + _power_law_loss("out_budget_params", "out_budget_tokens", fit), "xl_output", "loss",
-            "out_budget_loss"),
-        Row("Training FLOPs", "=6*out_budget_params*out_budget_tokens", "xl_formula", "big"),
-        Row("Inference FLOPs", "=2*out_budget_params*inference_tokens", "xl_formula", "big"),
+        Row("Training tokens", f'=IF(budget_result="{OK}",EXP(budget_x),"{NOT_USABLE}")', "xl_output", "big",
+            "out_budget_tokens"),
+        Row("Loss", f'=IF(budget_result="{OK}",' + _power_law_loss("out_budget_params", "out_budget_tokens", fit)
+            + f',"{NOT_USABLE}")', "xl_output", "loss", "out_budget_loss"),
+        Row("Training FLOPs", f'=IF(budget_result="{OK}",6*out_budget_params*out_budget_tokens,"{NOT_USABLE}")',
+            "xl_formula", "big"),
+        Row("Inference FLOPs", f'=IF(budget_result="{OK}",2*out_budget_params*inference_tokens,"{NOT_USABLE}")',
+            "xl_formula", "big"),
         None,
         Row("Chinchilla-proportioned model serving the demand", "value", "xl_header"),
-        Row("Parameters", "=EXP(within_x)", "xl_output", "big", "out_budget_chinchilla_params"),
-        Row("Training tokens (Chinchilla tokens for its size)", "=" + _chinchilla_tokens("EXP(within_x)", fit),
+        Row("Parameters", f'=IF(budget_result="{OK}",EXP(within_x),"{NOT_USABLE}")', "xl_output", "big",
+            "out_budget_chinchilla_params"),
+        Row("Training tokens (Chinchilla tokens for its size)",
+            f'=IF(budget_result="{OK}",' + _chinchilla_tokens("EXP(within_x)", fit) + f',"{NOT_USABLE}")',
             "xl_formula", "big", "budget_chinchilla_tokens"),
-        Row("Loss", "=" + _power_law_loss("out_budget_chinchilla_params", "budget_chinchilla_tokens", fit),
+        Row("Loss", f'=IF(budget_result="{OK}",'
+            + _power_law_loss("out_budget_chinchilla_params", "budget_chinchilla_tokens", fit) + f',"{NOT_USABLE}")',
             "xl_output", "loss", "out_budget_chinchilla_loss"),
         None,
         Row("Chinchilla optimum if nothing were served", "value", "xl_header"),
@@ -659,12 +882,15 @@ def _breakeven_sheet(workbook) -> None:
         Row("Smaller model, as a fraction of the Chinchilla model's params", DEFAULT_INPUTS["in_breakeven_fraction"],
             "xl_input", "percent", "in_breakeven_fraction", "between the smallest fraction below and 100%"),
         Row("Requests per month", DEFAULT_INPUTS["in_requests_per_month"], "xl_input", "big",
-            "in_requests_per_month"),
+            "in_requests_per_month", f"0: the months below show {NOT_USABLE}"),
+        Row("Check", "=" + _status_formula(CHECKS[BREAKEVEN_BLOCK]), "xl_formula", "text", BREAKEVEN_BLOCK),
         Row("Smallest fraction that can reach the loss",
             f"=({fit['A']}/(in_loss-{fit['E']}))^(1/{fit['alpha']})/chin_params", "xl_formula", "percent",
             "breakeven_min_fraction", "with infinite data; depends only on the fit"),
-        Row("Inputs usable?", "=AND(in_breakeven_fraction>breakeven_min_fraction,in_breakeven_fraction<1)",
-            "xl_formula", None, ok, f"FALSE: change the fraction; the results below show {NOT_USABLE}"),
+        Row("Inputs usable?", "=AND(ISNUMBER(in_breakeven_fraction),in_breakeven_fraction>breakeven_min_fraction,"
+            "in_breakeven_fraction<1,in_input_tokens+in_output_tokens>0)",
+            "xl_formula", None, ok, f"FALSE: change the fraction (or the tokens per request are 0); the results "
+            f"below show {NOT_USABLE}"),
         None,
         Row("Models", "Chinchilla", "xl_header", extra=("Smaller",)),
         Row("Parameters", "=chin_params", "xl_formula", big, "breakeven_big_params",
@@ -691,7 +917,8 @@ def _breakeven_sheet(workbook) -> None:
             "xl_formula", "usd_precise", "breakeven_usd_per_request"),
         Row("Break-even requests ($)", guarded("breakeven_extra_usd/breakeven_usd_per_request"), "xl_output", big,
             "out_breakeven_requests"),
-        Row("Break-even months at the request rate ($)", guarded("out_breakeven_requests/in_requests_per_month"),
+        Row("Break-even months at the request rate ($)",
+            guarded(f'IF(in_requests_per_month>0,out_breakeven_requests/in_requests_per_month,"{NOT_USABLE}")'),
             "xl_output", "decimal", "out_breakeven_months"),
     ]
     where = _form(workbook, sheet, 4, rows, note_column=4)
@@ -781,8 +1008,11 @@ README = (
     "How to use it: change the yellow cells only (all other cells are locked; the sheets are protected without a "
     "password). Pick the scaling-law fit from the drop-down (or 'custom' and type E, A, B, alpha, beta), type the "
     "target loss (the helper row gives the loss of a Chinchilla-optimal model of a size you type), the lifetime "
-    "requests and tokens per request, and the hardware. The accelerator drop-downs show the price sheet's $/hour "
-    "and peak TFLOP/s beside the values in use; type them into the yellow cells to use them.",
+    "requests and tokens per request, and the hardware: the accelerator drop-downs pick rows of the Hardware prices "
+    "sheet, whose $/hour and peak TFLOP/s are used wherever the override cell beside them is empty (the 'value "
+    "used' column shows what is used). The overrides hold the paper's Table 2 figures by default; clear them to "
+    "use the price sheet's values. Each input block has a Check row, and 'All inputs' at the top of the Sizing "
+    "sheet names the first unusable input; until it reads OK the results show n/a.",
     "Sheets: Sizing (inputs, results), Demand sweep (ratios to Chinchilla from 1e8 to 1e14 inference tokens, the "
     "paper's Figures 1 and 2), Fixed budget (lowest loss for a total FLOP budget that must also pay for serving), "
     "Break-even (when a smaller over-trained model pays back its extra training), Validation (the paper's Table 1 "
@@ -809,15 +1039,17 @@ README = (
 
 #: Numeric inputs and what they accept (a data-validation rule: operator and bounds, and the message shown).
 POSITIVE, NON_NEGATIVE, FRACTION = ("greaterThan", "0", None), ("greaterThanOrEqual", "0", None), ("between", "1E-12", "1")
+OVERRIDE = ("greaterThan", "0", "blank")  # as POSITIVE, but an empty cell (use the price sheet) is allowed
 NUMBER_RULES = {
-    POSITIVE: ("in_loss", "in_chinchilla_size_params", "in_train_usd_per_hour", "in_train_peak_tflops",
-               "in_infer_usd_per_hour", "in_infer_peak_tflops", "in_sweep_min_tokens", "in_sweep_max_tokens",
+    OVERRIDE: ("in_train_usd_per_hour", "in_train_peak_tflops", "in_infer_usd_per_hour", "in_infer_peak_tflops"),
+    POSITIVE: ("in_loss", "in_chinchilla_size_params", "in_sweep_min_tokens", "in_sweep_max_tokens",
                "in_budget_flops", "in_requests_per_month", "in_custom_A", "in_custom_B", "in_custom_alpha",
                "in_custom_beta"),
     NON_NEGATIVE: ("in_requests", "in_input_tokens", "in_output_tokens", "in_custom_E"),
     FRACTION: ("in_mfu_train", "in_mfu_prefill", "in_mfu_decode", "in_breakeven_fraction"),
 }
 RULE_MESSAGES = {POSITIVE: "Type a number greater than 0.", NON_NEGATIVE: "Type a number of 0 or more.",
+                 OVERRIDE: "Type a number greater than 0, or clear the cell to use the price sheet's value.",
                  FRACTION: "Type a fraction greater than 0 and at most 1 (for example 50%)."}
 
 
@@ -825,13 +1057,15 @@ def _add_number_rules(workbook) -> None:
     """Data validation on the numeric inputs, one rule per sheet and kind, so a typo is refused where it is typed."""
     for rule, names in NUMBER_RULES.items():
         operator, low, high = rule
+        blank = high == "blank"
+        high = None if blank else high
         by_sheet = {}
         for name in names:
             (sheet, ref), = workbook.defined_names[name].destinations
             by_sheet.setdefault(sheet, []).append(ref.replace("$", ""))
         for sheet, cells in by_sheet.items():
             validation = DataValidation(type="decimal", operator=operator, formula1=low, formula2=high,
-                                        allow_blank=False, showErrorMessage=True, error=RULE_MESSAGES[rule],
+                                        allow_blank=blank, showErrorMessage=True, error=RULE_MESSAGES[rule],
                                         errorTitle="Not a usable value")
             workbook[sheet].add_data_validation(validation)
             for cell in cells:
@@ -855,6 +1089,8 @@ def build() -> Workbook:
     _solver_sheet(workbook)
     _fits_sheet(workbook)
     price_sheet.add_price_sheet(workbook)
+    _guard(workbook, (SIZING, SOLVER, SWEEP, BUDGET, BREAKEVEN),
+           {STATUS, *CHECKS, *(f"{prefix}_{key}" for key in HARDWARE_VALUES for prefix in ("use", "price"))})
     _add_number_rules(workbook)
     style.readme_sheet(workbook, TITLE, list(README), index=0)
     workbook.active = 1
@@ -868,30 +1104,42 @@ def _fit_from_inputs(inputs: dict) -> laws.Fit:
     return laws.get_fit(name)
 
 
-def expected_outputs(inputs: dict) -> dict:
+def expected_outputs(inputs: dict, prices=None) -> dict:
     """The out_ values xlcalc's Python solver gives for a workbook's in_ values ({name: value} as read).
 
-    Break-even outputs are :data:`NOT_USABLE` (as in the sheet) when the smaller model's fraction is unusable.
+    ``prices`` are the rows of the workbook's price sheet ({field key: value}, see :func:`.price_sheet.read_rows`;
+    default: the catalog's): a hardware cell left empty uses the price sheet's value for the chosen accelerator,
+    as the sheet does. Raises InvalidInputError with the sheet's own status text when an input is unusable (the
+    sheet then shows that text in Sizing!B3 and NOT_USABLE in its out_ cells). Break-even outputs are
+    NOT_USABLE when the smaller model's fraction is unusable (months also at 0 requests per month), budget
+    outputs when the budget cannot pay for the demand.
 
     Examples
     --------
     >>> out = expected_outputs(DEFAULT_INPUTS)  # the paper's Table 2, 30B-quality row
     >>> f"{out['out_cost_opt_params']:.4g} {out['out_cost_opt_usd']:.4g} {out['out_chinchilla_usd']:.4g}"
     '8.378e+09 4.849e+06 1.19e+07'
+    >>> expected_outputs({**DEFAULT_INPUTS, "in_requests": None})
+    Traceback (most recent call last):
+    ...
+    xlcalc.errors.InvalidInputError: Requests over the model's life (in_requests) must be a number of 0 or more
     """
     missing = sorted(set(DEFAULT_INPUTS) - set(inputs))
     if missing:
         raise WorkbookError(f"the workbook lacks the inputs {', '.join(missing)}: it is not a lifetime sizing workbook")
     v = inputs
+    table = price_sheet.price_table(price_sheet.catalog_rows() if prices is None else prices)
+    problem = input_problem(v, table)
+    if problem is not None:
+        raise InvalidInputError(problem)
     fit = _fit_from_inputs(v)
     loss = float(v["in_loss"])
     requests, n_in, n_out = (float(v[k]) for k in ("in_requests", "in_input_tokens", "in_output_tokens"))
-    hardware = {k: float(v[f"in_{k}"]) for k in ("train_usd_per_hour", "train_peak_tflops", "infer_usd_per_hour",
-                                                  "infer_peak_tflops", "mfu_train", "mfu_prefill", "mfu_decode")}
+    hardware = {k: float(x) for k, x in hardware_in_use(v, table).items()}
+    hardware |= {k: float(v[f"in_{k}"]) for k in ("mfu_train", "mfu_prefill", "mfu_decode")}
     inference_tokens = requests * (n_in + n_out)
     compute = lifetime.compute_optimal(loss, inference_tokens, fit=fit)
     cost = lifetime.cost_optimal(loss, requests * n_in, requests * n_out, fit=fit, **hardware)
-    budget = lifetime.budget_optimal(float(v["in_budget_flops"]), inference_tokens, fit=fit)
     k_train, k_prefill, k_decode = _usd_per_flop(hardware)
     usd_per_param = 2.0 * (requests * n_in * k_prefill + requests * n_out * k_decode)
     out = {}
@@ -905,11 +1153,23 @@ def expected_outputs(inputs: dict) -> dict:
     # The solver's own totals (same sums, same order) where it reports them.
     out |= {"out_compute_opt_flops": compute.flops, "out_chinchilla_flops": compute.chinchilla.flops,
             "out_cost_opt_usd": cost.usd, "out_chinchilla_usd": cost.chinchilla.usd}
-    out |= {"out_budget_params": budget.params, "out_budget_tokens": budget.tokens, "out_budget_loss": budget.loss,
-            "out_budget_chinchilla_params": budget.chinchilla.params,
-            "out_budget_chinchilla_loss": budget.chinchilla.loss}
+    out |= _budget(float(v["in_budget_flops"]), inference_tokens, fit)
     out |= _breakeven(v, fit, loss, compute.chinchilla, n_in, n_out, (k_train, k_prefill, k_decode))
     return out
+
+
+def _budget(total_flops: float, inference_tokens: float, fit) -> dict:
+    """The Fixed budget outputs; NOT_USABLE when the optimum has under one parameter or token (as the sheet)."""
+    names = ("out_budget_params", "out_budget_tokens", "out_budget_loss", "out_budget_chinchilla_params",
+             "out_budget_chinchilla_loss")
+    try:
+        budget = lifetime.budget_optimal(total_flops, inference_tokens, fit=fit)
+    except InvalidInputError:  # "cannot be met": the budget barely covers the inference
+        return dict.fromkeys(names, NOT_USABLE)
+    if not (budget.params >= 1.0 and budget.tokens >= 1.0):
+        return dict.fromkeys(names, NOT_USABLE)
+    return dict(zip(names, (budget.params, budget.tokens, budget.loss, budget.chinchilla.params,
+                            budget.chinchilla.loss)))
 
 
 def _usd_per_flop(hardware: dict) -> tuple[float, float, float]:
@@ -923,9 +1183,9 @@ def _usd_per_flop(hardware: dict) -> tuple[float, float, float]:
 def _breakeven(v, fit, loss, chin, n_in, n_out, usd_per_flop) -> dict:
     """Break-even of the smaller over-trained model against the Chinchilla one (NOT_USABLE for a bad fraction)."""
     names = ("out_breakeven_extra_flops", "out_breakeven_tokens", "out_breakeven_requests", "out_breakeven_months")
-    fraction = float(v["in_breakeven_fraction"])
+    fraction = v["in_breakeven_fraction"]
     floor = (fit.A / (loss - fit.E)) ** (1.0 / fit.alpha)
-    if not floor / chin.params < fraction < 1.0:
+    if not (_is_number(fraction) and floor / chin.params < fraction < 1.0 and n_in + n_out > 0):
         return dict.fromkeys(names, NOT_USABLE)
     k_train, k_prefill, k_decode = usd_per_flop
     small_params = fraction * chin.params
@@ -933,4 +1193,6 @@ def _breakeven(v, fit, loss, chin, n_in, n_out, usd_per_flop) -> dict:
     extra = 6.0 * small_params * small_tokens - 6.0 * chin.params * chin.tokens
     saved = chin.params - small_params
     requests = k_train * extra / (2.0 * saved * (n_in * k_prefill + n_out * k_decode))
-    return dict(zip(names, (extra, extra / (2.0 * saved), requests, requests / float(v["in_requests_per_month"]))))
+    per_month = float(v["in_requests_per_month"])
+    months = requests / per_month if per_month > 0 else NOT_USABLE
+    return dict(zip(names, (extra, extra / (2.0 * saved), requests, months)))

@@ -7,7 +7,8 @@ hw_peak_tflops, hw_usd_per_hour, ...), so other sheets look values up by acceler
 
     INDEX(hw_usd_per_hour, MATCH(name_cell, hw_names, 0))
 
-and offer the names in a drop-down (data validation list ``=hw_names``); see :func:`lookup` and
+and offer the names in a drop-down (data validation list ``hw_names``: OOXML stores list formulas without
+the leading '=', as the fit drop-down does); see :func:`lookup` and
 :func:`accelerator_dropdown`. The layout is data (:data:`PRICE_COLUMNS`), which is also what
 :mod:`xlcalc.refresh` uses to carry a user's rows into a rebuilt workbook.
 """
@@ -168,7 +169,7 @@ def lookup(key: str, name_formula: str) -> str:
 
 def accelerator_dropdown(sheet, *coordinates: str) -> DataValidation:
     """A drop-down of the price sheet's accelerator names on the given cells (typing other text is refused)."""
-    validation = DataValidation(type="list", formula1=f"={COLUMN_NAMES['name']}", allow_blank=False)
+    validation = DataValidation(type="list", formula1=COLUMN_NAMES["name"], allow_blank=False)
     validation.error = f"Pick an accelerator listed in the '{PRICE_SHEET_TITLE}' sheet (add a row there for a new one)."
     validation.errorTitle = "Unknown accelerator"
     validation.prompt = f"Accelerators come from the '{PRICE_SHEET_TITLE}' sheet."
