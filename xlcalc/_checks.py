@@ -212,8 +212,9 @@ class Checked:
         self.reject_results(~finite, "give a result outside the floating-point range (too extreme)", valid)
 
     def reject_results(self, rejected, reason: str, valid=None) -> None:
-        """Mark elements invalid after solving: ``rejected`` is a mask over the valid elements (the kernels'
-        order). The reason names every input of the element, then ``reason``. Call it after the kernels
+        """Mark elements invalid after solving, naming every input of each element, then ``reason``.
+
+        ``rejected`` is a mask over the valid elements, in the kernels' order. Call it after the kernels
         have taken their inputs with :meth:`valid`, before :meth:`finish`."""
         if self._valid_at_solve is None:
             self._valid_at_solve = ~self.bad

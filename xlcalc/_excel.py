@@ -45,6 +45,7 @@ class ExcelError(Exception):
 
     @property
     def text(self) -> str:
+        """What the cell shows: the Excel error code, a space, the reason."""
         return f"{self.code} {self.reason}"
 
 
@@ -141,6 +142,7 @@ class Cells:
 
     @property
     def shape(self):
+        """Rows and columns of the cells."""
         return self.values.shape
 
 

@@ -1,8 +1,10 @@
 """A vectorised root finder for strictly decreasing functions: Newton steps kept inside a bracket.
 
-Every inference-aware optimum in xlcalc reduces to one equation g(x) = 0 in x = log(tokens) with g
-strictly decreasing and a bracket known in closed form, so the solve needs no initial guess from the
-user and cannot diverge: a Newton step that leaves the bracket is replaced by bisection.
+The fixed-budget optima in xlcalc reduce to one equation g(x) = 0 in x = log(tokens) with g strictly
+decreasing and a bracket known in closed form, so the solve needs no initial guess from the user and
+cannot diverge: a Newton step that leaves the bracket is replaced by bisection. (The compute- and
+cost-optimal models need no bracket: their equation is also convex, and plain Newton from a closed-form
+start converges monotonically; see xlcalc.lifetime.)
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The `xlcalc` command: argument parsing, then a call into the rest of the package.
 
 Each command group lives in ``xlcalc/commands/<name>.py`` with ``register(subparsers)``, which adds its
-parser and sets ``handler`` to a function ``(args) -> int``. Bad arguments give a one-line error and
-exit status 2 (argparse's own errors, and bad values or unknown names found later); other xlcalc
-errors (a workbook that fails its check, LibreOffice failing) give a one-line message and exit status 1.
+parser and sets ``handler`` to a function ``(args) -> int``. Bad input gives a one-line error and exit
+status 2: argparse's own errors, and any xlcalc error that is also a ValueError or KeyError (a bad value,
+an unknown name, a missing or foreign workbook). Other xlcalc errors (LibreOffice missing or failing:
+RecalcError) give a one-line message and exit status 1; so does `xlcalc check` when a workbook disagrees
+with the solver.
 """
 
 from __future__ import annotations
@@ -13,13 +15,22 @@ import importlib
 import os
 import sys
 
+from .commands._output import NEGATIVE_NUMBER
 from .errors import XlcalcError
 
 COMMAND_MODULES = ("solve", "workbooks", "fit")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (usage is one `--help` away)."""
+    """argparse with a one-line error (usage is one `--help` away) that reads -2e9 or -70B as a value.
+
+    A negative number must reach validation and get its clear message, not argparse's "expected one
+    argument"; argparse decides with ``_negative_number_matcher``, whose pattern misses exponents.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")

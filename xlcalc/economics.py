@@ -20,10 +20,8 @@ import numpy as np
 
 from ._checks import Checked
 from .laws import DEFAULT_FIT, _chinchilla_tokens, get_fit
+from .units import CEIL_SLACK, FLOPS_PER_TFLOPS, SECONDS_PER_HOUR, TOKENS_PER_MTOK
 from .serving import (
-    FLOPS_PER_TFLOPS,
-    SECONDS_PER_HOUR,
-    TOKENS_PER_MTOK,
     _checked_decode,
     _prefill_tokens_per_sec,
     _valid_step_s,
@@ -158,7 +156,7 @@ def _monthly(params, requests_per_month, input_tokens, output_tokens, usd_per_ho
     replica_seconds = v["requests_per_month"] * (v["input_tokens"] / prefill + v["output_tokens"] / decode)
     gpu_hours = replica_seconds * group / SECONDS_PER_HOUR
     average_gpus = gpu_hours / v["hours_per_month"]
-    replicas = np.ceil(average_gpus / group * v["peak_factor"] / v["utilisation"] * (1.0 - 1e-12))
+    replicas = np.ceil(average_gpus / group * v["peak_factor"] / v["utilisation"] * (1.0 - CEIL_SLACK))
     gpus = replicas * group
     avg_tokens_per_sec = (v["requests_per_month"] * (v["input_tokens"] + v["output_tokens"])
                           / (v["hours_per_month"] * SECONDS_PER_HOUR))

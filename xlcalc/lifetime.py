@@ -34,9 +34,7 @@ from ._solve import MAX_ITERATIONS as MAX_NEWTON_STEPS
 from ._solve import X_TOLERANCE, solve_decreasing
 from .laws import DEFAULT_FIT, Fit, _chinchilla_for_loss, _chinchilla_tokens, _loss, get_fit
 from .laws import _check_loss_above_floor
-
-SECONDS_PER_HOUR = 3600.0
-FLOPS_PER_TFLOPS = 1e12
+from .units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
 
 
 # ----------------------------------------------------------------------------------------------

@@ -122,17 +122,14 @@ def _open_values(path):
 
 def read_names(path, prefixes=("in_", "out_")) -> dict:
     """Values of the workbook-level defined names starting with one of ``prefixes`` (one cell each)."""
+    from .workbook_files import named_cells
+
     workbook = _open_values(path)
     values = {}
-    for name, defined in workbook.defined_names.items():
-        if not name.startswith(tuple(prefixes)):
-            continue
-        destinations = list(defined.destinations)
-        if len(destinations) != 1:
-            continue
-        sheet, ref = destinations[0]
-        cell = workbook[sheet][ref.replace("$", "")]
-        values[name] = cell.value
+    for name in workbook.defined_names:
+        cells = named_cells(workbook, name) if name.startswith(tuple(prefixes)) else []
+        if len(cells) == 1:
+            values[name] = cells[0].value
     return values
 
 

@@ -17,11 +17,7 @@ import numpy as np
 from ._checks import Checked, _collector, format_value
 from .errors import DoesNotFitError
 
-SECONDS_PER_HOUR = 3600.0
-FLOPS_PER_TFLOPS = 1e12
-BYTES_PER_TBS = 1e12        # mem_bw_tbs is in TB/s of 1e12 bytes
-BYTES_PER_GB = 1e9
-TOKENS_PER_MTOK = 1e6
+from .units import BYTES_PER_GB, BYTES_PER_TBS, CEIL_SLACK, FLOPS_PER_TFLOPS, SECONDS_PER_HOUR, TOKENS_PER_MTOK
 
 
 # ----------------------------------------------------------------------------------------------
@@ -46,8 +42,7 @@ def _memory_needed_gb(params, bytes_per_param, batch, context_tokens, kv_bytes_p
 
 
 def _gpus_to_fit(needed_gb, memory_gb):
-    # the relative slack keeps 140 GB on 70 GB GPUs at 2, not 3, after rounding in the division
-    return np.maximum(np.ceil(needed_gb / memory_gb * (1.0 - 1e-12)), 1.0)
+    return np.maximum(np.ceil(needed_gb / memory_gb * (1.0 - CEIL_SLACK)), 1.0)
 
 
 _DECODE = ("params", "peak_tflops", "mem_bw_tbs", "bytes_per_param", "batch", "gpus", "mfu", "bw_eff",

@@ -74,6 +74,7 @@ def write(path) -> None:
 
 
 def main(argv=None) -> int:
+    """Write docs/functions.md to the path given, or print it: ``python -m xlcalc.udf_docs [PATH]``."""
     argv = sys.argv[1:] if argv is None else argv
     if argv:
         write(argv[0])

@@ -11,7 +11,8 @@ description (at most 255 characters), so the equations and references live in th
 docs/functions.md (``python -m xlcalc.udf_docs docs/functions.md``).
 
 The same module works unchanged in xlwings Lite (``from xlcalc.udfs import *`` in ``main.py``). On Linux
-(no Excel) the decorators leave the functions as they are, so each is an ordinary Python function too.
+(no Excel) xlwings' decorators leave the functions as they are, so each is an ordinary Python function too,
+taking cells as Excel passes them (rows of values) and returning values or error text per cell.
 """
 
 from __future__ import annotations

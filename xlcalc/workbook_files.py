@@ -20,8 +20,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from openpyxl.workbook.defined_name import DefinedName
-
 from .errors import WorkbookError
 
 TEMPLATE_KEY = "xlcalc_template"
@@ -29,18 +27,10 @@ VERSION_KEY = "xlcalc_version"
 
 
 def available_templates() -> dict:
-    """The template modules that are installed, by name, in build order (a missing module is skipped)."""
+    """The template modules by name, in build order (imported on first use: they import openpyxl)."""
     from . import templates
 
-    found = {}
-    for name in templates.TEMPLATE_MODULES:
-        module_name = f"{templates.__name__}.{name}"
-        try:
-            found[name] = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-    return found
+    return {name: importlib.import_module(f"{templates.__name__}.{name}") for name in templates.TEMPLATE_MODULES}
 
 
 def template_module(name: str):
@@ -59,6 +49,8 @@ def _version() -> str:
 
 def mark(workbook, template: str) -> None:
     """Label a workbook as made from ``template`` (hidden defined names xlcalc_template and xlcalc_version)."""
+    from openpyxl.workbook.defined_name import DefinedName  # openpyxl only when a workbook is written
+
     for key, value in ((TEMPLATE_KEY, template), (VERSION_KEY, _version())):
         if key in workbook.defined_names:
             del workbook.defined_names[key]

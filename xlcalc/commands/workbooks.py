@@ -29,6 +29,7 @@ def _progress(text: str) -> None:
 
 
 def register(subparsers) -> None:
+    """Add the workbook commands: build, refresh and check."""
     p = subparsers.add_parser("build", help="write the template workbooks (or check the committed ones)",
                               description="Write every template workbook to a folder (default: workbooks/). With "
                                           "--check, write nothing and exit 1 when the files there differ in content "
