@@ -113,6 +113,21 @@ class TestReadRuns:
         with pytest.raises(DataFileError, match="not a text CSV file"):
             read_runs(binary)
 
+    def test_quoted_newline_in_a_name_and_true_line_numbers(self, tmp_path):
+        path = write(tmp_path, '# sweep\nname,params,tokens,loss\n"small\n# not a comment",1e8,2e9,3.5\n\n'
+                               "2e8,,4e9,3.3\n")
+        with pytest.raises(DataFileError, match=r"runs\.csv line 6: no value in column 'params'"):
+            read_runs(path)
+        path.write_text(path.read_text().replace("2e8,,4e9", ",2e8,4e9"))
+        runs = read_runs(path)
+        assert runs.names == ["small\n# not a comment", "line 6"] and runs.params.tolist() == [1e8, 2e8]
+
+    def test_the_line_of_bytes_that_are_not_utf8(self, tmp_path):
+        path = tmp_path / "runs.csv"
+        path.write_bytes("name;params;tokens;loss\nsmall;1e8;2e9;3,5\nmün;2e8;4e9;3,3\n".encode("cp1252"))
+        with pytest.raises(DataFileError, match=r"runs\.csv line 3: not a text CSV file \(it is not UTF-8"):
+            read_runs(path)
+
 
 class TestFitCommand:
     def test_table_of_the_fit_and_residuals(self, capsys, tmp_path):

@@ -12,9 +12,11 @@ from xlcalc import recalc
 from xlcalc.errors import InvalidInputError
 from xlcalc.hardware import gpu
 from xlcalc.templates import deployment_cost_model as dcm
-from xlcalc.templates import price_sheet
+from xlcalc.templates import checks, price_sheet
 from xlcalc.workbook_check import agrees, compare_content, read_price_rows
 from xlcalc.workbook_files import named_cells, template_workbook
+
+from rule_probes import PROBES, cell_validations, disagreements, expected_validations, probed, sheet_verdicts
 
 # A price-sheet row with the handbook's A100 (REFERENCE.md, "Inference Scaling"): 312 TFLOP/s, 2 TB/s, $1/h.
 HANDBOOK_A100 = {"name": "Handbook A100", "peak_tflops_bf16": 312, "memory_gb": 80, "mem_bw_tbs": 2.0,
@@ -284,6 +286,36 @@ class TestLayout:
     def test_price_sheet_is_the_catalog(self, template):
         rows = read_price_rows(template)
         assert [r["name"] for r in rows] == [r["name"] for r in price_sheet.catalog_rows()]
+
+
+class TestInputRulesAgree:
+    """Every in_ cell: its data validation, its sheet check and its Python check come from one rule and agree."""
+
+    ALL_CHECKS = [check for block in dcm._check_blocks().values() for check in block]
+
+    @pytest.fixture(scope="class")
+    def verdicts(self, tmp_path_factory):
+        return sheet_verdicts(probed(dcm.RULES), tmp_path_factory.mktemp("probes"))
+
+    @pytest.mark.parametrize("name", dcm.input_names())
+    def test_the_cells_validation_is_its_checks_rule(self, template, name):
+        mine = [check for check in self.ALL_CHECKS if check.name == name]
+        assert cell_validations(template, name) == expected_validations(mine)
+        assert bool(mine) == (not name.endswith("_name")), name  # only the candidates' names are free text
+
+    @pytest.mark.parametrize("name", dcm.input_names())
+    def test_sheet_python_and_validation_agree_on_typed_values(self, verdicts, name):
+        mine = [check for check in self.ALL_CHECKS if check.name == name]
+        assert disagreements(mine, probed(dcm.RULES), verdicts) == []
+
+    def test_every_rule_kind_is_probed(self, verdicts):
+        assert set(verdicts) == set(dcm.RULES) - {"gpu"}  # the accelerator list depends on the price sheet
+        assert verdicts["whole"][PROBES.index(2.5)] is False and verdicts["candidate"][PROBES.index(3)] is True
+
+    def test_check_rows_test_every_check_in_order(self, template):
+        for block, block_checks in dcm._check_blocks().items():
+            (cell,) = named_cells(template, block)
+            assert cell.value == "=" + checks.status_formula(block_checks), block
 
 
 class TestCommittedWorkbook:

@@ -2,6 +2,7 @@
 derivatives, synthetic recovery, bootstrap stability, and rejected inputs."""
 
 import csv
+import dataclasses
 import pathlib
 
 import numpy as np
@@ -272,6 +273,34 @@ class TestResult:
         with pytest.raises(InvalidInputError, match=r"the best fit has alpha = -0.1 \(must be a finite number > 0\): "
                                                     "losses must fall as params and tokens grow"):
             result.fit
+
+    def test_the_fit_is_built_once(self, mosaic_fit):
+        assert mosaic_fit.fit is mosaic_fit.fit
+        by_hand = ScalingFitResult(*MINIMUM, objective=0.0, starts=1, converged=1, residuals=np.zeros(47),
+                                   predicted_losses=np.ones(47))
+        assert by_hand.fit is by_hand.fit and by_hand.fit.constants == MINIMUM and "47 runs" in by_hand.fit.source
+
+    def test_replaced_constants_give_their_own_fit(self, mosaic_fit):
+        changed = dataclasses.replace(mosaic_fit, alpha=0.3)
+        assert changed.fit.alpha == 0.3 and mosaic_fit.fit.alpha == mosaic_fit.alpha
+        assert changed == dataclasses.replace(changed)  # the cached Fit takes no part in equality
+
+    @pytest.mark.parametrize("constants,message", [
+        ((-0.5, 10.0, 10.0, 0.3, 0.3), r"the best fit has E = -0.5 \(must be a finite number >= 0\)"),
+        ((0.0, 10.0, 10.0, 0.3, 0.0), r"the best fit has beta = 0 \(must be a finite number > 0\)"),
+        ((1.0, float("inf"), 10.0, 0.3, 0.3), r"the best fit has A = inf \(must be a finite number > 0\)"),
+        ((1.0, 10.0, float("nan"), 0.3, 0.3), r"the best fit has B = NaN \(must be a finite number > 0\)"),
+    ])
+    def test_which_constant_breaks_which_rule(self, constants, message):
+        result = ScalingFitResult(*constants, objective=0.0, starts=1, converged=1, residuals=np.zeros(5),
+                                  predicted_losses=np.ones(5))
+        with pytest.raises(InvalidInputError, match="^the runs do not determine a scaling law: " + message):
+            result.fit
+
+    def test_e_of_zero_is_a_fit(self):
+        result = ScalingFitResult(0.0, 10.0, 10.0, 0.3, 0.3, objective=0.0, starts=1, converged=1,
+                                  residuals=np.zeros(5), predicted_losses=np.ones(5))
+        assert result.fit.E == 0.0
 
 
 class TestInvalidInput:

@@ -1,6 +1,7 @@
 """The accelerator and price catalog (xlcalc.hardware)."""
 
 import csv
+import io
 import math
 from pathlib import Path
 
@@ -227,3 +228,59 @@ class TestLoadCatalog:
         offers = write(tmp_path, "p.csv", "# c\n" + PRICES_HEADER + "X,A,,free,,2026-01-01,s,\n")
         with pytest.raises(DataFileError, match="line 3: usd_per_hour = 'free' is not allowed"):
             load_catalog(specs, offers)
+
+
+class TestCatalogFileText:
+    """What the shared CSV reader (xlcalc._csvfile) gives the catalog: encodings, quoted newlines, line numbers."""
+
+    @pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+    def test_a_file_that_is_not_utf8_is_a_data_file_error(self, tmp_path, encoding):
+        specs = tmp_path / "lab.csv"
+        specs.write_bytes((SPECS_HEADER + "X,,,100,,,32,1.0,,Fiche technique été 2026,\n").encode(encoding))
+        with pytest.raises(DataFileError, match=r"lab\.csv line 2: not a text CSV file \(it is not UTF-8: byte 0xe9"):
+            load_catalog(specs)
+
+    def test_a_price_file_that_is_not_utf8(self, tmp_path):
+        specs = write(tmp_path, "s.csv", SPECS_HEADER + "X,,,100,,,32,1.0,,src,\n")
+        offers = tmp_path / "p.csv"
+        offers.write_bytes(b"# \xa3 per hour\n" + PRICES_HEADER.encode() + b"X,A,,1.0,,2026-01-01,s,\n")
+        with pytest.raises(DataFileError, match=r"p\.csv line 1: not a text CSV file"):
+            load_catalog(specs, offers)
+
+    def test_utf8_with_bom_and_crlf_line_ends(self, tmp_path):
+        specs = tmp_path / "excel.csv"
+        specs.write_bytes(("\ufeff" + SPECS_HEADER + "Été chip,,,100,,,32,1.0,,src,\n").replace("\n", "\r\n")
+                          .encode("utf-8"))
+        assert gpu("été chip", catalog=load_catalog(specs)).name == "Été chip"
+
+    def test_quoted_newline_in_a_source_field(self, tmp_path):
+        specs = write(tmp_path, "s.csv", "# lab\n" + SPECS_HEADER +
+                      'X,,,100,,,32,1.0,,"datasheet p. 3,\n# table 2",\n'
+                      "Y,,,200,,,16,2.0,,src,\n")
+        catalog = load_catalog(specs)
+        assert gpu("x", catalog=catalog).source == "datasheet p. 3,\n# table 2"
+        assert gpu("y", catalog=catalog).memory_gb == 16
+        # the line number of an error after the quoted newline is the file's own line number
+        bad = write(tmp_path, "b.csv", SPECS_HEADER + 'X,,,100,,,32,1.0,,"a\nb",\n\n# c\nY,,,200,,,16,,,src,\n')
+        with pytest.raises(DataFileError, match=r"b\.csv line 6: mem_bw_tbs = '' is not allowed"):
+            load_catalog(bad)
+
+    def test_error_in_a_record_with_a_quoted_newline_names_its_first_line(self, tmp_path):
+        specs = write(tmp_path, "s.csv", SPECS_HEADER + "X,,,100,,,32,1.0,,src,\n" + 'Y,,,0,,,16,1,,"a\nb",\n')
+        with pytest.raises(DataFileError, match=r"s\.csv line 3: peak_tflops_bf16 = '0' is not allowed"):
+            load_catalog(specs)
+
+    def test_open_files_text_or_binary(self, tmp_path):
+        text = SPECS_HEADER + "X,,,100,,,32,1.0,,src,\n"
+        assert gpu("x", catalog=load_catalog(io.StringIO(text))).peak_tflops_bf16 == 100
+        assert gpu("x", catalog=load_catalog(io.BytesIO(text.encode()))).peak_tflops_bf16 == 100
+        with pytest.raises(DataFileError, match=r"line 2: not a text CSV file"):
+            load_catalog(io.BytesIO(text.replace("src", "s\xe9").encode("latin-1")))
+
+    def test_rows_of_empty_fields_are_skipped(self, tmp_path):
+        specs = write(tmp_path, "s.csv", SPECS_HEADER + ",,,,,,,,,,\nX,,,100,,,32,1.0,,src,\n")
+        assert gpu_names(catalog=load_catalog(specs)) == ["X"]
+
+    def test_a_directory_is_a_data_file_error(self, tmp_path):
+        with pytest.raises(DataFileError, match="the file cannot be read"):
+            load_catalog(tmp_path)

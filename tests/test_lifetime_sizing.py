@@ -11,10 +11,11 @@ from xlcalc import laws, lifetime, recalc
 from xlcalc.errors import InvalidInputError, WorkbookError
 from xlcalc.hardware import gpu
 from xlcalc.templates import lifetime_sizing as ls
-from xlcalc.templates import price_sheet
+from xlcalc.templates import checks, price_sheet
 from xlcalc.workbook_check import read_price_rows
 
 from reference import TABLE_1, TABLE_2
+from rule_probes import PROBES, cell_validations, disagreements, expected_validations, probed, sheet_verdicts
 
 REL = 1e-9
 
@@ -313,6 +314,49 @@ class TestValidationSheet:
             assert live == pytest.approx(list(row[2:]), rel=5e-4)
             assert sheet.cell(row=8 + i, column=18).value == "OK"
         assert named_value(values["custom_fit"], "validation_status") == "OK"
+
+
+class TestInputRulesAgree:
+    """Every in_ cell: its data validation, its sheet check and its Python check come from one rule and agree."""
+
+    @pytest.fixture(scope="class")
+    def book(self, template):
+        return openpyxl.load_workbook(template)
+
+    @pytest.fixture(scope="class")
+    def verdicts(self, tmp_path_factory):
+        return sheet_verdicts(probed(ls.RULES), tmp_path_factory.mktemp("probes"))
+
+    ALL_CHECKS = (*(check for block in ls.CHECKS.values() for check in block), *ls.LOCAL_CHECKS)
+
+    @pytest.mark.parametrize("name", ls.DEFAULT_INPUTS)
+    def test_the_cells_validation_is_its_checks_rule(self, book, name):
+        mine = [check for check in self.ALL_CHECKS if check.name == name]
+        assert mine, f"{name} has no check"
+        assert cell_validations(book, name) == expected_validations(mine) != []
+
+    @pytest.mark.parametrize("name", ls.DEFAULT_INPUTS)
+    def test_sheet_python_and_validation_agree_on_typed_values(self, verdicts, name):
+        mine = [check for check in self.ALL_CHECKS if check.name == name]
+        assert disagreements(mine, probed(ls.RULES), verdicts) == []
+
+    def test_status_cells_test_every_check_in_order(self, book):
+        for block, block_checks in ls.CHECKS.items():
+            (title, ref), = book.defined_names[block].destinations
+            formula = book[title][ref.replace("$", "")].value
+            assert formula == "=" + checks.status_formula(block_checks)
+            for check in block_checks:
+                assert f"IF({check.sheet_test()}," in formula and f'"{check.message()}"' in formula, check.name
+
+    def test_zero_requests_per_month_is_allowed_everywhere(self, book, verdicts, values):
+        # the review's bug: the check and the note allowed 0 but the data validation refused it
+        (check,) = [c for c in self.ALL_CHECKS if c.name == "in_requests_per_month"]
+        assert check.rule.accepts(0, {}) and check.rule.validation.allows(0)
+        assert cell_validations(book, "in_requests_per_month") == [("decimal", "greaterThanOrEqual", "0", None)]
+        assert verdicts["non_negative"][PROBES.index(0)] is True
+        assert named_value(values["no_requests_per_month"], ls.STATUS) == ls.OK
+        assert ls.input_problem({**ls.DEFAULT_INPUTS, "in_requests_per_month": 0},
+                                price_sheet.price_table(price_sheet.catalog_rows())) is None
 
 
 class TestWorkbookStructure:

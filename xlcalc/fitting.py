@@ -39,7 +39,6 @@ import dataclasses
 import itertools
 import math
 import numbers
-import re
 
 import numpy as np
 
@@ -101,6 +100,10 @@ class ScalingFitResult:
     confidence: float | None = None
     intervals: dict | None = None
     bootstrap_constants: np.ndarray | None = None
+    law: dataclasses.InitVar[Fit | None] = None  # the Fit of these constants, as fit_scaling_law built it
+
+    def __post_init__(self, law):
+        object.__setattr__(self, "_law", law)
 
     @property
     def constants(self) -> tuple[float, float, float, float, float]:
@@ -110,7 +113,9 @@ class ScalingFitResult:
     @property
     def fit(self) -> Fit:
         """The fit as a :class:`~xlcalc.laws.Fit`, to pass as ``fit=`` to every other function."""
-        return _usable_fit(self.constants, self.residuals.size, self.delta)
+        if self._law is None:  # a result made without its Fit: build (and check) it once
+            object.__setattr__(self, "_law", _usable_fit(self.constants, self.residuals.size, self.delta))
+        return self._law
 
 
 # ----------------------------------------------------------------------------------------------
@@ -331,14 +336,18 @@ def _check_spread(params, tokens) -> None:
 
 
 def _usable_fit(constants, runs: int, delta: float) -> Fit:
-    """The fitted constants as a Fit, or an InvalidInputError saying why the runs do not determine a law."""
-    try:
-        return Fit(*constants, name="fitted", source=f"fit_scaling_law on {runs} runs (Huber delta {delta:g})")
-    except InvalidInputError as exc:
-        match = re.fullmatch(r"fit (\w+) = (\S+) is not allowed: must be (.*)", str(exc))
-        problem = f"{match[1]} = {match[2]} (must be {match[3]})" if match else str(exc)
-        raise InvalidInputError(f"the runs do not determine a scaling law: the best fit has {problem}: losses must "
-                                "fall as params and tokens grow; vary both params and tokens") from None
+    """The fitted constants as a Fit, or an InvalidInputError saying why the runs do not determine a law.
+
+    The constants are checked here with the rules of :class:`~xlcalc.laws.Fit` (E finite >= 0; A, B, alpha
+    and beta finite > 0), so that the message can say which constant of the best fit breaks which rule.
+    """
+    for name, value in zip(PARAMETERS, constants):
+        allowed = ">= 0" if name == "E" else "> 0"
+        if not (math.isfinite(value) and (value >= 0 if name == "E" else value > 0)):
+            raise InvalidInputError(f"the runs do not determine a scaling law: the best fit has {name} = "
+                                    f"{format_value(value)} (must be a finite number {allowed}): losses must "
+                                    "fall as params and tokens grow; vary both params and tokens")
+    return Fit(*constants, name="fitted", source=f"fit_scaling_law on {runs} runs (Huber delta {delta:g})")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -424,7 +433,7 @@ def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, boo
     residuals = residuals[0]
     with np.errstate(over="ignore"):
         E, A, B = (float(x) for x in np.exp([e, a, b]))
-    _usable_fit((E, A, B, float(q[0]), float(q[1])), n.size, float(delta))
+    law = _usable_fit((E, A, B, float(q[0]), float(q[1])), n.size, float(delta))
 
     intervals = samples = None
     if bootstrap:
@@ -436,7 +445,8 @@ def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, boo
         E=E, A=A, B=B, alpha=float(q[0]), beta=float(q[1]),
         objective=objective, starts=starts.shape[0], converged=converged,
         residuals=residuals, predicted_losses=l * np.exp(residuals), delta=float(delta),
-        confidence=float(confidence) if bootstrap else None, intervals=intervals, bootstrap_constants=samples)
+        confidence=float(confidence) if bootstrap else None, intervals=intervals, bootstrap_constants=samples,
+        law=law)
 
 
 def _bootstrap(problem, ends, end_objectives, resamples, seed) -> np.ndarray:

@@ -7,16 +7,15 @@ and punctuation, through aliases, or by a unique prefix ("h200" finds "H200 SXM"
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import difflib
 import functools
 import io
-import math
 import os
 import re
 from importlib import resources
 
+from ._csvfile import parse_number, read_table
 from .errors import DataFileError, UnknownNameError
 
 NAN = float("nan")
@@ -151,57 +150,26 @@ def _keys_of(accelerators) -> dict:
 
 
 def _read_rows(source, label, columns, required):
-    """Yield (line number, row dict) from a CSV text with '#' comment lines; check the header."""
-    text = _read_text(source, label)
-    header = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            fields = next(csv.reader([line]))
-        except csv.Error as exc:
-            raise DataFileError(f"{label} line {number}: cannot read the line as CSV ({exc})") from None
-        fields = [f.strip() for f in fields]
-        if header is None:
-            header = fields
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise DataFileError(f"{label} line {number}: the header lacks the column(s) {', '.join(missing)} "
-                                    f"(expected columns: {', '.join(columns)})")
-            continue
-        if len(fields) != len(header):
-            raise DataFileError(f"{label} line {number}: has {len(fields)} fields, the header has {len(header)} "
-                                f"(quote fields that contain commas)")
-        row = dict(zip(header, fields))
+    """Yield (line number, row dict) from a CSV file or text with '#' comment lines; check the header."""
+    table = read_table(source, label)
+    if not table.header:
+        raise DataFileError(f"{label}: no header line (expected columns: {', '.join(columns)})")
+    missing = [c for c in required if c not in table.header]
+    if missing:
+        raise DataFileError(f"{table.where(table.header_line)}: the header lacks the column(s) {', '.join(missing)} "
+                            f"(expected columns: {', '.join(columns)})")
+    for number, fields in table.rows:
+        if len(fields) != len(table.header):
+            raise DataFileError(f"{table.where(number)}: has {len(fields)} fields, the header has "
+                                f"{len(table.header)} (quote fields that contain commas)")
+        row = dict(zip(table.header, fields))
         for column in columns:
             row.setdefault(column, "")
         yield number, row
-    if header is None:
-        raise DataFileError(f"{label}: no header line (expected columns: {', '.join(columns)})")
-
-
-def _read_text(source, label) -> str:
-    if hasattr(source, "read"):
-        return source.read()
-    try:
-        with open(source, encoding="utf-8-sig") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise DataFileError(f"{label}: cannot read the file ({exc.strerror or exc})") from None
 
 
 def _number(row, column, label, number, *, optional=False) -> float:
-    text = row[column]
-    if text == "" and optional:
-        return NAN
-    try:
-        value = float(text)
-    except ValueError:
-        value = NAN
-    if not (math.isfinite(value) and value > 0):
-        allowed = "a number > 0 or empty" if optional else "a number > 0"
-        raise DataFileError(f"{label} line {number}: {column} = {text!r} is not allowed: must be {allowed}")
-    return value
+    return parse_number(row[column], column, f"{label} line {number}", optional=optional)
 
 
 def _text(row, column, label, number) -> str:
@@ -271,7 +239,7 @@ def _label(source, default) -> str:
 def load_catalog(specs_csv, prices_csv=None) -> Catalog:
     """Read an accelerator CSV (and optionally a price CSV) of the package's shape; a malformed row raises DataFileError with its line number.
 
-    ``specs_csv`` and ``prices_csv`` are paths or open text files. Without ``prices_csv`` the
+    ``specs_csv`` and ``prices_csv`` are paths or open files (UTF-8 text). Without ``prices_csv`` the
     accelerators have no price (``usd_per_hour`` NaN). Lines starting with '#' are comments.
 
     Examples

@@ -11,13 +11,11 @@ semicolons, and then decimal commas: ``1,5`` is 1.5). Every problem is a
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import math
 
 import numpy as np
 
+from ._csvfile import DELIMITERS, parse_number, read_table
 from .errors import DataFileError
 
 # Names tried in order when the caller does not name a column (compared lower-case, without spaces,
@@ -70,29 +68,6 @@ def _find_column(header: list[str], wanted: str | None, candidates: tuple[str, .
                         f"the columns are {', '.join(map(repr, header))}")
 
 
-DELIMITERS = (",", ";", "\t")   # the first wins a tie
-
-
-def _delimiter(text: str) -> str:
-    """The delimiter that splits the header line (the first line that is not blank or a comment) the most."""
-    header = next((line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
-    fields = {delimiter: len(next(csv.reader([header], delimiter=delimiter), [])) for delimiter in DELIMITERS}
-    return max(DELIMITERS, key=lambda delimiter: fields[delimiter])
-
-
-def _number(text: str, column: str, path: str, line: int, decimal_comma: bool = False) -> float:
-    cleaned = text.strip().replace("_", "")
-    if decimal_comma and ("," in cleaned or cleaned.count(".") > 1):  # 1,5 or 1.234,5 or 1.000.000 (dots group)
-        cleaned = cleaned.replace(".", "").replace(",", ".")
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise DataFileError(f"{path} line {line}: {column} = {text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise DataFileError(f"{path} line {line}: {column} = {text.strip()} is not allowed: must be a number > 0")
-    return value
-
-
 def read_runs(path, *, params_col: str | None = None, tokens_col: str | None = None,
               loss_col: str | None = None) -> Runs:
     """Read training runs (parameters, training tokens, final loss) from the CSV file at `path`.
@@ -110,23 +85,10 @@ def read_runs(path, *, params_col: str | None = None, tokens_col: str | None = N
     ([150000000.0], 'loss')
     """
     shown = str(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            text = handle.read()
-        delimiter = _delimiter(text)
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        lines = [(reader.line_num, row) for row in reader]
-    except FileNotFoundError:
-        raise DataFileError(f"{shown}: no such file") from None
-    except UnicodeDecodeError:
-        raise DataFileError(f"{shown}: not a text CSV file (it is not UTF-8)") from None
-    except (OSError, csv.Error) as exc:
-        raise DataFileError(f"{shown}: cannot be read ({exc})") from None
-    rows = [(number, row) for number, row in lines
-            if any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#")]
-    if not rows:
+    table = read_table(path, shown, delimiters=DELIMITERS)
+    if not table.header:
         raise DataFileError(f"{shown}: the file has no header row and no runs")
-    header = [cell.strip() for cell in rows[0][1]]
+    header = table.header
     chosen = {
         "params": _find_column(header, params_col, PARAMS_COLUMNS, "parameters", shown, "--params-col"),
         "tokens": _find_column(header, tokens_col, TOKENS_COLUMNS, "training tokens", shown, "--tokens-col"),
@@ -142,12 +104,13 @@ def read_runs(path, *, params_col: str | None = None, tokens_col: str | None = N
     name_index = next((keys.index(c) for c in NAME_COLUMNS if c in keys), None)
     values = {field: [] for field in chosen}
     names = []
-    for number, row in rows[1:]:
+    for number, row in table.rows:
         for field, index in chosen.items():
-            if index >= len(row) or not row[index].strip():
-                raise DataFileError(f"{shown} line {number}: no value in column {header[index]!r}")
-            values[field].append(_number(row[index], header[index], shown, number, decimal_comma=delimiter == ";"))
-        label = row[name_index].strip() if name_index is not None and name_index < len(row) else ""
+            if index >= len(row) or not row[index]:
+                raise DataFileError(f"{table.where(number)}: no value in column {header[index]!r}")
+            values[field].append(parse_number(row[index], header[index], table.where(number),
+                                              decimal_comma=table.delimiter == ";", plain=True))
+        label = row[name_index] if name_index is not None and name_index < len(row) else ""
         names.append(label or f"line {number}")
     if not names:
         raise DataFileError(f"{shown}: the file has a header but no runs")

@@ -13,17 +13,15 @@ cell that holds an error value.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import io
 import math
-import numbers
 import re
 import tempfile
 from pathlib import Path
 
 from . import recalc, workbook_files
 from .errors import XlcalcError
-from .templates import price_sheet
+from .templates import checks, price_sheet
 
 #: Relative tolerance between a recalculated out_ value and the Python solver.
 REL_TOLERANCE = 1e-9
@@ -144,10 +142,11 @@ class Mismatch:
     expected: object
 
     def describe(self) -> str:
+        """One line: the output, the workbook's value, the solver's, and their relative difference."""
         if self.got is None:
             return f"{self.name}: missing from the workbook (expected {_show(self.expected)})"
         detail = ""
-        if _is_number(self.got) and _is_number(self.expected) and self.expected != 0:
+        if checks.is_real(self.got) and checks.is_real(self.expected) and self.expected != 0:
             detail = f" (relative difference {abs(self.got - self.expected) / abs(self.expected):.3g})"
         return f"{self.name}: workbook {_show(self.got)}, solver {_show(self.expected)}{detail}"
 
@@ -165,21 +164,18 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
+        """True when every output agrees, no cell holds an error and the solver could use the inputs."""
         return not self.mismatches and not self.errors and self.input_problem is None
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _show(value) -> str:
-    return f"{float(value):.10g}" if _is_number(value) else repr(value)
+    return f"{float(value):.10g}" if checks.is_real(value) else repr(value)
 
 
 def agrees(got, expected, rel: float = REL_TOLERANCE) -> bool:
     """True when a recalculated value matches the solver's: numbers within ``rel`` relatively, text exactly."""
-    if _is_number(expected):
-        if not _is_number(got):
+    if checks.is_real(expected):
+        if not checks.is_real(got):
             return False
         got, expected = float(got), float(expected)
         if math.isnan(expected):
@@ -194,10 +190,8 @@ def workbook_inputs(values: dict) -> dict:
 
 
 def solver_outputs(module, inputs: dict, price_rows=None) -> dict:
-    """``module.expected_outputs`` for the inputs, passing the workbook's price rows where it takes them."""
-    if "prices" in inspect.signature(module.expected_outputs).parameters and price_rows is not None:
-        return module.expected_outputs(inputs, prices=price_rows)
-    return module.expected_outputs(inputs)
+    """``module.expected_outputs`` for the inputs and the workbook's price rows (None: the catalog's)."""
+    return module.expected_outputs(inputs, prices=price_rows)
 
 
 def read_price_rows(workbook) -> list | None:
@@ -227,7 +221,7 @@ def check_workbook(path, *, progress=None, rel: float = REL_TOLERANCE) -> CheckR
     """Recalculate an xlcalc workbook in LibreOffice and compare its out_ cells with the solver; list error cells.
 
     ``progress`` is called with a line of text before the slow step. Raises WorkbookError when the file
-    is not an xlcalc workbook or LibreOffice is missing or fails.
+    is not an xlcalc workbook, and xlcalc.errors.RecalcError when LibreOffice is missing or fails.
     """
     path = Path(path)
     _, template, module = workbook_files.open_xlcalc(path)

@@ -72,16 +72,6 @@ def print_json(payload: dict, file=None) -> None:
     print(file=file or sys.stdout)
 
 
-# What argparse takes for a negative number rather than an option: -5, -2e9, -.5, -70B, -inf. Its own
+# What argparse takes for a negative number rather than an option (xlcalc.cli._Parser uses it): -5, -2e9, -.5, -70B, -inf. Its own
 # pattern (^-\d+$|^-\d*\.\d+$) misses exponents, so `--requests -2e9` failed with "expected one argument".
 NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?[kKmMbBtT]?$|^-(inf|nan)$", re.IGNORECASE)
-
-
-def accept_negative_numbers(*parsers) -> None:
-    """Let these parsers read -2e9 or -70B as an option's value, so a bad value reaches validation.
-
-    argparse decides with ``parser._negative_number_matcher`` (each parser of the tree parses its own
-    arguments; none of ours has an option that looks like a number, which would turn this off).
-    """
-    for parser in parsers:
-        parser._negative_number_matcher = NEGATIVE_NUMBER

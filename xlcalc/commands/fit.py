@@ -6,7 +6,7 @@ import argparse
 
 from ..fitting import HUBER_DELTA, PARAMETERS, fit_scaling_law
 from ..runs import read_runs
-from ._output import accept_negative_numbers, decimals, human, print_json, print_table
+from ._output import decimals, human, print_json, print_table
 
 
 def _count(text: str) -> int:
@@ -30,6 +30,7 @@ def _positive(text: str) -> float:
 
 
 def register(subparsers) -> None:
+    """Add the `fit` command."""
     p = subparsers.add_parser(
         "fit", help="fit a scaling law to your own training runs (CSV)",
         description="Fit L(N, D) = E + A/N^alpha + B/D^beta to training runs by the Huber loss of the log "
@@ -47,7 +48,6 @@ def register(subparsers) -> None:
     p.add_argument("--delta", type=_positive, default=HUBER_DELTA, help=f"Huber delta (default {HUBER_DELTA:g})")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(handler=_fit)
-    accept_negative_numbers(p)
 
 
 def _fit(args) -> int:

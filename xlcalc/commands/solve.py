@@ -9,7 +9,7 @@ import math
 from .. import laws, lifetime
 from .._checks import format_value
 from ..errors import InvalidInputError
-from ._output import accept_negative_numbers, decimals, human, print_json, print_table
+from ._output import decimals, human, print_json, print_table
 
 # The paper's Table 2 assumptions (Sardana et al. 2024): A100-80GB bf16 for training, A100-40GB int8 for serving.
 PAPER_HARDWARE = dict(train_usd_per_hour=1.50, train_peak_tflops=312.0, infer_usd_per_hour=1.10,
@@ -29,10 +29,10 @@ def number(text: str) -> float:
 
 
 def register(subparsers) -> None:
+    """Add the `solve` command."""
     solve = subparsers.add_parser("solve", help="solve for the optimal model size and tokens",
                                   description="Solve for the optimal model size and training tokens.")
     kinds = solve.add_subparsers(dest="kind", metavar="KIND", required=True)
-    accept_negative_numbers(solve)
 
     def common(p):
         p.add_argument("--fit", default=laws.DEFAULT_FIT,
@@ -49,14 +49,12 @@ def register(subparsers) -> None:
     p.add_argument("--compute", type=number, required=True, metavar="FLOPS", help="training budget in FLOPs (6ND)")
     common(p)
     p.set_defaults(handler=_chinchilla)
-    accept_negative_numbers(p)
 
     p = kinds.add_parser("compute-optimal", help="fewest lifetime FLOPs for a loss and inference demand")
     target(p)
     p.add_argument("--inference-tokens", type=number, required=True, help="lifetime inference tokens")
     common(p)
     p.set_defaults(handler=_compute_optimal)
-    accept_negative_numbers(p)
 
     p = kinds.add_parser("cost-optimal", help="lowest lifetime $ for a loss and a request profile",
                          description="Lowest lifetime dollar cost. Hardware defaults are the paper's Table 2 "
@@ -70,14 +68,12 @@ def register(subparsers) -> None:
         p.add_argument("--" + name.replace("_", "-"), type=number, default=value, help=f"default {value:g}")
     common(p)
     p.set_defaults(handler=_cost_optimal)
-    accept_negative_numbers(p)
 
     p = kinds.add_parser("budget", help="lowest loss for a total budget of training plus inference FLOPs")
     p.add_argument("--total-flops", type=number, required=True, help="training + inference FLOP budget")
     p.add_argument("--inference-tokens", type=number, required=True, help="lifetime inference tokens")
     common(p)
     p.set_defaults(handler=_budget)
-    accept_negative_numbers(p)
 
 
 def _fit(args):
@@ -135,27 +131,40 @@ def _chinchilla(args) -> int:
     return 0
 
 
+def _print_optimum(args, fit, target, opt, *, kind: str, total: str, column: str, inputs: dict, demand: str,
+                   saving: str) -> int:
+    """Print a lifetime optimum ``opt`` beside its Chinchilla-style model: JSON, or a table and a saving line.
+
+    ``total`` names the lifetime total the optimum minimises ('flops' or 'usd', with its ``train_`` and
+    ``inference_`` parts), ``inputs`` the JSON entries of the demand, ``demand`` its words in the title.
+    """
+    ch = opt.chinchilla
+    if args.json:
+        print_json({"fit": fit.name, "loss": target, **inputs,
+                    "optimal": {"params": opt.params, "tokens": opt.tokens, total: getattr(opt, total),
+                                f"train_{total}": getattr(opt, f"train_{total}"),
+                                f"inference_{total}": getattr(opt, f"inference_{total}")},
+                    "chinchilla": {"params": ch.params, "tokens": ch.tokens, total: getattr(ch, total)},
+                    "saving": opt.saving})
+        return 0
+    print_table(f"{kind.capitalize()}-optimal model for loss {human(target, 'loss')} and {demand} (fit {fit.name})",
+                ["", "params", "tokens", column],
+                [["Chinchilla-style", human(ch.params, "params"), human(ch.tokens, "tokens"),
+                  human(getattr(ch, total), total)],
+                 [f"{kind}-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"),
+                  human(getattr(opt, total), total)],
+                 ["optimal / Chinchilla", *_ratios(opt, ch, total)]],
+                [f"saving: {human(opt.saving, 'percent')} of {saving}"])
+    return 0
+
+
 def _compute_optimal(args) -> int:
     fit = _fit(args)
     target = _target_loss(args, fit)
     opt = lifetime.compute_optimal(target, args.inference_tokens, fit=fit)
-    ch = opt.chinchilla
-    if args.json:
-        print_json({"fit": fit.name, "loss": target, "inference_tokens": args.inference_tokens,
-                    "optimal": {"params": opt.params, "tokens": opt.tokens, "flops": opt.flops,
-                                "train_flops": opt.train_flops, "inference_flops": opt.inference_flops},
-                    "chinchilla": {"params": ch.params, "tokens": ch.tokens, "flops": ch.flops},
-                    "saving": opt.saving})
-        return 0
-    print_table(f"Compute-optimal model for loss {human(target, 'loss')} and {args.inference_tokens:.4g} inference "
-                f"tokens (fit {fit.name})",
-                ["", "params", "tokens", "lifetime FLOPs"],
-                [["Chinchilla-style", human(ch.params, "params"), human(ch.tokens, "tokens"), human(ch.flops, "flops")],
-                 ["compute-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"),
-                  human(opt.flops, "flops")],
-                 ["optimal / Chinchilla", *_ratios(opt, ch, "flops")]],
-                [f"saving: {human(opt.saving, 'percent')} of lifetime FLOPs"])
-    return 0
+    return _print_optimum(args, fit, target, opt, kind="compute", total="flops", column="lifetime FLOPs",
+                          inputs={"inference_tokens": args.inference_tokens},
+                          demand=f"{args.inference_tokens:.4g} inference tokens", saving="lifetime FLOPs")
 
 
 def _cost_optimal(args) -> int:
@@ -164,24 +173,13 @@ def _cost_optimal(args) -> int:
     hardware = {name: getattr(args, name) for name in PAPER_HARDWARE}
     input_tokens, output_tokens = _per_request(args)
     opt = lifetime.cost_optimal(target, input_tokens, output_tokens, fit=fit, **hardware)
-    ch = opt.chinchilla
-    if args.json:
-        print_json({"fit": fit.name, "loss": target, "requests": args.requests, "input_tokens": args.input_tokens,
-                    "output_tokens": args.output_tokens, "hardware": hardware,
-                    "optimal": {"params": opt.params, "tokens": opt.tokens, "usd": opt.usd,
-                                "train_usd": opt.train_usd, "inference_usd": opt.inference_usd},
-                    "chinchilla": {"params": ch.params, "tokens": ch.tokens, "usd": ch.usd},
-                    "saving": opt.saving})
-        return 0
-    print_table(f"Cost-optimal model for loss {human(target, 'loss')} and {args.requests:.4g} requests of "
-                f"{args.input_tokens:g} + {args.output_tokens:g} tokens (fit {fit.name})",
-                ["", "params", "tokens", "lifetime $"],
-                [["Chinchilla-style", human(ch.params, "params"), human(ch.tokens, "tokens"), human(ch.usd, "usd")],
-                 ["cost-optimal", human(opt.params, "params"), human(opt.tokens, "tokens"), human(opt.usd, "usd")],
-                 ["optimal / Chinchilla", *_ratios(opt, ch, "usd")]],
-                [f"saving: {human(opt.saving, 'percent')} of lifetime cost "
-                 f"(training {human(opt.train_usd, 'usd')}, inference {human(opt.inference_usd, 'usd')})"])
-    return 0
+    return _print_optimum(args, fit, target, opt, kind="cost", total="usd", column="lifetime $",
+                          inputs={"requests": args.requests, "input_tokens": args.input_tokens,
+                                  "output_tokens": args.output_tokens, "hardware": hardware},
+                          demand=f"{args.requests:.4g} requests of {args.input_tokens:g} + {args.output_tokens:g} "
+                                 "tokens",
+                          saving=f"lifetime cost (training {human(opt.train_usd, 'usd')}, inference "
+                                 f"{human(opt.inference_usd, 'usd')})")
 
 
 def _budget(args) -> int:

@@ -32,12 +32,12 @@ import numpy as np
 from openpyxl import Workbook
 from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
-from .._checks import invalid_reasons
+from .. import economics, invalid_reasons, serving
 from ..economics import HOURS_PER_MONTH
 from ..errors import InvalidInputError
-from . import price_sheet, style
+from ..serving import CEIL_SLACK  # relative slack before rounding GPU counts up: 140 GB on 70 GB GPUs is 2, not 3
+from . import checks, price_sheet, style
 
 FILENAME = "deployment_cost_model.xlsx"
 TITLE = "xlcalc deployment cost model"
@@ -45,16 +45,12 @@ MODEL_SHEET = "Model"
 PROJECTION_SHEET = "Projection"
 CANDIDATES = (1, 2, 3)
 MONTHS = 24
-# relative slack before rounding GPU counts up, as xlcalc.serving does: 140 GB on 70 GB GPUs is 2, not 3
-CEIL_SLACK = 1e-12
 NEVER = f"not within {MONTHS} months"
 #: What a result shows when it cannot be computed (a missing price or spec, or an unusable input): never $0.
-NOT_AVAILABLE = "n/a"
-#: What a lookup shows for an accelerator the price sheet does not list.
-NOT_LISTED = "not listed"
+NOT_AVAILABLE = checks.NOT_AVAILABLE
 #: Defined name of the overall input status (Model!C3): the first unusable input, or OK.
-STATUS = "inputs_status"
-OK = "OK"
+STATUS = checks.STATUS
+OK = checks.OK
 
 
 # ----------------------------------------------------------------------------------------------
@@ -110,7 +106,7 @@ TRAINING = (
 
 def _listed(key: str, gpu: str) -> str:
     """A price-sheet field of an accelerator, or the text 'not listed' (no #N/A) when it is not in the sheet."""
-    return f'IFERROR({price_sheet.lookup(key, gpu)},"{NOT_LISTED}")'
+    return price_sheet.price_formula((key,), gpu)
 
 
 TRAINING_FORMULAS = (
@@ -147,7 +143,12 @@ CANDIDATE_INPUTS = (
     Input("bw_eff", "Memory bandwidth efficiency", "fraction", "percent", "fraction", (0.8, 0.8, 0.8)),
 )
 
-_PEAK = ('IF({precision}="fp8",IF({fp8}>0,{fp8},{bf16}),IF({precision}="int8",IF({int8}>0,{int8},{bf16}),{bf16}))')
+#: The peak field used at each precision, with the BF16 peak where the chip has none (bf16: only that).
+PEAK_FIELDS = {"fp8": ("peak_tflops_fp8", "peak_tflops_bf16"), "int8": ("peak_tflops_int8", "peak_tflops_bf16"),
+               "bf16": ("peak_tflops_bf16",)}
+_PEAK = (f'IFERROR(IF({{precision}}="fp8",{price_sheet.price_choice(PEAK_FIELDS["fp8"], "{gpu}")},'
+         f'IF({{precision}}="int8",{price_sheet.price_choice(PEAK_FIELDS["int8"], "{gpu}")},'
+         f'{price_sheet.price_choice(PEAK_FIELDS["bf16"], "{gpu}")})),"{checks.NOT_LISTED}")')
 
 CANDIDATE_FORMULAS = (
     Formula("status", "Status", "", "text",
@@ -160,9 +161,7 @@ CANDIDATE_FORMULAS = (
     Formula("usd_per_hour", "$ per GPU-hour", "$/GPU-hour", "$#,##0.000", _listed("usd_per_hour", "{gpu}"),
             output=False),
     Formula("peak_tflops", "Peak at this precision (dense)", "TFLOP/s", "#,##0.0",
-            'IFERROR(' + _PEAK.format(precision="{precision}", fp8=price_sheet.lookup("peak_tflops_fp8", "{gpu}"),
-                                      int8=price_sheet.lookup("peak_tflops_int8", "{gpu}"),
-                                      bf16=price_sheet.lookup("peak_tflops_bf16", "{gpu}")) + f',"{NOT_LISTED}")',
+            _PEAK,
             output=False),
     Formula("mem_bw_tbs", "Memory bandwidth", "TB/s", "0.000", _listed("mem_bw_tbs", "{gpu}"), output=False),
     Formula("gpu_memory_gb", "Memory per GPU", "GB", "#,##0", _listed("memory_gb", "{gpu}"), output=False),
@@ -234,37 +233,23 @@ NEEDS = {
                   + _choose("in_crossover_to", "total_usd") + "))"),
 }
 
-#: Input rules: (sheet formula TRUE for a usable value, with {x} for the cell; what is allowed). "text": anything.
-RULE_CHECKS = {
-    "positive": ("IF(ISNUMBER({x}),{x}>0,FALSE)", "must be a number greater than 0"),
-    "non_negative": ("IF(ISNUMBER({x}),{x}>=0,FALSE)", "must be a number of 0 or more"),
-    "fraction": ("IF(ISNUMBER({x}),AND({x}>0,{x}<=1),FALSE)", "must be a fraction greater than 0 and at most 1"),
-    "growth": ("IF(ISNUMBER({x}),{x}>-1,FALSE)", "must be a number greater than -1 (-100%)"),
-    "at_least_one": ("IF(ISNUMBER({x}),{x}>=1,FALSE)", "must be a number of 1 or more"),
-    "whole": ("IF(ISNUMBER({x}),AND({x}>=1,{x}=INT({x})),FALSE)", "must be a whole number of 1 or more"),
-    "precision": ('OR({x}="bf16",{x}="fp8",{x}="int8")', "must be bf16, fp8 or int8"),
-    "candidate": ("OR({x}=1,{x}=2,{x}=3)", "must be 1, 2 or 3"),
-    "gpu": ("ISNUMBER(MATCH({x},hw_names,0))", "must be an accelerator listed in Hardware prices"),
+#: Input rules (see :mod:`.checks`): the shared kinds, a precision, a candidate number and an accelerator.
+#: An input whose rule is not listed ("text") is not checked.
+RULES = checks.RULES | {
+    "precision": checks.Rule('OR({x}="bf16",{x}="fp8",{x}="int8")', "must be bf16, fp8 or int8",
+                             lambda value, _: isinstance(value, str) and value.casefold() in PEAK_FIELDS,
+                             checks.Validation("list", '"bf16,fp8,int8"', error="Pick bf16, fp8 or int8.")),
+    "candidate": checks.Rule("OR({x}=1,{x}=2,{x}=3)", "must be 1, 2 or 3",
+                             lambda value, _: checks.is_number(value) and value in CANDIDATES,
+                             checks.Validation("list", '"1,2,3"', error="Pick candidate 1, 2 or 3.")),
+    "gpu": price_sheet.ACCELERATOR,
 }
 
 
 def _checked(specs, k=None) -> list:
-    """(defined name, message, sheet test) of the inputs in ``specs`` that have a rule."""
-    found = []
-    for spec in specs:
-        if isinstance(spec, Input) and spec.rule in RULE_CHECKS:
-            name = input_name(spec.key, k)
-            test, allowed = RULE_CHECKS[spec.rule]
-            found.append((name, f"{spec.label} ({name}) {allowed}", test.format(x=name), spec.rule))
-    return found
-
-
-def _check_formula(checked) -> str:
-    """Nested IFs: the message of the first unusable input, else OK (later tests are not evaluated)."""
-    formula = f'"{OK}"'
-    for _, message, test, _ in reversed(checked):
-        formula = f'IF({test},{formula},"{message}")'
-    return formula
+    """The checks of the inputs in ``specs`` that have a rule (candidate k's names for per-candidate inputs)."""
+    return [checks.Check(input_name(spec.key, k), spec.label, RULES[spec.rule]) for spec in specs
+            if isinstance(spec, Input) and spec.rule in RULES]
 
 
 def _check_blocks() -> dict:
@@ -272,13 +257,6 @@ def _check_blocks() -> dict:
     blocks = {"calc_traffic_check": _checked(TRAFFIC), "calc_training_check": _checked(TRAINING)}
     blocks |= {f"calc_c{k}_input_check": _checked(CANDIDATE_INPUTS, k) for k in CANDIDATES}
     return blocks | {"calc_crossover_check": _checked(CROSSOVER_INPUTS)}
-
-
-def _overall_status() -> str:
-    formula = f'"{OK}"'
-    for block in reversed(_check_blocks()):
-        formula = f'IF({block}="{OK}",{formula},{block})'
-    return formula
 
 
 #: Columns of the Projection sheet: key, header, format, width. Candidate columns repeat per candidate.
@@ -397,44 +375,6 @@ def default_inputs() -> dict:
 # Building
 
 
-_RULES = {
-    "positive": dict(type="decimal", operator="greaterThan", formula1="0", error="Type a number > 0."),
-    "non_negative": dict(type="decimal", operator="greaterThanOrEqual", formula1="0", error="Type a number >= 0."),
-    "fraction": dict(type="decimal", operator="between", formula1="0.000001", formula2="1",
-                     error="Type a fraction in (0, 1], e.g. 0.5 for 50%."),
-    "growth": dict(type="decimal", operator="greaterThan", formula1="-1", error="Type a growth rate > -100%."),
-    "at_least_one": dict(type="decimal", operator="greaterThanOrEqual", formula1="1", error="Type a number >= 1."),
-    "whole": dict(type="whole", operator="greaterThanOrEqual", formula1="1", error="Type a whole number >= 1."),
-    "precision": dict(type="list", formula1='"bf16,fp8,int8"', error="Pick bf16, fp8 or int8."),
-    "candidate": dict(type="list", formula1='"1,2,3"', error="Pick candidate 1, 2 or 3."),
-}
-
-
-class _Validations:
-    """One data validation per rule on a sheet, collecting the cells it applies to."""
-
-    def __init__(self, sheet):
-        self.sheet = sheet
-        self.by_rule = {}
-
-    def add(self, rule: str, coordinate: str) -> None:
-        if rule == "text":
-            return
-        if rule == "gpu":
-            if "gpu" not in self.by_rule:
-                self.by_rule["gpu"] = price_sheet.accelerator_dropdown(self.sheet)
-            self.by_rule["gpu"].add(coordinate)
-            return
-        if rule not in self.by_rule:
-            spec = dict(_RULES[rule])
-            error = spec.pop("error")
-            validation = DataValidation(allow_blank=False, showErrorMessage=True, errorTitle="Not allowed",
-                                        error=error, **spec)
-            self.sheet.add_data_validation(validation)
-            self.by_rule[rule] = validation
-        self.by_rule[rule].add(coordinate)
-
-
 def _label_row(sheet, row: int, label: str, unit: str, note: str = "") -> None:
     style.apply(sheet[f"{LABEL_COLUMN}{row}"], "xl_label").value = label
     style.apply(sheet[f"{UNIT_COLUMN}{row}"], "xl_note").value = unit or None
@@ -450,12 +390,11 @@ def _section(sheet, row: int, title: str, headers=()) -> None:
         cell.value = headers[k - 1] if headers else None
 
 
-def _write_input(workbook, sheet, validations, spec: Input, row: int, k: int | None, value) -> None:
+def _write_input(workbook, sheet, spec: Input, row: int, k: int | None, value) -> None:
     column = VALUE_COLUMNS[k or 1]
     cell = style.apply(sheet[f"{column}{row}"], "xl_input", spec.number_format)
     price_sheet.put(cell, value)
     style.define(workbook, input_name(spec.key, k), MODEL_SHEET, cell.coordinate)
-    validations.add(spec.rule, cell.coordinate)
 
 
 def _write_formula(workbook, sheet, spec: Formula, row: int, k: int | None) -> None:
@@ -466,7 +405,7 @@ def _write_formula(workbook, sheet, spec: Formula, row: int, k: int | None) -> N
     if spec.needs is not None:
         if NEEDS[spec.needs] is not None:
             formula = f'IF({NEEDS[spec.needs].format_map(names)},{formula},"{NOT_AVAILABLE}")'
-        formula = f'IF({STATUS}="{OK}",{formula},"{NOT_AVAILABLE}")'
+        formula = checks.guarded(formula, NOT_AVAILABLE)
     cell.value = "=" + formula
     style.define(workbook, formula_name(spec, k), MODEL_SHEET, cell.coordinate)
 
@@ -486,25 +425,25 @@ def _model_blocks():
 
 #: The Check row of each input block: the first unusable input of the block, or OK.
 CHECK_FORMULAS = {
-    "traffic": Formula("traffic_check", "Check", "", "text", _check_formula(_checked(TRAFFIC)), output=False),
-    "training": Formula("training_check", "Check", "", "text", _check_formula(_checked(TRAINING)), output=False),
+    "traffic": Formula("traffic_check", "Check", "", "text", checks.status_formula(_checked(TRAFFIC)), output=False),
+    "training": Formula("training_check", "Check", "", "text", checks.status_formula(_checked(TRAINING)),
+                        output=False),
+    # written for candidate 0, then made a template over {k} (braces of the text escaped first)
     "candidate": Formula("input_check", "Check", "", "text",
-                         _check_formula([(n, m.replace("{", "{{").replace("}", "}}"), t, r) for n, m, t, r in
-                                         _checked(CANDIDATE_INPUTS, 0)]).replace("in_c0_", "in_c{k}_"),
-                         output=False),
-    "crossover": Formula("crossover_check", "Check", "", "text", _check_formula(_checked(CROSSOVER_INPUTS)),
+                         checks.status_formula(_checked(CANDIDATE_INPUTS, 0)).replace("{", "{{").replace("}", "}}")
+                         .replace("in_c0_", "in_c{k}_"), output=False),
+    "crossover": Formula("crossover_check", "Check", "", "text", checks.status_formula(_checked(CROSSOVER_INPUTS)),
                          output=False),
 }
 
 
 def _model_sheet(workbook):
     sheet = workbook.create_sheet(MODEL_SHEET)
-    validations = _Validations(sheet)
     style.apply(sheet["A1"], "xl_title").value = TITLE
     style.apply(sheet["A2"], "xl_note").value = ("Yellow cells are inputs. Results per candidate are below the "
                                                  "inputs; the month-by-month projection is on the Projection sheet.")
     style.apply(sheet[f"{LABEL_COLUMN}3"], "xl_label").value = "All inputs (first unusable one, or OK)"
-    style.apply(sheet[f"{VALUE_COLUMNS[1]}3"], "xl_output", "text").value = "=" + _overall_status()
+    style.apply(sheet[f"{VALUE_COLUMNS[1]}3"], "xl_output", "text").value = "=" + checks.overall_status(_check_blocks())
     style.define(workbook, STATUS, MODEL_SHEET, f"{VALUE_COLUMNS[1]}3")
     row = 2
     for title, headers, specs, per_candidate in _model_blocks():
@@ -516,7 +455,7 @@ def _model_sheet(workbook):
             for k in CANDIDATES if per_candidate else (None,):
                 if isinstance(spec, Input):
                     default = spec.default[k - 1] if per_candidate else spec.default
-                    _write_input(workbook, sheet, validations, spec, row, k, default)
+                    _write_input(workbook, sheet, spec, row, k, default)
                 else:
                     _write_formula(workbook, sheet, spec, row, k)
     row += 1
@@ -537,7 +476,7 @@ def _projection_formulas(row: int) -> dict:
 
     def when(condition: str | None, formula: str) -> str:
         inner = formula if condition is None else f'IF({condition},{formula},"")'
-        return f'=IF({STATUS}="{OK}",{inner},"")'
+        return "=" + checks.guarded(inner)
 
     formulas = {"month": row - PROJECTION_FIRST_ROW + 1,
                 "requests": when(None, f"in_requests_per_month*(1+in_monthly_growth)^({month}-1)")}
@@ -610,6 +549,7 @@ def build() -> Workbook:
     model = _model_sheet(workbook)
     _projection_sheet(workbook)
     price_sheet.add_price_sheet(workbook)
+    checks.add_validations(workbook, [check for block in _check_blocks().values() for check in block])
     workbook.active = workbook.index(model)
     return workbook
 
@@ -618,51 +558,14 @@ def build() -> Workbook:
 # The same outputs in Python
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
-
-
 def _hardware(table: dict, name, field: str) -> float:
-    """A number from the price table for a listed accelerator, as the sheet's lookup gives it: an empty cell is 0,
-    text is NaN (the sheet's ISNUMBER tests fail on it)."""
-    value = table[name.casefold()].get(field)
-    if value is None or value == "":
-        return 0.0
-    return float(value) if _is_number(value) else float("nan")
-
-
-def _peak(table, gpu, precision) -> float:
-    bf16 = _hardware(table, gpu, "peak_tflops_bf16")
-    field = {"fp8": "peak_tflops_fp8", "int8": "peak_tflops_int8"}.get(str(precision).casefold())
-    if field is None:
-        return bf16
-    other = _hardware(table, gpu, field)
-    return other if other > 0 else bf16
-
-
-def _usable(rule: str, value, table: dict) -> bool:
-    """Python's twin of RULE_CHECKS: True when the sheet's test accepts ``value``."""
-    number = _is_number(value)
-    return {
-        "positive": lambda: number and value > 0,
-        "non_negative": lambda: number and value >= 0,
-        "fraction": lambda: number and 0 < value <= 1,
-        "growth": lambda: number and value > -1,
-        "at_least_one": lambda: number and value >= 1,
-        "whole": lambda: number and value >= 1 and float(value).is_integer(),
-        "precision": lambda: isinstance(value, str) and value.casefold() in ("bf16", "fp8", "int8"),
-        "candidate": lambda: number and value in CANDIDATES,
-        "gpu": lambda: isinstance(value, str) and value.casefold() in table,
-    }[rule]()
+    """A field of a listed accelerator as the sheet's lookup gives it (empty: 0; text: NaN, failing every test)."""
+    return price_sheet.price_value(table, name, (field,))
 
 
 def input_problem(values: dict, table: dict) -> str | None:
     """The first unusable input, worded as the sheet's Check rows (Model!C3) word it; None when all are usable."""
-    for checked in _check_blocks().values():
-        for name, message, _, rule in checked:
-            if not _usable(rule, values.get(name), table):
-                return message
-    return None
+    return checks.first_problem(_check_blocks().values(), values, {"prices": table})
 
 
 def expected_outputs(inputs: dict, prices=None) -> dict:
@@ -684,8 +587,6 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
     ...
     xlcalc.errors.InvalidInputError: Requests in month 1 (in_requests_per_month) must be a number of 0 or more
     """
-    from .. import economics, serving
-
     values = default_inputs() | {k: v for k, v in inputs.items() if k.startswith("in_")}
     table = price_sheet.price_table(price_sheet.catalog_rows() if prices is None else prices)
     problem = input_problem(values, table)
@@ -703,14 +604,14 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
     months = np.arange(1, MONTHS + 1, dtype=float)
     monthly_requests = requests * (1.0 + number("in_monthly_growth")) ** (months - 1.0)
 
-    out, totals, cumulative = {}, {}, {}
+    out, cumulative = {}, {}
     for k in CANDIDATES:
         get = lambda key: values[input_name(key, k)]  # noqa: E731
         params, batch = float(get("params")), float(get("batch"))
         bpp, kv, context = float(get("bytes_per_param")), float(get("kv_bytes_per_token")), float(get("context_tokens"))
         gpu = get("gpu")
         usd_per_hour = _hardware(table, gpu, "usd_per_hour")
-        peak = _peak(table, gpu, get("precision"))
+        peak = price_sheet.price_value(table, gpu, PEAK_FIELDS.get(str(get("precision")).casefold(), ()))
         bandwidth = _hardware(table, gpu, "mem_bw_tbs")
         gpu_memory = _hardware(table, gpu, "memory_gb")
         spec_ok = peak > 0 and bandwidth > 0 and gpu_memory > 0

@@ -23,16 +23,14 @@ away from its own row.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 from openpyxl import Workbook
 from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
-from .. import laws, lifetime
+from .. import economics, laws, lifetime
 from ..errors import InvalidInputError, WorkbookError
-from . import price_sheet, style
+from . import checks, price_sheet, style
 
 FILENAME = "lifetime_sizing.xlsx"
 TITLE = "xlcalc lifetime sizing: what to train for an expected demand"
@@ -92,7 +90,7 @@ TABLE_1 = (
 )
 #: What results show where they cannot be computed (a break-even fraction that cannot reach the loss, a
 #: budget too small for the demand, zero requests per month, or an input problem).
-NOT_USABLE = "n/a"
+NOT_USABLE = checks.NOT_AVAILABLE
 #: The Fixed budget sheet's status when the optimum has under one parameter or training token.
 BUDGET_TOO_SMALL = ("the budget cannot pay for the inference demand: the best model would have under one parameter "
                     "or training token; raise the budget or lower the demand")
@@ -189,15 +187,16 @@ FIT_DEFAULT = {field: f"default_{field}" for field in FIT_FIELDS}
 
 
 # ----------------------------------------------------------------------------------------------
-# Input checks: one status cell per input block (first bad input, or OK), the same test in Python
+# Input checks: one status cell per input block (first bad input, or OK), the same test in Python, and the
+# data validation of the input cells, all from the one table CHECKS (see :mod:`.checks`)
 
 
 #: The text every status cell shows when its inputs are usable.
-OK = "OK"
+OK = checks.OK
 #: Defined name of the overall status (Sizing!B3): the first block's problem, or OK. Every computed cell of
 #: the Sizing, Solver, Demand sweep, Fixed budget and Break-even sheets shows "" (out_ cells NOT_USABLE)
 #: unless it is OK, so one bad input gives one clear message instead of hundreds of error cells.
-STATUS = "inputs_status"
+STATUS = checks.STATUS
 
 #: The hardware values with an override cell: key -> (accelerator input, price-sheet field(s), what it is).
 HARDWARE_VALUES = {
@@ -211,36 +210,41 @@ HARDWARE_VALUES = {
 #: The in_ names of the hardware override cells (empty: the price sheet's value is used).
 HARDWARE_OVERRIDES = tuple(f"in_{key}" for key in HARDWARE_VALUES)
 
+#: The fit names the Fits sheet lists (any case), and 'custom'.
+_FIT_NAMES = frozenset({name.casefold() for name in laws.FITS} | {CUSTOM_FIT})
 
-@dataclasses.dataclass(frozen=True)
-class Check:
-    """One input test: the cell's name, its label, and the kind of value allowed (see :data:`CHECK_KINDS`)."""
-
-    name: str
-    label: str
-    kind: str
-    custom_only: bool = False  # tested only when the fit is 'custom'
-
-    def message(self) -> str:
-        if self.kind == "used":
-            hardware, _, what = HARDWARE_VALUES[self.name[len("use_"):]]
-            return (f"{self.label}: the price sheet has no {what} above 0 for the accelerator in {hardware}; "
-                    f"type one there or in in_{self.name[len('use_'):]}")
-        return f"{self.label} ({self.name}) {CHECK_KINDS[self.kind][1]}"
-
-
-#: Check kinds: (sheet formula that is TRUE for a usable value, with {x} for the cell, what is allowed).
-CHECK_KINDS = {
-    "positive": ("IF(ISNUMBER({x}),{x}>0,FALSE)", "must be a number greater than 0"),
-    "non_negative": ("IF(ISNUMBER({x}),{x}>=0,FALSE)", "must be a number of 0 or more"),
-    "fraction": ("IF(ISNUMBER({x}),AND({x}>0,{x}<=1),FALSE)", "must be a fraction greater than 0 and at most 1"),
-    "override": ("IF(ISBLANK({x}),TRUE,IF(ISNUMBER({x}),{x}>0,FALSE))",
-                 "must be empty (to use the price sheet) or a number greater than 0"),
-    "fit": ("ISNUMBER(MATCH({x},fit_names,0))", "must be a fit listed on the Fits sheet, or custom"),
-    "hardware": ("ISNUMBER(MATCH({x},hw_names,0))", "must be an accelerator listed on the Hardware prices sheet"),
-    "above_E": ("{x}>INDEX(fits_E,MATCH(in_fit,fit_names,0))", "must exceed the fit's E"),
-    "used": ("IF(ISNUMBER({x}),{x}>0,FALSE)", ""),
+#: This workbook's rule kinds: the shared ones, an accelerator, a fit, a loss above the fit's E and a hardware
+#: value in use (computed, so no data validation).
+RULES = checks.RULES | {
+    "hardware": price_sheet.ACCELERATOR,
+    "fit": checks.Rule("ISNUMBER(MATCH({x},fit_names,0))", "must be a fit listed on the Fits sheet, or custom",
+                       lambda value, _: isinstance(value, str) and value.casefold() in _FIT_NAMES,
+                       checks.Validation("list", "fit_names", error="Pick a fit listed on the Fits sheet (or "
+                                         "'custom').", error_title="Unknown fit")),
+    # tested after the fit's own checks, so the fit is usable by then
+    "above_E": checks.Rule("{x}>INDEX(fits_E,MATCH(in_fit,fit_names,0))", "must exceed the fit's E",
+                           lambda value, context: checks.is_number(value)
+                           and value > _fit_from_inputs(context["inputs"]).E),
+    "used": checks.Rule("IF(ISNUMBER({x}),{x}>0,FALSE)", "", lambda value, _: checks.is_number(value) and value > 0),
 }
+
+#: Custom constants are tested only when the fit is 'custom'.
+CUSTOM_ONLY = checks.Skip(f'in_fit<>"{CUSTOM_FIT}"',
+                          lambda values: not (isinstance(values.get("in_fit"), str)
+                                              and values["in_fit"].casefold() == CUSTOM_FIT))
+
+
+def _check(name: str, label: str, kind: str, custom_only: bool = False) -> checks.Check:
+    return checks.Check(name, label, RULES[kind], CUSTOM_ONLY if custom_only else None)
+
+
+def _used_check(side: str, key: str, label: str) -> checks.Check:
+    """The hardware value in use (override, else price sheet) must be a number above 0."""
+    hardware, _, what = HARDWARE_VALUES[f"{side}_{key}"]
+    return checks.Check(f"use_{side}_{key}", label, RULES["used"],
+                        text=f"{label}: the price sheet has no {what} above 0 for the accelerator in {hardware}; "
+                             f"type one there or in in_{side}_{key}")
+
 
 QUALITY_BLOCK, FIT_BLOCK, DEMAND_BLOCK, HARDWARE_BLOCK, SWEEP_BLOCK, BUDGET_BLOCK, BREAKEVEN_BLOCK = (
     "status_quality", "status_fit", "status_demand", "status_hardware", "status_sweep", "status_budget",
@@ -248,116 +252,54 @@ QUALITY_BLOCK, FIT_BLOCK, DEMAND_BLOCK, HARDWARE_BLOCK, SWEEP_BLOCK, BUDGET_BLOC
 
 #: The checks of each input block, by the defined name of the block's status cell, in the order shown.
 CHECKS = {
-    QUALITY_BLOCK: (Check("in_loss", "Target loss", "positive"),
-                    Check("in_chinchilla_size_params", "Helper model size", "positive")),
-    FIT_BLOCK: (Check("in_fit", "Fit", "fit"),
-                Check("in_custom_E", "Custom E", "non_negative", True),
-                *(Check(f"in_custom_{k}", f"Custom {k}", "positive", True) for k in FIT_FIELDS[1:]),
-                Check("in_loss", "Target loss", "above_E")),
-    DEMAND_BLOCK: (Check("in_requests", "Requests over the model's life", "non_negative"),
-                   Check("in_input_tokens", "Input tokens per request", "non_negative"),
-                   Check("in_output_tokens", "Output tokens per request", "non_negative")),
+    QUALITY_BLOCK: (_check("in_loss", "Target loss", "positive"),
+                    _check("in_chinchilla_size_params", "Helper model size", "positive")),
+    FIT_BLOCK: (_check("in_fit", "Fit", "fit"),
+                _check("in_custom_E", "Custom E", "non_negative", True),
+                *(_check(f"in_custom_{k}", f"Custom {k}", "positive", True) for k in FIT_FIELDS[1:]),
+                _check("in_loss", "Target loss", "above_E")),
+    DEMAND_BLOCK: (_check("in_requests", "Requests over the model's life", "non_negative"),
+                   _check("in_input_tokens", "Input tokens per request", "non_negative"),
+                   _check("in_output_tokens", "Output tokens per request", "non_negative")),
     HARDWARE_BLOCK: (
         *(check for side, label in (("train", "Training"), ("infer", "Inference")) for check in (
-            Check(f"in_{side}_hardware", f"{label} accelerator", "hardware"),
+            _check(f"in_{side}_hardware", f"{label} accelerator", "hardware"),
             *(check for key, what in (("usd_per_hour", "$ per GPU-hour"), ("peak_tflops", "peak TFLOP/s"))
-              for check in (Check(f"in_{side}_{key}", f"{label} {what} override", "override"),
-                            Check(f"use_{side}_{key}", f"{label} {what}", "used"))))),
-        Check("in_mfu_train", "MFU training", "fraction"),
-        Check("in_mfu_prefill", "MFU prefill", "fraction"),
-        Check("in_mfu_decode", "MFU decode", "fraction")),
-    SWEEP_BLOCK: (Check("in_sweep_min_tokens", "Fewest sweep tokens", "positive"),
-                  Check("in_sweep_max_tokens", "Most sweep tokens", "positive")),
-    BUDGET_BLOCK: (Check("in_budget_flops", "Total FLOP budget", "positive"),),
-    BREAKEVEN_BLOCK: (Check("in_requests_per_month", "Requests per month", "non_negative"),),
+              for check in (_check(f"in_{side}_{key}", f"{label} {what} override", "override"),
+                            _used_check(side, key, f"{label} {what}"))))),
+        _check("in_mfu_train", "MFU training", "fraction"),
+        _check("in_mfu_prefill", "MFU prefill", "fraction"),
+        _check("in_mfu_decode", "MFU decode", "fraction")),
+    SWEEP_BLOCK: (_check("in_sweep_min_tokens", "Fewest sweep tokens", "positive"),
+                  _check("in_sweep_max_tokens", "Most sweep tokens", "positive")),
+    BUDGET_BLOCK: (_check("in_budget_flops", "Total FLOP budget", "positive"),),
+    BREAKEVEN_BLOCK: (_check("in_requests_per_month", "Requests per month", "non_negative"),),
 }
 
-
-def _status_formula(checks) -> str:
-    """Nested IFs: the message of the first failing check, else OK (later tests are not evaluated)."""
-    formula = f'"{OK}"'
-    for check in reversed(checks):
-        test = CHECK_KINDS[check.kind][0].format(x=check.name)
-        if check.custom_only:
-            test = f'OR(in_fit<>"{CUSTOM_FIT}",{test})'
-        formula = f'IF({test},{formula},"{check.message()}")'
-    return formula
-
-
-def _overall_status() -> str:
-    formula = f'"{OK}"'
-    for block in reversed(CHECKS):
-        formula = f'IF({block}="{OK}",{formula},{block})'
-    return formula
+#: Inputs checked on their own sheet instead of by the status (an unusable one makes only its results
+#: NOT_USABLE): the break-even fraction, tested with the loss by Break-even!breakeven_ok. Validated likewise.
+LOCAL_CHECKS = (_check("in_breakeven_fraction", "Smaller model fraction", "fraction"),)
 
 
 def _price_formula(key: str) -> str:
     """The price sheet's value for a hardware key (the first field above 0), or the text 'not listed'."""
     hardware, fields, _ = HARDWARE_VALUES[key]
-    value = price_sheet.lookup(fields[-1], hardware)
-    for field in reversed(fields[:-1]):
-        first = price_sheet.lookup(field, hardware)
-        value = f"IF({first}>0,{first},{value})"
-    return f'IFERROR({value},"not listed")'
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_empty(value) -> bool:
-    return value is None or value == ""
-
-
-def _price_value(table: dict, hardware, fields) -> object:
-    """As the sheet's lookup: the first field above 0 (an empty cell reads as 0), None when not listed."""
-    row = table.get(hardware.casefold()) if isinstance(hardware, str) else None
-    if row is None:
-        return None
-    value = None
-    for field in fields:
-        value = row.get(field)
-        value = 0.0 if _is_empty(value) or (isinstance(value, float) and math.isnan(value)) else value
-        if _is_number(value) and value > 0:
-            return value
-    return value
+    return price_sheet.price_formula(fields, hardware)
 
 
 def hardware_in_use(inputs: dict, table: dict) -> dict:
-    """The hardware values the sheet uses: the override where typed, else the price sheet's value."""
+    """The hardware values the sheet uses: the override where typed, else the price sheet's value (NaN: none)."""
     used = {}
     for key, (hardware, fields, _) in HARDWARE_VALUES.items():
         override = inputs[f"in_{key}"]
-        used[key] = _price_value(table, inputs[hardware], fields) if _is_empty(override) else override
+        used[key] = price_sheet.price_value(table, inputs[hardware], fields) if checks.is_empty(override) else override
     return used
 
 
 def input_problem(inputs: dict, table: dict) -> str | None:
     """The first input problem, as the sheet's status cells word it; None when every input is usable."""
-    used = hardware_in_use(inputs, table)
-    fit_name = inputs["in_fit"]
-    custom = isinstance(fit_name, str) and fit_name.casefold() == CUSTOM_FIT
-    fits = {name.casefold() for name in laws.FITS} | {CUSTOM_FIT}
-    for checks in CHECKS.values():
-        for check in checks:
-            if check.custom_only and not custom:
-                continue
-            value = used[check.name[len("use_"):]] if check.kind == "used" else inputs[check.name]
-            number = _is_number(value)
-            tests = {
-                "positive": lambda: number and value > 0,
-                "non_negative": lambda: number and value >= 0,
-                "fraction": lambda: number and 0 < value <= 1,
-                "override": lambda: _is_empty(value) or (number and value > 0),
-                "fit": lambda: isinstance(value, str) and value.casefold() in fits,
-                "hardware": lambda: isinstance(value, str) and value.casefold() in table,
-                "above_E": lambda: number and value > _fit_from_inputs(inputs).E,  # after the fit's own checks
-                "used": lambda: number and value > 0,
-            }
-            ok = tests[check.kind]()
-            if not ok:
-                return check.message()
-    return None
+    values = inputs | {f"use_{key}": value for key, value in hardware_in_use(inputs, table).items()}
+    return checks.first_problem(CHECKS.values(), values, {"prices": table, "inputs": inputs})
 
 
 def _guard(workbook, sheets, unguarded: set) -> None:
@@ -377,7 +319,7 @@ def _guard(workbook, sheets, unguarded: set) -> None:
                 if cell.data_type != "f" or (title, cell.coordinate) in skip:
                     continue
                 fill = NOT_USABLE if (title, cell.coordinate) in outputs else ""
-                cell.value = f'=IF({STATUS}="{OK}",{cell.value[1:]},"{fill}")'
+                cell.value = "=" + checks.guarded(cell.value[1:], fill)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -506,7 +448,7 @@ def _sizing_sheet(workbook) -> None:
            "Yellow cells are inputs. Training costs 6ND FLOPs, serving 2N FLOPs per token (Sardana et al. 2024, "
            "arXiv 2401.00448).")
     d = DEFAULT_INPUTS
-    big, usd = "big", "usd_cents"
+    big = "big"
     fit = FIT_IN_USE
     price_cells = []
 
@@ -528,7 +470,7 @@ def _sizing_sheet(workbook) -> None:
             "=" + _power_law_loss("in_chinchilla_size_params", _chinchilla_tokens("in_chinchilla_size_params", fit),
                                   fit), "xl_output", "loss", "helper_loss",
             "trained on the fit's Chinchilla-optimal tokens"),
-        Row("Check", "=" + _status_formula(CHECKS[QUALITY_BLOCK]), "xl_formula", "text", "status_quality"),
+        Row("Check", "=" + checks.status_formula(CHECKS[QUALITY_BLOCK]), "xl_formula", "text", "status_quality"),
         None,
         Row("Scaling law", "value", "xl_header"),
         Row("Fit", d["in_fit"], "xl_input", "text", "in_fit",
@@ -536,10 +478,10 @@ def _sizing_sheet(workbook) -> None:
         Row("Constants", "E", "xl_header", extra=FIT_FIELDS[1:]),
         Row("Custom constants (used when Fit = custom)", d["in_custom_E"], "xl_input", "0.0000000", "in_custom_E",
             extra=tuple((d[f"in_custom_{k}"], "xl_input", "0.0000000") for k in FIT_FIELDS[1:])),
-        Row("Constants in use", f"=INDEX(fits_E,MATCH(in_fit,fit_names,0))", "xl_formula", "0.0000000", "fit_E",
+        Row("Constants in use", "=INDEX(fits_E,MATCH(in_fit,fit_names,0))", "xl_formula", "0.0000000", "fit_E",
             extra=tuple((f"=INDEX(fits_{k},MATCH(in_fit,fit_names,0))", "xl_formula", "0.0000000")
                         for k in FIT_FIELDS[1:])),
-        Row("Check", "=" + _status_formula(CHECKS[FIT_BLOCK]), "xl_formula", "text", "status_fit"),
+        Row("Check", "=" + checks.status_formula(CHECKS[FIT_BLOCK]), "xl_formula", "text", "status_fit"),
         None,
         Row("Lifetime demand", "value", "xl_header"),
         Row("Requests over the model's life", d["in_requests"], "xl_input", big, "in_requests"),
@@ -547,7 +489,7 @@ def _sizing_sheet(workbook) -> None:
         Row("Output (generated) tokens per request", d["in_output_tokens"], "xl_input", "count", "in_output_tokens"),
         Row("Lifetime inference tokens", "=in_requests*(in_input_tokens+in_output_tokens)", "xl_formula", big,
             "inference_tokens", "requests x (input + output)"),
-        Row("Check", "=" + _status_formula(CHECKS[DEMAND_BLOCK]), "xl_formula", "text", "status_demand"),
+        Row("Check", "=" + checks.status_formula(CHECKS[DEMAND_BLOCK]), "xl_formula", "text", "status_demand"),
         None,
         Row("Hardware", "override", "xl_header", extra=("value used", "price sheet")),
         Row("Training accelerator", d["in_train_hardware"], "xl_input", "text", "in_train_hardware",
@@ -566,7 +508,7 @@ def _sizing_sheet(workbook) -> None:
         Row("MFU training", d["in_mfu_train"], "xl_input", "percent", "in_mfu_train", "fraction of peak, in (0, 1]"),
         Row("MFU inference prefill (input tokens)", d["in_mfu_prefill"], "xl_input", "percent", "in_mfu_prefill"),
         Row("MFU inference decode (output tokens)", d["in_mfu_decode"], "xl_input", "percent", "in_mfu_decode"),
-        Row("Check", "=" + _status_formula(CHECKS[HARDWARE_BLOCK]), "xl_formula", "text", "status_hardware"),
+        Row("Check", "=" + checks.status_formula(CHECKS[HARDWARE_BLOCK]), "xl_formula", "text", "status_hardware"),
         Row("$ per training FLOP", "=use_train_usd_per_hour/(3600*use_train_peak_tflops*1E+12*in_mfu_train)",
             "xl_formula", "0.000E+00", "k_train"),
         Row("$ per prefill FLOP", "=use_infer_usd_per_hour/(3600*use_infer_peak_tflops*1E+12*in_mfu_prefill)",
@@ -583,18 +525,13 @@ def _sizing_sheet(workbook) -> None:
         style.define(workbook, used_name, SIZING, f"C{row}")
         style.define(workbook, price_name, SIZING, f"D{row}")
     style.apply(sheet["A3"], "xl_label").value = "All inputs"
-    style.apply(sheet["B3"], "xl_output", "text").value = "=" + _overall_status()
+    style.apply(sheet["B3"], "xl_output", "text").value = "=" + checks.overall_status(CHECKS)
     style.define(workbook, STATUS, SIZING, "B3")
     for name, label in (("in_custom_", "Custom constants (used when Fit = custom)"), ("fit_", "Constants in use")):
         row = int(where[f"{name}E"][1:])
         for j, field in enumerate(FIT_FIELDS[1:], start=3):
             style.define(workbook, f"{name}{field}", SIZING, f"{get_column_letter(j)}{row}")
 
-    fit_check = DataValidation(type="list", formula1="fit_names", allow_blank=False, showErrorMessage=True,
-                               error="Pick a fit listed on the Fits sheet (or 'custom').", errorTitle="Unknown fit")
-    sheet.add_data_validation(fit_check)
-    fit_check.add(where["in_fit"])
-    price_sheet.accelerator_dropdown(sheet, where["in_train_hardware"], where["in_infer_hardware"])
 
     _results_table(workbook, sheet, 4 + len(rows) + 1)
     style.set_widths(sheet, {"A": 44, "B": 18, "C": 18, "D": 18, "E": 18, "F": 18})
@@ -733,7 +670,7 @@ def _sweep_sheet(workbook) -> None:
             "in_sweep_min_tokens"),
         Row("Most lifetime inference tokens", DEFAULT_INPUTS["in_sweep_max_tokens"], "xl_input", "big",
             "in_sweep_max_tokens"),
-        Row("Check", "=" + _status_formula(CHECKS[SWEEP_BLOCK]), "xl_formula", "text", SWEEP_BLOCK),
+        Row("Check", "=" + checks.status_formula(CHECKS[SWEEP_BLOCK]), "xl_formula", "text", SWEEP_BLOCK),
     ]
     _form(workbook, sheet, 4, inputs, note_column=3)
     fit = FIT_IN_USE
@@ -797,7 +734,7 @@ def _budget_sheet(workbook) -> None:
         Row("Budget", "value", "xl_header"),
         Row("Total FLOP budget (training + inference)", DEFAULT_INPUTS["in_budget_flops"], "xl_input", "big",
             "in_budget_flops"),
-        Row("Check", "=" + _status_formula(CHECKS[BUDGET_BLOCK]), "xl_formula", "text", BUDGET_BLOCK),
+        Row("Check", "=" + checks.status_formula(CHECKS[BUDGET_BLOCK]), "xl_formula", "text", BUDGET_BLOCK),
         Row("Lifetime inference tokens (Sizing sheet)", "=inference_tokens", "xl_formula", "big"),
         Row("Inference FLOPs per parameter", "=2*inference_tokens", "xl_formula", "big"),
         Row("Budget covers the demand?",
@@ -883,7 +820,7 @@ def _breakeven_sheet(workbook) -> None:
             "xl_input", "percent", "in_breakeven_fraction", "between the smallest fraction below and 100%"),
         Row("Requests per month", DEFAULT_INPUTS["in_requests_per_month"], "xl_input", "big",
             "in_requests_per_month", f"0: the months below show {NOT_USABLE}"),
-        Row("Check", "=" + _status_formula(CHECKS[BREAKEVEN_BLOCK]), "xl_formula", "text", BREAKEVEN_BLOCK),
+        Row("Check", "=" + checks.status_formula(CHECKS[BREAKEVEN_BLOCK]), "xl_formula", "text", BREAKEVEN_BLOCK),
         Row("Smallest fraction that can reach the loss",
             f"=({fit['A']}/(in_loss-{fit['E']}))^(1/{fit['alpha']})/chin_params", "xl_formula", "percent",
             "breakeven_min_fraction", "with infinite data; depends only on the fit"),
@@ -1037,41 +974,6 @@ README = (
 )
 
 
-#: Numeric inputs and what they accept (a data-validation rule: operator and bounds, and the message shown).
-POSITIVE, NON_NEGATIVE, FRACTION = ("greaterThan", "0", None), ("greaterThanOrEqual", "0", None), ("between", "1E-12", "1")
-OVERRIDE = ("greaterThan", "0", "blank")  # as POSITIVE, but an empty cell (use the price sheet) is allowed
-NUMBER_RULES = {
-    OVERRIDE: ("in_train_usd_per_hour", "in_train_peak_tflops", "in_infer_usd_per_hour", "in_infer_peak_tflops"),
-    POSITIVE: ("in_loss", "in_chinchilla_size_params", "in_sweep_min_tokens", "in_sweep_max_tokens",
-               "in_budget_flops", "in_requests_per_month", "in_custom_A", "in_custom_B", "in_custom_alpha",
-               "in_custom_beta"),
-    NON_NEGATIVE: ("in_requests", "in_input_tokens", "in_output_tokens", "in_custom_E"),
-    FRACTION: ("in_mfu_train", "in_mfu_prefill", "in_mfu_decode", "in_breakeven_fraction"),
-}
-RULE_MESSAGES = {POSITIVE: "Type a number greater than 0.", NON_NEGATIVE: "Type a number of 0 or more.",
-                 OVERRIDE: "Type a number greater than 0, or clear the cell to use the price sheet's value.",
-                 FRACTION: "Type a fraction greater than 0 and at most 1 (for example 50%)."}
-
-
-def _add_number_rules(workbook) -> None:
-    """Data validation on the numeric inputs, one rule per sheet and kind, so a typo is refused where it is typed."""
-    for rule, names in NUMBER_RULES.items():
-        operator, low, high = rule
-        blank = high == "blank"
-        high = None if blank else high
-        by_sheet = {}
-        for name in names:
-            (sheet, ref), = workbook.defined_names[name].destinations
-            by_sheet.setdefault(sheet, []).append(ref.replace("$", ""))
-        for sheet, cells in by_sheet.items():
-            validation = DataValidation(type="decimal", operator=operator, formula1=low, formula2=high,
-                                        allow_blank=blank, showErrorMessage=True, error=RULE_MESSAGES[rule],
-                                        errorTitle="Not a usable value")
-            workbook[sheet].add_data_validation(validation)
-            for cell in cells:
-                validation.add(cell)
-
-
 # ----------------------------------------------------------------------------------------------
 # Public API
 
@@ -1091,7 +993,7 @@ def build() -> Workbook:
     price_sheet.add_price_sheet(workbook)
     _guard(workbook, (SIZING, SOLVER, SWEEP, BUDGET, BREAKEVEN),
            {STATUS, *CHECKS, *(f"{prefix}_{key}" for key in HARDWARE_VALUES for prefix in ("use", "price"))})
-    _add_number_rules(workbook)
+    checks.add_validations(workbook, (*(c for block in CHECKS.values() for c in block), *LOCAL_CHECKS))
     style.readme_sheet(workbook, TITLE, list(README), index=0)
     workbook.active = 1
     return workbook
@@ -1164,9 +1066,7 @@ def _budget(total_flops: float, inference_tokens: float, fit) -> dict:
              "out_budget_chinchilla_loss")
     try:
         budget = lifetime.budget_optimal(total_flops, inference_tokens, fit=fit)
-    except InvalidInputError:  # "cannot be met": the budget barely covers the inference
-        return dict.fromkeys(names, NOT_USABLE)
-    if not (budget.params >= 1.0 and budget.tokens >= 1.0):
+    except InvalidInputError:  # "cannot be met": the optimum would have under one parameter or training token
         return dict.fromkeys(names, NOT_USABLE)
     return dict(zip(names, (budget.params, budget.tokens, budget.loss, budget.chinchilla.params,
                             budget.chinchilla.loss)))
@@ -1185,14 +1085,16 @@ def _breakeven(v, fit, loss, chin, n_in, n_out, usd_per_flop) -> dict:
     names = ("out_breakeven_extra_flops", "out_breakeven_tokens", "out_breakeven_requests", "out_breakeven_months")
     fraction = v["in_breakeven_fraction"]
     floor = (fit.A / (loss - fit.E)) ** (1.0 / fit.alpha)
-    if not (_is_number(fraction) and floor / chin.params < fraction < 1.0 and n_in + n_out > 0):
+    if not (checks.is_number(fraction) and floor / chin.params < fraction < 1.0 and n_in + n_out > 0):
         return dict.fromkeys(names, NOT_USABLE)
     k_train, k_prefill, k_decode = usd_per_flop
     small_params = fraction * chin.params
     small_tokens = laws.tokens_for_loss(loss, small_params, fit=fit)
+    models = (small_params, small_tokens, chin.params, chin.tokens)
     extra = 6.0 * small_params * small_tokens - 6.0 * chin.params * chin.tokens
-    saved = chin.params - small_params
-    requests = k_train * extra / (2.0 * saved * (n_in * k_prefill + n_out * k_decode))
+    # $ break-even: an inference FLOP costs (n_in k_prefill + n_out k_decode) / (n_in + n_out) / k_train training FLOPs
+    cost_ratio = (n_in * k_prefill + n_out * k_decode) / ((n_in + n_out) * k_train)
+    requests = economics.breakeven_requests(*models, n_in + n_out, inference_cost_ratio=cost_ratio)
     per_month = float(v["in_requests_per_month"])
     months = requests / per_month if per_month > 0 else NOT_USABLE
-    return dict(zip(names, (extra, extra / (2.0 * saved), requests, months)))
+    return dict(zip(names, (extra, economics.breakeven_tokens(*models), requests, months)))

@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from . import style
+from . import checks, style
 
 PRICE_SHEET_TITLE = "Hardware prices"
 PRICE_HEADER_ROW = 1
@@ -167,18 +167,70 @@ def lookup(key: str, name_formula: str) -> str:
     return f"INDEX({COLUMN_NAMES[key]},MATCH({name_formula},{COLUMN_NAMES['name']},0))"
 
 
+def price_choice(fields, name_formula: str) -> str:
+    """A formula fragment: the first of ``fields`` above 0 for the accelerator named by ``name_formula``, else the
+    last field's value (an empty cell looks up as 0); #N/A when the sheet does not list the name.
+
+    >>> price_choice(("usd_per_hour",), "g")
+    'INDEX(hw_usd_per_hour,MATCH(g,hw_names,0))'
+    >>> price_choice(("tdp_w", "memory_gb"), "g").startswith("IF(INDEX(hw_tdp_w,MATCH(g,hw_names,0))>0,")
+    True
+    """
+    value = lookup(fields[-1], name_formula)
+    for field in reversed(fields[:-1]):
+        first = lookup(field, name_formula)
+        value = f"IF({first}>0,{first},{value})"
+    return value
+
+
+def price_formula(fields, name_formula: str) -> str:
+    """:func:`price_choice` showing the text NOT_LISTED (never #N/A) for a name the sheet does not list.
+
+    >>> price_formula(("usd_per_hour",), "in_c1_gpu")
+    'IFERROR(INDEX(hw_usd_per_hour,MATCH(in_c1_gpu,hw_names,0)),"not listed")'
+    """
+    return f'IFERROR({price_choice(fields, name_formula)},"{checks.NOT_LISTED}")'
+
+
+def price_value(table: dict, name, fields) -> float:
+    """Python's twin of :func:`price_formula` over :func:`price_table`: the first field above 0, else the last
+    field's value; an empty cell is 0, and NaN stands where the sheet shows text (a text cell, or a name the
+    price sheet does not list), so every "above 0" test fails on it as the sheet's ISNUMBER tests do.
+
+    >>> table = price_table([{"name": "X", "peak_tflops_int8": None, "peak_tflops_bf16": 9}])
+    >>> price_value(table, "x", ("peak_tflops_int8", "peak_tflops_bf16")), price_value(table, "Y", ("tdp_w",))
+    (9.0, nan)
+    """
+    row = table.get(name.casefold()) if isinstance(name, str) else None
+    if row is None:
+        return math.nan
+    value = math.nan
+    for field in fields:
+        value = _looked_up(row.get(field))
+        if value > 0:
+            return value
+    return value
+
+
+def _looked_up(cell) -> float:
+    """A price-sheet cell as a lookup reads it: its number, 0 when empty (None, "" or NaN), NaN for text."""
+    if checks.is_number(cell):
+        return float(cell)
+    return 0.0 if checks.is_empty(cell) or (isinstance(cell, float) and math.isnan(cell)) else math.nan
+
+
+#: The rule of an accelerator-name input: a name listed on the price sheet (any case), offered as a drop-down.
+ACCELERATOR = checks.Rule(
+    f"ISNUMBER(MATCH({{x}},{COLUMN_NAMES['name']},0))", f"must be an accelerator listed in {PRICE_SHEET_TITLE}",
+    lambda value, context: isinstance(value, str) and value.casefold() in context["prices"],
+    checks.Validation("list", COLUMN_NAMES["name"], error=f"Pick an accelerator listed in the '{PRICE_SHEET_TITLE}' "
+                      "sheet (add a row there for a new one).", error_title="Unknown accelerator",
+                      prompt=f"Accelerators come from the '{PRICE_SHEET_TITLE}' sheet."))
+
+
 def accelerator_dropdown(sheet, *coordinates: str) -> DataValidation:
     """A drop-down of the price sheet's accelerator names on the given cells (typing other text is refused)."""
-    validation = DataValidation(type="list", formula1=COLUMN_NAMES["name"], allow_blank=False)
-    validation.error = f"Pick an accelerator listed in the '{PRICE_SHEET_TITLE}' sheet (add a row there for a new one)."
-    validation.errorTitle = "Unknown accelerator"
-    validation.prompt = f"Accelerators come from the '{PRICE_SHEET_TITLE}' sheet."
-    validation.showErrorMessage = True
-    validation.showInputMessage = True
-    sheet.add_data_validation(validation)
-    for coordinate in coordinates:
-        validation.add(coordinate)
-    return validation
+    return ACCELERATOR.validation.add_to(sheet, coordinates)
 
 
 def price_table(rows) -> dict:
