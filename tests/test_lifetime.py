@@ -135,6 +135,21 @@ class TestCostOptimal:
         assert opt.chinchilla.tokens == pytest.approx(1.556e12, rel=FOUR_DIGITS)
         assert opt.chinchilla.usd == pytest.approx(6.378e5, rel=FOUR_DIGITS)
 
+    def test_per_request_is_the_lifetime_total(self):
+        hardware = dict(train_usd_per_hour=1.40, train_peak_tflops=312, infer_usd_per_hour=0.60,
+                        infer_peak_tflops=624, mfu_prefill=0.4, mfu_decode=0.2)
+        per_request = xlcalc.cost_optimal_per_request([1.947, 2.0], 1e10, 1000, 250, **hardware)
+        totals = cost_optimal([1.947, 2.0], 1e10 * 1000, 1e10 * 250, **hardware)
+        assert np.array_equal(per_request.params, totals.params) and np.array_equal(per_request.usd, totals.usd)
+
+    def test_per_request_errors_name_what_was_typed(self):
+        hardware = dict(train_usd_per_hour=1.5, train_peak_tflops=312, infer_usd_per_hour=1.1, infer_peak_tflops=624)
+        with pytest.raises(InvalidInputError, match="input_tokens_per_request = -5 is not allowed: must be a number >= 0"):
+            xlcalc.cost_optimal_per_request(2.0, 1e9, -5, 100, **hardware)
+        with pytest.raises(InvalidInputError, match=r"^requests = 1e\+300, input_tokens_per_request = 1e\+300 give a "
+                                                    r"result outside the floating-point range"):
+            xlcalc.cost_optimal_per_request(2.0, 1e300, 1e300, 100, **hardware)
+
     def test_same_price_per_flop_everywhere_is_compute_optimal(self):
         hw = dict(train_usd_per_hour=2.0, train_peak_tflops=1000, infer_usd_per_hour=2.0, infer_peak_tflops=1000,
                   mfu_train=0.5, mfu_prefill=0.5, mfu_decode=0.5)
@@ -246,7 +261,7 @@ class TestComputeOptimalProperties:
         assert math.isfinite(opt.params) and math.isfinite(opt.tokens)
 
     def test_overflow_is_an_error_not_inf(self):
-        with pytest.raises(InvalidInputError, match=r"loss = 2, inference_tokens = 1e\+300 give a result outside "
+        with pytest.raises(InvalidInputError, match=r"^inference_tokens = 1e\+300 give a result outside "
                                                     r"the floating-point range"):
             compute_optimal(2.0, 1e300)
         with xlcalc.invalid_reasons() as why, np.errstate(all="ignore"):

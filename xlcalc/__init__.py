@@ -61,6 +61,7 @@ from .lifetime import (
     budget_optimal,
     compute_optimal,
     cost_optimal,
+    cost_optimal_per_request,
 )
 from .runs import Runs, read_runs
 from .serving import (
@@ -96,6 +97,7 @@ __all__ = [
     "compute_optimal",
     "ComputeOptimum",
     "cost_optimal",
+    "cost_optimal_per_request",
     "cost_per_mtok",
     "CostOptimum",
     "DataFileError",

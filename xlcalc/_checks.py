@@ -212,7 +212,7 @@ class Checked:
         self.reject_results(~finite, "give a result outside the floating-point range (too extreme)", valid)
 
     def reject_results(self, rejected, reason: str, valid=None) -> None:
-        """Mark elements invalid after solving, naming every input of each element, then ``reason``.
+        """Mark elements invalid after solving, naming the inputs of each element (the extreme ones if any), then ``reason``.
 
         ``rejected`` is a mask over the valid elements, in the kernels' order. Call it after the kernels
         have taken their inputs with :meth:`valid`, before :meth:`finish`."""
@@ -224,7 +224,9 @@ class Checked:
             return
         positions = [tuple(p) for p in np.argwhere(valid)] if self.shape else [()]
         for position in (positions[i] for i in np.flatnonzero(rejected)):
-            inputs = ", ".join(f"{name} = {format_value(v[position])}" for name, v in self.values.items())
+            shown = {name: v[position] for name, v in self.values.items()}
+            extreme = {name: x for name, x in shown.items() if abs(x) >= 1e100 or 0 < abs(x) <= 1e-100}
+            inputs = ", ".join(f"{name} = {format_value(x)}" for name, x in (extreme or shown).items())
             self.why[position] = f"{inputs} {reason}"
             self.bad[position] = True
         if self.scalar and _collector.get() is None:

@@ -25,7 +25,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import Checked, format_value, invalid_reasons
+from ._checks import format_value, invalid_reasons
 from .errors import DataFileError, DoesNotFitError, InvalidInputError, UnknownNameError
 from .laws import DEFAULT_FIT, FITS, Fit, get_fit
 
@@ -274,21 +274,18 @@ def default_of(function, name: str):
     return default
 
 
-def compute(core, numbers: dict, *, fit=None, outputs=None, defaults_from=None, non_negative=()):
+def compute(core, numbers: dict, *, fit=None, outputs=None):
     """Call ``core`` once over whole ranges and give back what Excel shows.
 
     Parameters
     ----------
     core : a broadcasting xlcalc function, called with keyword arguments.
-    numbers : argument name -> Excel value; empty cells take the default in ``core``'s signature (or in
-        ``defaults_from``'s), and are an error where there is none.
+    numbers : argument name -> Excel value; empty cells take the default in ``core``'s signature, and are an
+        error where there is none.
     fit : the Excel ``fit`` argument, or None when ``core`` takes no fit.
     outputs : attribute names of ``core``'s result to lay out per scenario, or None for a one-value result.
-    non_negative : arguments checked to be >= 0 before the call (inputs the UDF combines itself, so that
-        the error names what the user typed).
     """
-    defaults_from = defaults_from or core
-    named = {name: number_cells(name, value, _default_of(defaults_from, name)) for name, value in numbers.items()}
+    named = {name: number_cells(name, value, _default_of(core, name)) for name, value in numbers.items()}
     kwargs = {}
     if fit is not None or "fit" in _parameters(core):
         kwargs["fit"] = fit_value(fit)
@@ -296,12 +293,6 @@ def compute(core, numbers: dict, *, fit=None, outputs=None, defaults_from=None, 
     errors = _first_error(named, shape)
     arrays = {name: np.where(errors != "", np.nan, np.broadcast_to(cells.values, shape))
               for name, cells in named.items()}
-    with invalid_reasons():
-        if non_negative:
-            checked = Checked(**{name: arrays[name] for name in non_negative})
-            checked.non_negative(*non_negative)
-            errors = np.where((errors == "") & (checked.why != ""), (NUM + " ") + checked.why, errors)
-            arrays = {name: np.where(errors != "", np.nan, a) for name, a in arrays.items()}
     with invalid_reasons() as why, np.errstate(all="ignore"):  # overflow shows as '#NUM! ... infinite' per cell
         result = core(**arrays, **kwargs)
     if why.reasons is not None:

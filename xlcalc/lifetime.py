@@ -296,11 +296,50 @@ def cost_optimal(loss, input_tokens, output_tokens, *, train_usd_per_hour, train
                 train_usd_per_hour=train_usd_per_hour, train_peak_tflops=train_peak_tflops,
                 infer_usd_per_hour=infer_usd_per_hour, infer_peak_tflops=infer_peak_tflops,
                 mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode)
-    _check_loss_above_floor(c, f)
     c.non_negative("input_tokens", "output_tokens")
+    return _cost_optimum(c, f, lambda: (c.valid("input_tokens"), c.valid("output_tokens")))
+
+
+@overflow_checked
+def cost_optimal_per_request(loss, requests, input_tokens_per_request, output_tokens_per_request, *,
+                             train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops,
+                             mfu_train=0.5, mfu_prefill=0.5, mfu_decode=0.01, fit=DEFAULT_FIT) -> CostOptimum:
+    """:func:`cost_optimal` for `requests` lifetime requests of so many prompt and generated tokens each.
+
+    Lifetime totals are requests x tokens per request; a bad value is reported under the name given here
+    (``requests``, ``input_tokens_per_request``, ``output_tokens_per_request``), not as a product.
+
+    Examples
+    --------
+    >>> opt = cost_optimal_per_request(1.947, 1e10, 1000, 250, train_usd_per_hour=1.40, train_peak_tflops=312,
+    ...                                infer_usd_per_hour=0.60, infer_peak_tflops=624, mfu_prefill=0.4,
+    ...                                mfu_decode=0.2)
+    >>> f"{opt.params:.4g} {opt.tokens:.4g}"  # the paper's cost_optimal.py example
+    '2.053e+10 3.302e+12'
+    """
+    f = get_fit(fit)
+    c = Checked(loss=loss, requests=requests, input_tokens_per_request=input_tokens_per_request,
+                output_tokens_per_request=output_tokens_per_request,
+                train_usd_per_hour=train_usd_per_hour, train_peak_tflops=train_peak_tflops,
+                infer_usd_per_hour=infer_usd_per_hour, infer_peak_tflops=infer_peak_tflops,
+                mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode)
+    c.non_negative("requests", "input_tokens_per_request", "output_tokens_per_request")
+
+    def lifetime_tokens():
+        requests = c.valid("requests")
+        return requests * c.valid("input_tokens_per_request"), requests * c.valid("output_tokens_per_request")
+
+    return _cost_optimum(c, f, lifetime_tokens)
+
+
+def _cost_optimum(c: Checked, f: Fit, lifetime_tokens) -> CostOptimum:
+    """The cost optimum once the token arguments are checked; ``lifetime_tokens()`` gives (input, output)
+    lifetime totals over the valid elements, called after every check."""
+    _check_loss_above_floor(c, f)
     c.positive("train_usd_per_hour", "train_peak_tflops", "infer_usd_per_hour", "infer_peak_tflops")
     c.fraction("mfu_train", "mfu_prefill", "mfu_decode")
     v = {name: c.valid(name) for name in c.values}
+    v["input_tokens"], v["output_tokens"] = lifetime_tokens()
     k_train = _usd_per_flop(v["train_usd_per_hour"], v["train_peak_tflops"], v["mfu_train"])
     k_prefill = _usd_per_flop(v["infer_usd_per_hour"], v["infer_peak_tflops"], v["mfu_prefill"])
     k_decode = _usd_per_flop(v["infer_usd_per_hour"], v["infer_peak_tflops"], v["mfu_decode"])

@@ -150,12 +150,6 @@ def INFERENCE_OPT(loss, inference_tokens, fit=None):
                       outputs=("params", "tokens", "flops", "saving"))
 
 
-def _cost_optimal_per_request(loss, requests, input_tokens_per_request, output_tokens_per_request, **hardware):
-    """cost_optimal with lifetime totals = requests x tokens per request."""
-    return lifetime.cost_optimal(loss, requests * input_tokens_per_request, requests * output_tokens_per_request,
-                                 **hardware)
-
-
 @xw.func(category=CATEGORY)
 @_arguments(loss=LOSS,
             requests="Lifetime requests served, >= 0",
@@ -165,9 +159,9 @@ def _cost_optimal_per_request(loss, requests, input_tokens_per_request, output_t
             train_peak_tflops="Training GPU dense peak TFLOP/s (e.g. 312 for A100 BF16)",
             infer_usd_per_hour="Inference price in $ per GPU-hour",
             infer_peak_tflops="Inference GPU dense peak TFLOP/s at the precision served (e.g. 624 for A100 INT8)",
-            mfu_train=_optional("Training MFU, in (0, 1]", lifetime.cost_optimal, "mfu_train"),
-            mfu_prefill=_optional("Prefill (input) MFU, in (0, 1]", lifetime.cost_optimal, "mfu_prefill"),
-            mfu_decode=_optional("Decode (output) MFU, in (0, 1]", lifetime.cost_optimal, "mfu_decode"),
+            mfu_train=_optional("Training MFU, in (0, 1]", lifetime.cost_optimal_per_request, "mfu_train"),
+            mfu_prefill=_optional("Prefill (input) MFU, in (0, 1]", lifetime.cost_optimal_per_request, "mfu_prefill"),
+            mfu_decode=_optional("Decode (output) MFU, in (0, 1]", lifetime.cost_optimal_per_request, "mfu_decode"),
             fit=FIT)
 @xl.cell_errors
 def COST_OPT(loss, requests, input_tokens_per_request, output_tokens_per_request, train_usd_per_hour,
@@ -175,14 +169,13 @@ def COST_OPT(loss, requests, input_tokens_per_request, output_tokens_per_request
              mfu_decode=None, fit=None):
     """Model reaching loss at the lowest lifetime $ (training + serving): a row params, tokens, lifetime $, fraction of $ saved vs the equal-loss Chinchilla model."""
     return xl.compute(
-        _cost_optimal_per_request,
+        lifetime.cost_optimal_per_request,
         {"loss": loss, "requests": requests, "input_tokens_per_request": input_tokens_per_request,
          "output_tokens_per_request": output_tokens_per_request, "train_usd_per_hour": train_usd_per_hour,
          "train_peak_tflops": train_peak_tflops, "infer_usd_per_hour": infer_usd_per_hour,
          "infer_peak_tflops": infer_peak_tflops, "mfu_train": mfu_train, "mfu_prefill": mfu_prefill,
          "mfu_decode": mfu_decode},
-        fit=fit, outputs=("params", "tokens", "usd", "saving"), defaults_from=lifetime.cost_optimal,
-        non_negative=("requests", "input_tokens_per_request", "output_tokens_per_request"))
+        fit=fit, outputs=("params", "tokens", "usd", "saving"))
 
 
 @xw.func(category=CATEGORY)

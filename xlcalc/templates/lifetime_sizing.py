@@ -1041,7 +1041,7 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
     hardware |= {k: float(v[f"in_{k}"]) for k in ("mfu_train", "mfu_prefill", "mfu_decode")}
     inference_tokens = requests * (n_in + n_out)
     compute = lifetime.compute_optimal(loss, inference_tokens, fit=fit)
-    cost = lifetime.cost_optimal(loss, requests * n_in, requests * n_out, fit=fit, **hardware)
+    cost = lifetime.cost_optimal_per_request(loss, requests, n_in, n_out, fit=fit, **hardware)
     k_train, k_prefill, k_decode = _usd_per_flop(hardware)
     usd_per_param = 2.0 * (requests * n_in * k_prefill + requests * n_out * k_decode)
     out = {}
