@@ -129,11 +129,16 @@ class Checked:
         if not new.any():
             return
         shown = self.values[name] if shown is None else np.broadcast_to(shown, self.shape)
+        self.mark(new, lambda index: f"{name} = {format_value(shown[index])} is not allowed: {allowed}")
+
+    def mark(self, new, reason_of, error=InvalidInputError) -> None:
+        """Mark the elements of mask ``new`` invalid with ``reason_of(index)``; a scalar call raises ``error``
+        (outside :func:`invalid_reasons`). Every check, before or after solving, ends here."""
         for index in zip(*np.nonzero(new)) if self.shape else [()]:
-            self.why[index] = f"{name} = {format_value(shown[index])} is not allowed: {allowed}"
+            self.why[index] = reason_of(index)
         self.bad |= new
         if self.scalar and _collector.get() is None:
-            raise InvalidInputError(self.why[()])
+            raise error(self.why[()])
 
     def positive(self, *names: str) -> None:
         """Each named argument must be a finite number > 0."""
@@ -222,12 +227,12 @@ class Checked:
         rejected = np.asarray(rejected, dtype=bool)
         if not rejected.any():
             return
-        positions = [tuple(p) for p in np.argwhere(valid)] if self.shape else [()]
-        for position in (positions[i] for i in np.flatnonzero(rejected)):
-            shown = {name: v[position] for name, v in self.values.items()}
+        new = np.zeros(self.shape, dtype=bool)
+        new[valid] = rejected
+
+        def reason_of(index):
+            shown = {name: v[index] for name, v in self.values.items()}
             extreme = {name: x for name, x in shown.items() if abs(x) >= 1e100 or 0 < abs(x) <= 1e-100}
-            inputs = ", ".join(f"{name} = {format_value(x)}" for name, x in (extreme or shown).items())
-            self.why[position] = f"{inputs} {reason}"
-            self.bad[position] = True
-        if self.scalar and _collector.get() is None:
-            raise InvalidInputError(self.why[()])
+            return ", ".join(f"{name} = {format_value(x)}" for name, x in (extreme or shown).items()) + " " + reason
+
+        self.mark(new, reason_of)

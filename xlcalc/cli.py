@@ -15,6 +15,7 @@ import importlib
 import os
 import sys
 
+from . import __version__
 from .commands._output import NEGATIVE_NUMBER
 from .errors import XlcalcError
 
@@ -39,17 +40,11 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every command module registered."""
     parser = _Parser(prog="xlcalc", description="Inference-aware LLM sizing and serving economics.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(f"xlcalc.commands.{name}").register(subparsers)
     return parser
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def main(argv=None) -> int:

@@ -18,6 +18,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ._excel import EXCEL_ERRORS
 from .errors import RecalcError, WorkbookError
 
 #: How long one LibreOffice run may take before it is stopped, in seconds.
@@ -38,7 +39,7 @@ _profile_lock = threading.Lock()
 _profile_dir: Path | None = None
 
 #: Values a spreadsheet engine writes into a cell that holds an error.
-ERROR_VALUES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "Err:")
+ERROR_VALUES = EXCEL_ERRORS + ("Err:",)  # LibreOffice shows some errors as Err:5xx
 
 
 def soffice_path() -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import Checked, _collector, format_value
+from ._checks import Checked, format_value
 from .errors import DoesNotFitError
 
 from .units import BYTES_PER_GB, BYTES_PER_TBS, CEIL_SLACK, FLOPS_PER_TFLOPS, SECONDS_PER_HOUR, TOKENS_PER_MTOK
@@ -63,15 +63,15 @@ def _require_fit(c: Checked, name=None) -> None:
         if not misfit.any():
             return
         need_gpus = _gpus_to_fit(needed, c["memory_gb"])
-    for index in zip(*np.nonzero(misfit)) if c.shape else [()]:
-        gpus = all_gpus[index]
-        c.why[index] = (f"the model needs {format_value(needed[index])} GB for weights and KV cache but "
-                        f"{format_value(gpus)} GPU{'s' if gpus != 1 else ''} of {format_value(c['memory_gb'][index])} GB "
-                        f"hold{'s' if gpus == 1 else ''} {format_value(gpus * c['memory_gb'][index])} GB: it needs at least "
-                        f"{format_value(need_gpus[index])} GPUs of {format_value(c['memory_gb'][index])} GB")
-    c.bad |= misfit
-    if c.scalar and _collector.get() is None:
-        raise DoesNotFitError(c.why[()])
+
+    def reason_of(index):
+        gpus, memory = all_gpus[index], c["memory_gb"][index]
+        return (f"the model needs {format_value(needed[index])} GB for weights and KV cache but "
+                f"{format_value(gpus)} GPU{'s' if gpus != 1 else ''} of {format_value(memory)} GB "
+                f"hold{'s' if gpus == 1 else ''} {format_value(gpus * memory)} GB: it needs at least "
+                f"{format_value(need_gpus[index])} GPUs of {format_value(memory)} GB")
+
+    c.mark(misfit, reason_of, DoesNotFitError)
 
 
 def _checked_decode(params, peak_tflops, mem_bw_tbs, bytes_per_param, batch, gpus, mfu, bw_eff,

@@ -20,6 +20,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from . import __version__
 from .errors import WorkbookError
 
 TEMPLATE_KEY = "xlcalc_template"
@@ -41,17 +42,11 @@ def template_module(name: str):
     return found[name]
 
 
-def _version() -> str:
-    from . import __version__
-
-    return __version__
-
-
 def mark(workbook, template: str) -> None:
     """Label a workbook as made from ``template`` (hidden defined names xlcalc_template and xlcalc_version)."""
     from openpyxl.workbook.defined_name import DefinedName  # openpyxl only when a workbook is written
 
-    for key, value in ((TEMPLATE_KEY, template), (VERSION_KEY, _version())):
+    for key, value in ((TEMPLATE_KEY, template), (VERSION_KEY, __version__)):
         if key in workbook.defined_names:
             del workbook.defined_names[key]
         workbook.defined_names[key] = DefinedName(key, attr_text=f'"{value}"', hidden=True)
