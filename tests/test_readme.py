@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -41,15 +42,40 @@ class TestReadme:
         assert done.stdout == expected
 
     def test_two_setup_commands_present(self):
-        setup = TEXT.split("## Set-up: two commands", 1)[1].split("\n## ", 1)[0]
-        commands = re.findall(r"```sh\n(.*?)\n```", setup, flags=re.S)
+        commands = setup_commands()
         assert commands == [
             "pip install -e . && xlcalc build",
-            "apt-get install -y --no-install-recommends libreoffice-calc-nogui && pip install -e '.[test]' "
-            "&& python3 -m pytest -q",
+            "apt-get update && apt-get install -y --no-install-recommends libreoffice-calc-nogui gnumeric "
+            "poppler-utils && python3 -m venv .venv && .venv/bin/pip install -c constraints.txt -e '.[test]' "
+            "&& .venv/bin/python -m pytest -q",
         ]
 
     def test_ci_runs_the_readme_test_command(self):
         ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
-        assert "libreoffice-calc-nogui" in ci and "pip install -q --disable-pip-version-check -e '.[test]'" in ci
-        assert "python3 -m pytest -q" in ci
+        for package in ("libreoffice-calc-nogui", "gnumeric", "poppler-utils"):
+            assert package in ci and package in setup_commands()[1]
+        assert 'python3 -m venv "$venv"' in ci  # a fresh environment on every run
+        assert "-m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'" in ci
+        assert '"$venv/bin/python" -m pytest -q' in ci
+
+    def test_constraints_pin_every_declared_dependency(self):
+        """Each package pyproject.toml names (run time and test extra) has an exact version in constraints.txt."""
+        project = tomllib.loads((README.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+        declared = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+        pins = {}
+        for line in (README.parent / "constraints.txt").read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                name, version = line.split("==")
+                pins[canonical(name)] = version
+        for requirement in declared:
+            name = canonical(re.match(r"[A-Za-z0-9_.-]+", requirement).group())
+            assert name in pins, f"{name} is declared in pyproject.toml but not pinned in constraints.txt"
+
+
+def setup_commands():
+    setup = TEXT.split("## Set-up: two commands", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)\n```", setup, flags=re.S)
+
+
+def canonical(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
