@@ -243,6 +243,8 @@ def model_shape(name_or_params) -> ModelShape:
     """
     if isinstance(name_or_params, ModelShape):
         return name_or_params
+    if name_or_params is None or isinstance(name_or_params, (bool, np.bool_)):
+        raise InvalidInputError(f"model = {name_or_params!r} is not allowed: must be a name or a parameter count")
     if isinstance(name_or_params, str):
         text = name_or_params.strip()
         try:
