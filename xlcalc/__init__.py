@@ -63,6 +63,8 @@ from .lifetime import (
     cost_optimal,
     cost_optimal_per_request,
 )
+from .latency import EFFICIENCIES, SloServing, TargetUnreachableError, allreduce_s, efficiencies_for, max_batch, time_per_token_s, ttft_s  # noqa: E501
+from .model_shapes import ModelShape, flops_per_token, interpolated_shape, model_names, model_shape, weights_bytes
 from .runs import Runs, read_runs
 from .serving import (
     blended_cost_per_mtok,
@@ -79,6 +81,20 @@ from .serving import (
 )
 
 __all__ = [
+    "EFFICIENCIES",
+    "SloServing",
+    "TargetUnreachableError",
+    "allreduce_s",
+    "efficiencies_for",
+    "max_batch",
+    "time_per_token_s",
+    "ttft_s",
+    "ModelShape",
+    "flops_per_token",
+    "interpolated_shape",
+    "model_names",
+    "model_shape",
+    "weights_bytes",
     "Accelerator",
     "ACCELERATOR_FIELDS",
     "blended_cost_per_mtok",
