@@ -49,6 +49,9 @@ GPUS = "GPUs of one replica, split by tensor parallelism (whole number >= 1); op
 def _model_cells(value) -> xl.Cells:
     """The model argument: names (text) or counts (numbers), each cell kept as typed."""
     rows = xl.grid(value)
+    if all(type(cell) is float or type(cell) is int for row in rows for cell in row):  # counts only: fast
+        values = np.array(rows, dtype=float).astype(object)
+        return xl.Cells(values, np.full(values.shape, "", dtype=object))
     values = np.empty((len(rows), len(rows[0])), dtype=object)
     errors = np.full(values.shape, "", dtype=object)
     for i, row in enumerate(rows):
@@ -84,17 +87,16 @@ def _hardware_arrays(gpu_names: np.ndarray, precisions: np.ndarray, errors: np.n
     keys = ("peak_tflops", "mem_bw_tbs", "memory_gb", "link_gbs", "link_latency_us", "usd_per_hour", "mfu_prefill",
             "mfu_decode", "bw_eff", "bytes")
     out = {k: np.full(gpu_names.shape, np.nan) for k in keys}
-    resolved = {}
-    for index in zip(*np.nonzero(errors == "")):
-        pair = (gpu_names[index], precisions[index])
-        if pair not in resolved:
-            resolved[pair] = _one_accelerator(*pair)
-        values = resolved[pair]
+    usable = errors == ""
+    pairs = {(g, p) for g, p in zip(gpu_names[usable], precisions[usable])}
+    for name, precision in pairs:  # a few distinct accelerators and precisions, each looked up once
+        where = usable & (gpu_names == name) & (precisions == precision)
+        values = _one_accelerator(name, precision)
         if isinstance(values, str):
-            errors[index] = values
+            errors[where] = values
             continue
         for k in keys:
-            out[k][index] = values[k]
+            out[k][where] = values[k]
     return out
 
 
