@@ -82,6 +82,15 @@ def _first_errors(named: dict, shape) -> np.ndarray:
     return errors
 
 
+def _shapes(model: xl.Cells, errors: np.ndarray, shape):
+    """The model cells' shapes (one look-up per distinct name); their problems added to ``errors``: #N/A unknown name, #NUM! bad count."""
+    usable = errors == ""
+    shapes, reasons = model_shapes.shape_arrays(np.where(usable, np.broadcast_to(model.values, shape), "_"))
+    reasons = np.where(usable, reasons, "")
+    codes = np.where(np.char.find(reasons.astype(str), "not in the shape catalog") >= 0, xl.NA, xl.NUM)
+    return shapes, np.where(reasons != "", codes.astype(object) + " " + reasons, errors)
+
+
 def _hardware_arrays(gpu_names: np.ndarray, precisions: np.ndarray, errors: np.ndarray) -> dict:
     """Per cell: peak at the precision, bandwidth, memory, interconnect, price, family efficiencies, bytes."""
     keys = ("peak_tflops", "mem_bw_tbs", "memory_gb", "link_gbs", "link_latency_us", "usd_per_hour", "mfu_prefill",
@@ -130,11 +139,7 @@ def _serving(core, model, gpu_name, precision, numbers: dict, defaults: dict, ca
     named.update({name: xl.number_cells(name, value, defaults[name]) for name, value in numbers.items()})
     shape = xl.broadcast_shape(named)
     errors = _first_errors(named, shape)
-    models = np.where(errors == "", np.broadcast_to(named["model"].values, shape), None)
-    shapes, reasons = model_shapes.shape_arrays(np.where(errors == "", models, "_"))
-    reasons = np.where(errors == "", reasons, "")
-    codes = np.where(np.char.find(reasons.astype(str), "not in the shape catalog") >= 0, xl.NA, xl.NUM)
-    errors = np.where(reasons != "", codes.astype(object) + " " + reasons, errors)
+    shapes, errors = _shapes(named["model"], errors, shape)
     hw = _hardware_arrays(np.broadcast_to(named["gpu_name"].values, shape),
                           np.broadcast_to(named["precision"].values, shape), errors)
     nums = {name: np.where(errors == "", np.broadcast_to(named[name].values, shape), np.nan) for name in numbers}
@@ -197,11 +202,7 @@ def KV_BYTES_PER_TOKEN(model, bytes_per_value=None):
     named = {"model": _model_cells(model), "bytes_per_value": xl.number_cells("bytes_per_value", bytes_per_value, 2.0)}
     shape = xl.broadcast_shape(named)
     errors = _first_errors(named, shape)
-    shapes, reasons = model_shapes.shape_arrays(np.where(errors == "", np.broadcast_to(named["model"].values, shape),
-                                                         "_"))
-    reasons = np.where(errors == "", reasons, "")
-    codes = np.where(np.char.find(reasons.astype(str), "not in the shape catalog") >= 0, xl.NA, xl.NUM)
-    errors = np.where(reasons != "", codes.astype(object) + " " + reasons, errors)
+    shapes, errors = _shapes(named["model"], errors, shape)
     per_value = np.broadcast_to(named["bytes_per_value"].values, shape)
     bad = (errors == "") & ~(per_value > 0)
     errors = np.where(bad, f"{xl.NUM} bytes_per_value must be a number > 0", errors)
