@@ -8,7 +8,8 @@ import pytest
 
 from xlcalc.cli import main
 from xlcalc.hardware import gpu
-from xlcalc.latency import efficiencies_for, max_batch
+from xlcalc.latency import efficiencies_for
+from xlcalc.slo import max_batch
 
 
 def run(capsys, *argv):

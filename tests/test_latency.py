@@ -8,15 +8,8 @@ from hypothesis import strategies as st
 import xlcalc
 from xlcalc import InvalidInputError, UnknownNameError
 from xlcalc.hardware import gpu
-from xlcalc.latency import (
-    EFFICIENCIES,
-    TargetUnreachableError,
-    allreduce_s,
-    efficiencies_for,
-    max_batch,
-    time_per_token_s,
-    ttft_s,
-)
+from xlcalc.latency import EFFICIENCIES, allreduce_s, efficiencies_for, time_per_token_s, ttft_s
+from xlcalc.slo import TargetUnreachableError, max_batch
 from xlcalc.model_shapes import model_shape
 
 A100 = gpu("A100-80GB")

@@ -7,7 +7,8 @@ import pytest
 
 from xlcalc import udfs
 from xlcalc.hardware import gpu
-from xlcalc.latency import efficiencies_for, max_batch, time_per_token_s, ttft_s
+from xlcalc.latency import efficiencies_for, time_per_token_s, ttft_s
+from xlcalc.slo import max_batch
 from xlcalc.model_shapes import model_shape
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import xlwings as xw
 
 from . import _excel as xl
-from . import hardware, latency, model_shapes
+from . import hardware, latency, model_shapes, slo
 from ._checks import format_value, invalid_reasons
 from .udfs import CATEGORY, _arguments
 
@@ -278,7 +278,7 @@ def _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, p
                    gpus=gpus, usd_per_hour=usd_per_hour, headroom=headroom, mfu_prefill=mfu_prefill,
                    mfu_decode=mfu_decode, bw_eff=bw_eff)
     defaults = dict(input_tokens=xl.REQUIRED, output_tokens=xl.REQUIRED, tpot_ms=np.inf, ttft_ms=np.inf, gpus=0.0,
-                    usd_per_hour=np.nan, headroom=latency.HEADROOM, mfu_prefill=np.nan, mfu_decode=np.nan,
+                    usd_per_hour=np.nan, headroom=slo.HEADROOM, mfu_prefill=np.nan, mfu_decode=np.nan,
                     bw_eff=np.nan)
 
     def call(core, shapes, hw, n):
@@ -300,7 +300,7 @@ def _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, p
         none = np.isinf(n["tpot_ms"]) & np.isinf(n["ttft_ms"])
         return np.where(none & (errors == ""), f"{xl.VALUE} give a target: tpot_ms, ttft_ms or both", errors)
 
-    return _serving(latency.max_batch, model, gpu_name, precision, numbers, defaults, call, check)
+    return _serving(slo.max_batch, model, gpu_name, precision, numbers, defaults, call, check)
 
 
 @xw.func(category=CATEGORY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from .. import hardware, latency, model_shapes
+from .. import hardware, latency, model_shapes, slo
 from .._checks import format_value
 from ..errors import InvalidInputError
 from ._output import human, print_json, print_table
@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--gpus", type=number, default=0.0, help="GPUs per replica (default: the cheapest of 1, 2, 4, 8)")
     p.add_argument("--precision", default="bf16", help="bf16, fp16, fp8 or int8 (weights and KV cache; default bf16)")
     p.add_argument("--usd-per-hour", type=number, help="$ per GPU-hour (default: the catalog's lowest price)")
-    p.add_argument("--headroom", type=number, default=latency.HEADROOM, help="fraction of memory kept free (0.1)")
+    p.add_argument("--headroom", type=number, default=slo.HEADROOM, help="fraction of memory kept free (0.1)")
     for name in ("mfu-prefill", "mfu-decode", "bw-eff"):
         p.add_argument(f"--{name}", type=number, help="default: the accelerator family's calibrated value")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -100,7 +100,7 @@ def _serve(args) -> int:
     eff = {name: getattr(family, name) if getattr(args, name) is None else getattr(args, name)
            for name in ("mfu_prefill", "mfu_decode", "bw_eff")}
     bytes_ = PRECISION_BYTES[precision]
-    r = latency.max_batch(shape, peak, acc.mem_bw_tbs, acc.memory_gb, args.input_tokens, args.output_tokens,
+    r = slo.max_batch(shape, peak, acc.mem_bw_tbs, acc.memory_gb, args.input_tokens, args.output_tokens,
                           tpot_target_s=tpot, ttft_target_s=ttft, gpus=args.gpus, usd_per_hour=usd,
                           bytes_per_param=bytes_, kv_bytes_per_value=bytes_, headroom=args.headroom,
                           link_gbs=acc.interconnect_gbs, link_latency_us=acc.interconnect_latency_us, **eff)
