@@ -331,9 +331,8 @@ def interpolated_shape(params, *, catalog=None) -> ModelShape:
         raise InvalidInputError("interpolated_shape takes one parameter count; use shape_arrays for many")
     target = float(c["params"])
     table = _catalog_ratios() if catalog is None else _ratios(catalog.values() if isinstance(catalog, dict) else catalog)
-    got = {k: float(v) for k, v in _interpolate(np.array([target]), table).items() if k != "nearest"
-           for v in [v[0]]}
-    nearest = table["shapes"][int(_interpolate(np.array([target]), table)["nearest"][0])]
+    got = {k: float(v[0]) for k, v in _interpolate(np.array([target]), table).items()}
+    nearest = table["shapes"][int(got["nearest"])]
     return ModelShape(name=f"interpolated {target:.4g} params", layers=got["layers"], d_model=got["d_model"],
                       heads=got["heads"], kv_heads=got["kv_heads"], head_dim=got["head_dim"], ffn=got["ffn"],
                       vocab=got["vocab"], tied=bool(got["tied"]), qkv_bias=bool(got["qkv_bias"]),
