@@ -119,3 +119,24 @@ class TestMaxBatch:
         assert values.shape == (10_000, 7)
         numbers = np.array([[v if isinstance(v, float) else math.nan for v in row] for row in out])
         assert np.isfinite(numbers[:, 0]).all() and (numbers[:, 0] >= 1).all()
+
+
+class TestThroughXlwings:
+    """As Excel calls them: through xlwings' Windows call_udf, ranges as COM ranges, omitted optionals as MISSING."""
+
+    @pytest.fixture(scope="class")
+    def windows(self):
+        from test_udfs_xlwings import windows_xlwings
+        with windows_xlwings() as namespace:
+            yield namespace
+
+    def test_max_batch_column_with_an_omitted_optional(self, windows):
+        from test_udfs_xlwings import MISSING, ExcelRange
+        args = (ExcelRange([["Llama-3.1-8B"], ["nope"]]), "H100 SXM", 1000.0, 200.0, 50.0, MISSING) + (MISSING,) * 7
+        out = windows.xlwings_udfs.call_udf("xlcalc.udfs", "MAX_BATCH", args)
+        assert len(out) == 2 and len(out[0]) == 7 and out[0][0] >= 1 and out[0][2] <= 50
+        assert all(is_error(v, "#N/A model 'nope'") for v in out[1])
+
+    def test_model_shape_of_a_typed_count(self, windows):
+        out = windows.xlwings_udfs.call_udf("xlcalc.udfs", "MODEL_SHAPE", (7e9,))
+        assert out[0][0] == pytest.approx(7e9)
