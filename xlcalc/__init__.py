@@ -63,7 +63,10 @@ from .lifetime import (
     cost_optimal,
     cost_optimal_per_request,
 )
+from .latency import EFFICIENCIES, allreduce_s, efficiencies_for, time_per_token_s, ttft_s
+from .model_shapes import ModelShape, flops_per_token, interpolated_shape, model_names, model_shape, weights_bytes
 from .runs import Runs, read_runs
+from .slo import SloServing, TargetUnreachableError, max_batch
 from .serving import (
     blended_cost_per_mtok,
     check_fits,
@@ -79,6 +82,20 @@ from .serving import (
 )
 
 __all__ = [
+    "EFFICIENCIES",
+    "SloServing",
+    "TargetUnreachableError",
+    "allreduce_s",
+    "efficiencies_for",
+    "max_batch",
+    "time_per_token_s",
+    "ttft_s",
+    "ModelShape",
+    "flops_per_token",
+    "interpolated_shape",
+    "model_names",
+    "model_shape",
+    "weights_bytes",
     "Accelerator",
     "ACCELERATOR_FIELDS",
     "blended_cost_per_mtok",

@@ -19,7 +19,7 @@ from . import __version__
 from .commands._output import NEGATIVE_NUMBER
 from .errors import XlcalcError
 
-COMMAND_MODULES = ("solve", "workbooks", "fit")
+COMMAND_MODULES = ("solve", "workbooks", "fit", "serve")
 
 
 class _Parser(argparse.ArgumentParser):

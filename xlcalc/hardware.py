@@ -20,19 +20,20 @@ from .errors import DataFileError, UnknownNameError
 
 NAN = float("nan")
 SPEC_COLUMNS = ("name", "aliases", "vendor", "peak_tflops_bf16", "peak_tflops_fp8", "peak_tflops_int8",
-                "memory_gb", "mem_bw_tbs", "tdp_w", "source", "note")
+                "memory_gb", "mem_bw_tbs", "tdp_w", "interconnect", "interconnect_gbs", "interconnect_latency_us",
+                "source", "note", "interconnect_source")
 PRICE_COLUMNS = ("accelerator", "provider", "product", "usd_per_hour", "region", "date_seen", "source", "note")
 # Columns that a file must have; the others may be absent (empty).
 _REQUIRED_SPEC = ("name", "peak_tflops_bf16", "memory_gb", "mem_bw_tbs", "source")
 _REQUIRED_PRICE = ("accelerator", "provider", "usd_per_hour", "date_seen", "source")
-_OPTIONAL_NUMBERS = ("peak_tflops_fp8", "peak_tflops_int8", "tdp_w")
+_OPTIONAL_NUMBERS = ("peak_tflops_fp8", "peak_tflops_int8", "tdp_w", "interconnect_gbs", "interconnect_latency_us")
 _PRECISIONS = {"bf16": "peak_tflops_bf16", "fp16": "peak_tflops_bf16", "fp8": "peak_tflops_fp8",
                "int8": "peak_tflops_int8"}
 
 
 @dataclasses.dataclass(frozen=True)
 class Accelerator:
-    """One accelerator: dense peak TFLOP/s by precision (NaN where none), memory GB, bandwidth TB/s, TDP W, and its lowest listed price."""
+    """One accelerator: dense peak TFLOP/s by precision (NaN where none), memory GB, bandwidth TB/s, TDP W, interconnect GB/s and latency, lowest listed price."""
 
     name: str
     peak_tflops_bf16: float
@@ -49,6 +50,10 @@ class Accelerator:
     vendor: str = ""
     aliases: tuple = ()
     note: str = ""
+    interconnect: str = ""
+    interconnect_gbs: float = NAN
+    interconnect_latency_us: float = NAN
+    interconnect_source: str = ""
 
     def peak_tflops(self, precision: str = "bf16") -> float:
         """Dense peak TFLOP/s at ``precision`` ('bf16', 'fp16', 'fp8' or 'int8'); NaN where the chip has none.
@@ -64,7 +69,8 @@ class Accelerator:
 
 # Fields that GPU_SPEC(name, field) may ask for (numbers first, then text).
 ACCELERATOR_FIELDS = ("peak_tflops_bf16", "peak_tflops_fp8", "peak_tflops_int8", "memory_gb", "mem_bw_tbs", "tdp_w",
-                      "usd_per_hour", "name", "vendor", "source", "price_provider", "price_date", "price_source", "note")
+                      "usd_per_hour", "interconnect_gbs", "interconnect_latency_us", "name", "vendor", "source",
+                      "price_provider", "price_date", "price_source", "note", "interconnect")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +178,14 @@ def _number(row, column, label, number, *, optional=False) -> float:
     return parse_number(row[column], column, f"{label} line {number}", optional=optional)
 
 
+def _latency(row, label, number) -> float:
+    """interconnect_latency_us: empty (NaN) or a number >= 0 (0 means no latency)."""
+    text = row["interconnect_latency_us"].strip()
+    if text in ("0", "0.0"):
+        return 0.0
+    return _number(row, "interconnect_latency_us", label, number, optional=True)
+
+
 def _text(row, column, label, number) -> str:
     if not row[column]:
         raise DataFileError(f"{label} line {number}: {column} is empty")
@@ -190,6 +204,10 @@ def _read_specs(source, label) -> list[Accelerator]:
             memory_gb=_number(row, "memory_gb", label, number),
             mem_bw_tbs=_number(row, "mem_bw_tbs", label, number),
             tdp_w=_number(row, "tdp_w", label, number, optional=True),
+            interconnect=row["interconnect"],
+            interconnect_gbs=_number(row, "interconnect_gbs", label, number, optional=True),
+            interconnect_latency_us=_latency(row, label, number),
+            interconnect_source=row["interconnect_source"],
             source=_text(row, "source", label, number),
             vendor=row["vendor"],
             aliases=tuple(a.strip() for a in row["aliases"].split(";") if a.strip()),

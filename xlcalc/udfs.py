@@ -374,3 +374,8 @@ def _listed(value):
     if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool):
         return "" if np.isnan(value) else float(value)
     return "" if value is None else str(value)
+
+
+from . import udfs_serving as _serving  # noqa: E402 - serving at a latency target (xlwings collects them from here)
+from .udfs_serving import *  # noqa: E402,F401,F403
+__all__ += _serving.__all__

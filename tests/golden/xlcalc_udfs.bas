@@ -92,6 +92,19 @@ failed:
     COST_PER_MTOK = Err.Description
 End Function
 
+Function COST_PER_MTOK_SLO(model, gpu_name, input_tokens, output_tokens, Optional tpot_ms, Optional ttft_ms, Optional gpus, Optional precision, Optional usd_per_hour, Optional headroom, Optional mfu_prefill, Optional mfu_decode, Optional bw_eff)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        COST_PER_MTOK_SLO = XLPy.CallUDF("xlcalc.udfs", "COST_PER_MTOK_SLO", Array(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision, usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        COST_PER_MTOK_SLO = XLPy.CallUDF("xlcalc.udfs", "COST_PER_MTOK_SLO", Array(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision, usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff))
+        Exit Function
+    #End If
+failed:
+    COST_PER_MTOK_SLO = Err.Description
+End Function
+
 Function FIT_CONSTANTS(fit_name)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -183,6 +196,45 @@ failed:
     INFER_FLOPS = Err.Description
 End Function
 
+Function KV_BYTES_PER_TOKEN(model, Optional bytes_per_value)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        KV_BYTES_PER_TOKEN = XLPy.CallUDF("xlcalc.udfs", "KV_BYTES_PER_TOKEN", Array(model, bytes_per_value), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        KV_BYTES_PER_TOKEN = XLPy.CallUDF("xlcalc.udfs", "KV_BYTES_PER_TOKEN", Array(model, bytes_per_value))
+        Exit Function
+    #End If
+failed:
+    KV_BYTES_PER_TOKEN = Err.Description
+End Function
+
+Function MAX_BATCH(model, gpu_name, input_tokens, output_tokens, Optional tpot_ms, Optional ttft_ms, Optional gpus, Optional precision, Optional usd_per_hour, Optional headroom, Optional mfu_prefill, Optional mfu_decode, Optional bw_eff)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        MAX_BATCH = XLPy.CallUDF("xlcalc.udfs", "MAX_BATCH", Array(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision, usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        MAX_BATCH = XLPy.CallUDF("xlcalc.udfs", "MAX_BATCH", Array(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision, usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff))
+        Exit Function
+    #End If
+failed:
+    MAX_BATCH = Err.Description
+End Function
+
+Function MODEL_SHAPE(model)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        MODEL_SHAPE = XLPy.CallUDF("xlcalc.udfs", "MODEL_SHAPE", Array(model), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        MODEL_SHAPE = XLPy.CallUDF("xlcalc.udfs", "MODEL_SHAPE", Array(model))
+        Exit Function
+    #End If
+failed:
+    MODEL_SHAPE = Err.Description
+End Function
+
 Function MONTHLY_COST(params, requests_per_month, input_tokens, output_tokens, usd_per_hour, peak_tflops, mem_bw_tbs, Optional bytes_per_param, Optional batch, Optional mfu_prefill, Optional mfu_decode, Optional bw_eff, Optional peak_factor, Optional utilisation, Optional gpus_per_replica)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -236,6 +288,19 @@ failed:
     SCALING_FIT = Err.Description
 End Function
 
+Function TIME_PER_TOKEN(model, gpu_name, context_tokens, Optional batch, Optional gpus, Optional precision, Optional mfu_decode, Optional bw_eff)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        TIME_PER_TOKEN = XLPy.CallUDF("xlcalc.udfs", "TIME_PER_TOKEN", Array(model, gpu_name, context_tokens, batch, gpus, precision, mfu_decode, bw_eff), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        TIME_PER_TOKEN = XLPy.CallUDF("xlcalc.udfs", "TIME_PER_TOKEN", Array(model, gpu_name, context_tokens, batch, gpus, precision, mfu_decode, bw_eff))
+        Exit Function
+    #End If
+failed:
+    TIME_PER_TOKEN = Err.Description
+End Function
+
 Function TOKENS_FOR_LOSS(loss, params, Optional fit)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -286,5 +351,18 @@ Function TRAIN_FLOPS(params, tokens)
     #End If
 failed:
     TRAIN_FLOPS = Err.Description
+End Function
+
+Function TTFT(model, gpu_name, input_tokens, Optional batch, Optional gpus, Optional precision, Optional mfu_prefill, Optional mfu_decode, Optional bw_eff)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        TTFT = XLPy.CallUDF("xlcalc.udfs", "TTFT", Array(model, gpu_name, input_tokens, batch, gpus, precision, mfu_prefill, mfu_decode, bw_eff), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        TTFT = XLPy.CallUDF("xlcalc.udfs", "TTFT", Array(model, gpu_name, input_tokens, batch, gpus, precision, mfu_prefill, mfu_decode, bw_eff))
+        Exit Function
+    #End If
+failed:
+    TTFT = Err.Description
 End Function
 
