@@ -16,7 +16,7 @@ from test_deployment_cost_model import SCENARIOS as DCM_SCENARIOS
 from test_deployment_cost_model import write_scenario
 from test_lifetime_sizing import INVALID as LS_INVALID
 from test_lifetime_sizing import SCENARIOS as LS_SCENARIOS
-from test_lifetime_sizing import scenario_inputs, set_inputs
+from test_lifetime_sizing import scenario_inputs, write_scenarios
 from workbook_views import errors_outside_chart_feeds
 
 REL = 1e-9
@@ -48,18 +48,11 @@ def lifetime_tolerance(inputs: dict) -> float:
 def gnumeric_lifetime(tmp_path_factory):
     if recalc.ssconvert_path() is None:
         pytest.skip(f"Gnumeric is not installed: {recalc.GNUMERIC_INSTALL_HINT}")
-    source = tmp_path_factory.mktemp("ls_scenarios")
-    template = source / "template.xlsx"
+    template = tmp_path_factory.mktemp("ls_template") / "template.xlsx"
     ls.build().save(template)
-    scenarios = LS_SCENARIOS | {name: changes for name, (changes, _) in LS_INVALID.items()}
-    paths = []
-    for name, changes in scenarios.items():
-        book = openpyxl.load_workbook(template)
-        set_inputs(book, changes)
-        paths.append(source / f"{name}.xlsx")
-        book.save(paths[-1])
-    done = recalc.recalculate_gnumeric(paths, tmp_path_factory.mktemp("ls_gnumeric"))
-    return dict(zip(scenarios, done))
+    paths = write_scenarios(template, tmp_path_factory.mktemp("ls_scenarios"))
+    done = recalc.recalculate_gnumeric(list(paths.values()), tmp_path_factory.mktemp("ls_gnumeric"))
+    return dict(zip(paths, done))
 
 
 @pytest.fixture(scope="module")

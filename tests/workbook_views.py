@@ -9,20 +9,12 @@ from xlcalc.templates import layout
 
 def chart_feed_cells(path) -> set:
     """(sheet, cell) of every chart-feed cell (defined names chart_*): the only cells that may hold #N/A."""
-    book = openpyxl.load_workbook(path)
-    found = set()
-    for name, definition in book.defined_names.items():
-        if name.startswith(layout.CHART_PREFIX):
-            for sheet, ref in definition.destinations:
-                found |= {(sheet, cell.coordinate) for row in book[sheet][ref.replace("$", "")] for cell in row}
-    return found
+    return recalc.chart_feed_cells(path)
 
 
 def errors_outside_chart_feeds(path) -> list:
     """(sheet, cell, value) of every error cell except #N/A in a chart-feed cell."""
-    feeds = chart_feed_cells(path)
-    return [(sheet, cell, value) for sheet, cell, value in recalc.error_cells(path)
-            if not ((sheet, cell) in feeds and value == "#N/A")]
+    return recalc.error_cells_outside_chart_feeds(path)
 
 
 def chart_feed_labels_missing(path) -> list:

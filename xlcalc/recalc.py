@@ -215,3 +215,29 @@ def export_pdf(workbooks, out_dir) -> list[Path]:
     if done.returncode != 0 or missing:
         raise RecalcError(f"LibreOffice failed to print {', '.join(missing)}: {(done.stderr or done.stdout).strip()[-500:]}")
     return results
+
+
+def chart_feed_cells(path) -> set[tuple[str, str]]:
+    """(sheet, cell) of every chart-feed cell of a workbook (defined names ``chart_*``, see
+    :data:`xlcalc.templates.layout.CHART_PREFIX`): the only cells where a template puts #N/A, a gap in a chart."""
+    import openpyxl  # outer-layer dependency, imported where used
+
+    from .templates.layout import CHART_PREFIX
+
+    workbook = openpyxl.load_workbook(path)
+    found = set()
+    for name, definition in workbook.defined_names.items():
+        if name.startswith(CHART_PREFIX):
+            for sheet, ref in definition.destinations:
+                cells = workbook[sheet][ref.replace("$", "")]
+                rows = cells if isinstance(cells, tuple) else ((cells,),)
+                found |= {(sheet, cell.coordinate) for row in rows
+                          for cell in (row if isinstance(row, tuple) else (row,))}
+    return found
+
+
+def error_cells_outside_chart_feeds(path) -> list[tuple[str, str, str]]:
+    """:func:`error_cells` without the #N/A of chart-feed cells (a gap in a chart is not an error)."""
+    feeds = chart_feed_cells(path)
+    return [(sheet, cell, value) for sheet, cell, value in error_cells(path)
+            if not (value == "#N/A" and (sheet, cell) in feeds)]

@@ -1,4 +1,4 @@
-"""Charts both workbooks use: straight-line scatter and line charts whose series differ in colour AND in dash
+"""Charts both workbooks use: straight-line scatter charts (a #N/A cell is a gap in every engine) whose series differ in colour AND in dash
 and marker (they survive greyscale printing), with readable axis numbers, axis titles and the legend below.
 
 Number formats of the axes are custom formats that Excel, LibreOffice and Google Sheets all honour
@@ -7,7 +7,7 @@ Number formats of the axes are custom formats that Excel, LibreOffice and Google
 
 from __future__ import annotations
 
-from openpyxl.chart import LineChart, Reference, ScatterChart, Series
+from openpyxl.chart import Reference, ScatterChart, Series
 from openpyxl.chart.layout import Layout, ManualLayout
 from openpyxl.chart.marker import Marker
 from openpyxl.chart.shapes import GraphicalProperties
@@ -25,7 +25,7 @@ SERIES_LOOKS = (
 AXIS_FORMATS = {
     "count": '[>=1E+12]0.#,,,,"T";[>=1E+9]0.#,,,"B";0.#,,"M"',
     "ratio": "General",
-    "usd": '[>=1E+9]$#,##0.0,,,"B";[>=1E+6]$#,##0.0,,"M";$#,##0',
+    "usd": '[>=1E+9]$#,##0.0,,,"B";[>=1E+6]$#,##0.0,,"M";$#,##0,"K"',  # an axis: $900K, $1.2M
     "loss": "0.00",
     "month": "0",
 }
@@ -90,19 +90,6 @@ def add_points(chart, x_ref: Reference, y_ref: Reference, title: str, position: 
     series.graphicalProperties.line = LineProperties(noFill=True)
     chart.series.append(series)
     return series
-
-
-def line_chart(title: str, data_ref: Reference, categories: Reference, *, y_title: str, x_title: str,
-               y_format: str = "usd") -> LineChart:
-    """A straight-line chart of columns (header cell first: the series title) against category labels."""
-    chart = LineChart()
-    chart.title = title
-    chart.add_data(data_ref, titles_from_data=True)
-    chart.set_categories(categories)
-    _axes(chart, x_title, y_title, "month", y_format, False, False)
-    for position, series in enumerate(chart.series):
-        style_series(series, position)
-    return chart
 
 
 def plot_area_layout(chart) -> None:

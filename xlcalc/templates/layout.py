@@ -41,7 +41,8 @@ def header_row(label: str, *more: str) -> Row:
 
 def header(sheet, row: int, texts, first_column: int = 1, width: float = 15) -> None:
     """Header cells from ``first_column`` on, the row tall enough for the longest text wrapped ``width`` wide."""
-    tallest = max(wrapped_height(str(text), width) for text in texts) if texts else LINE_HEIGHT_PT
+    # bold header text is wider than the body text wrapped_height measures: count three quarters of the width
+    tallest = max(wrapped_height(str(text), width * 0.75) for text in texts) if texts else LINE_HEIGHT_PT
     if tallest > LINE_HEIGHT_PT + 4:
         sheet.row_dimensions[row].height = max(sheet.row_dimensions[row].height or 0, tallest)
     for offset, text in enumerate(texts):
@@ -269,7 +270,8 @@ def set_print(sheet, area: str, *, landscape: bool, title_rows: str | None, page
     if title_rows:
         sheet.print_title_rows = title_rows
     sheet.page_margins.left = sheet.page_margins.right = 0.5
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.75
+    sheet.page_margins.header = sheet.page_margins.footer = 0.3
     sheet.oddHeader.left.text = "&A"
     sheet.oddHeader.right.text = "&F"
     sheet.oddFooter.right.text = "Page &P of &N"

@@ -159,11 +159,12 @@ def add_price_sheet(workbook, catalog=None, *, rows=None, index=None):
 
 
 def set_print_settings(sheet) -> None:
-    """Print the filled rows of the table (landscape, one page wide, the header row repeated) and the notes."""
+    """Print the filled rows of the table up to the price's date (landscape, one page wide, the header row
+    repeated): the long source texts stay on screen, where they wrap in no row."""
     from . import layout  # layout imports checks and style only
 
     last = max(PRICE_FIRST_ROW, *(row for row, _ in read_rows(sheet)))
-    layout.set_print(sheet, f"A1:{NOTES_COLUMN}{max(last, len(NOTES))}", landscape=True,
+    layout.set_print(sheet, f"A1:{COLUMN_LETTERS['price_date']}{last}", landscape=True,
                      title_rows=f"{PRICE_HEADER_ROW}:{PRICE_HEADER_ROW}")
 
 

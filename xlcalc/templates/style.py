@@ -35,6 +35,8 @@ FORMATS = {
     "date": "yyyy-mm-dd",
 }
 
+RIGHT = Alignment(horizontal="right")
+
 _thin = Side(style="thin", color="BFBFBF")
 _BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
 
@@ -77,6 +79,8 @@ def apply(cell, style: str, number_format: str | None = None):
     cell.style = style
     if number_format is not None:
         cell.number_format = FORMATS.get(number_format, number_format)
+        if cell.number_format not in ("@", "General") and style != "xl_header":
+            cell.alignment = RIGHT  # a text such as n/a lines up with the numbers of its column
     return cell
 
 

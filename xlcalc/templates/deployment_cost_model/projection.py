@@ -112,10 +112,13 @@ def add(workbook):
     months = Reference(sheet, min_col=1, min_row=PROJECTION_FIRST_ROW, max_row=PROJECTION_LAST_ROW)
     anchor = PROJECTION_LAST_ROW + 2
     for position, (series, title, y_title) in enumerate(PROJECTION_CHARTS):
-        indices = [sheet[f"{columns[('chart', series, k)]}1"].column for k in CANDIDATES]
-        data = Reference(sheet, min_col=min(indices), max_col=max(indices), min_row=PROJECTION_HEADER_ROW,
-                         max_row=PROJECTION_LAST_ROW)
-        chart = charts.line_chart(title, data, months, y_title=y_title, x_title="Month")
+        # a scatter chart: LibreOffice draws #N/A as 0 in a line chart, but leaves a gap in a scatter chart
+        y_refs = [Reference(sheet, range_string=f"'{PROJECTION_SHEET}'!{columns[('chart', series, k)]}"
+                            f"{PROJECTION_HEADER_ROW}:{columns[('chart', series, k)]}{PROJECTION_LAST_ROW}")
+                  for k in CANDIDATES]
+        chart = charts.scatter_chart(title, months, y_refs, x_title="Month", y_title=y_title, x_format="month",
+                                     y_format="usd")
+        chart.x_axis.scaling.min, chart.x_axis.scaling.max, chart.x_axis.majorUnit = 0, MONTHS, 3
         chart.width, chart.height = 13.5, 9
         sheet.add_chart(chart, f"{'A' if position == 0 else 'H'}{anchor}")
     layout.set_print(sheet, f"A1:{columns['crossover']}{anchor + 19}", landscape=True,

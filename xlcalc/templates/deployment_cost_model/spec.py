@@ -344,7 +344,7 @@ def model_blocks() -> tuple:
               True),
         Block("When does one candidate overtake another?", (),
               CROSSOVER_INPUTS + (CHECK_FORMULAS["crossover"],) + CROSSOVER_FORMULAS, False),
-        Block("Workings (read by the formulas above; nothing to type)", (), TRAINING_WORKINGS, False),
+        Block("Workings (nothing to type)", (), TRAINING_WORKINGS, False),
         Block("Workings per candidate", tuple(f"Candidate {k}" for k in CANDIDATES), CANDIDATE_WORKINGS, True),
     )
 

@@ -67,9 +67,9 @@ def rows() -> list:
             _when_usable(f'IF(in_requests_per_month>0,out_breakeven_requests/in_requests_per_month,"{NOT_USABLE}")',
                          True), "xl_output", "months", "out_breakeven_months"),
         Row("Largest lifetime requests in the chart", _when_usable(
-            "10^INT(LOG10(2*out_breakeven_requests))*ROUNDUP(2*out_breakeven_requests"
+            "0.95*10^INT(LOG10(2*out_breakeven_requests))*ROUNDUP(2*out_breakeven_requests"
             "/10^INT(LOG10(2*out_breakeven_requests)),0)", True), "xl_formula", big, "breakeven_chart_max",
-            "twice the break-even, rounded up to a round number"),
+            "95% of twice the break-even rounded up: the axis ends at the round number"),
     ]
 
 
@@ -93,6 +93,7 @@ def add(workbook) -> None:
     columns = [
         Column("requests", "Lifetime requests", "big",
                f.chart_value(f'IF({OK_FLAG},{needs_hardware(f"breakeven_chart_max*{{i}}/{BREAKEVEN_ROWS - 1}")},"")')),
+        # the last point is 95% of a round number, so the axis (data + 5%, rounded up) ends at that number
         Column("big", "Chinchilla model: training + serving $", "usd", lifetime_usd("chin_params", "chin_tokens")),
         Column("small", "Smaller model: training + serving $", "usd",
                lifetime_usd("breakeven_small_params", "breakeven_small_tokens")),

@@ -59,7 +59,7 @@ def add_validation(workbook) -> None:
     ok = letters["ok"]
     style.apply(sheet.cell(row=last + 2, column=2), "xl_output", "text").value = (
         f'=IF(SUMPRODUCT(--({ok}{first}:{ok}{last}="OK"))={len(TABLE_1)},"OK","DIFFERS")')
-    style.set_widths(sheet, {letter: 13 for letter in letters.values()})
+    style.set_widths(sheet, {letter: 13 for letter in letters.values()} | {"A": 24})
     layout.hide_columns(sheet, letters["q"], letters[columns[-1].key])
     sheet.row_dimensions[header].height = 45
     layout.set_print(sheet, f"A1:{ok}{last + 2}", landscape=True, title_rows=None)
