@@ -251,3 +251,14 @@ class TestNumbersAtAFinanceScale:
         _, by_sheet, _ = printed[("lifetime_sizing", "default")]
         sizing = " ".join(by_sheet["Sizing"])
         assert "30.0B" in sizing and "17.5B" in sizing and "5.00T" in sizing and "$11,844,941" in sizing
+
+
+class TestMessagesOnPaper:
+    def test_a_candidates_status_prints_whole(self, printed):
+        """The review saw "no $ per GPU-hour for this ac": the Status row wraps in a row tall enough for it."""
+        _, by_sheet, _ = printed[("deployment_cost_model", "changed")]
+        assert squeeze(dcm.CANDIDATE_STATUS["no_price"]) in squeeze(" ".join(by_sheet["Model"]))
+
+    def test_a_typed_override_is_named_above_the_results(self, printed):
+        _, by_sheet, _ = printed[("lifetime_sizing", "default")]
+        assert squeeze("Hardware: the price sheet's figures") in squeeze(" ".join(by_sheet["Sizing"]))

@@ -39,10 +39,12 @@ def header_row(label: str, *more: str) -> Row:
     return Row(label, more[0] if more else None, "xl_header", extra=tuple(more[1:]))
 
 
-def header(sheet, row: int, texts, first_column: int = 1, width: float = 15) -> None:
-    """Header cells from ``first_column`` on, the row tall enough for the longest text wrapped ``width`` wide."""
+def header(sheet, row: int, texts, first_column: int = 1, width: float = 15, label_first: bool = False) -> None:
+    """Header cells from ``first_column`` on, the row tall enough for the longest text wrapped ``width`` wide
+    (``label_first``: the first text is a block title in the wide label column, left out of that measure)."""
     # bold header text is wider than the body text wrapped_height measures: count three quarters of the width
-    tallest = max(wrapped_height(str(text), width * 0.75) for text in texts) if texts else LINE_HEIGHT_PT
+    measured = list(texts)[1:] if label_first else list(texts)
+    tallest = max((wrapped_height(str(text), width * 0.75) for text in measured), default=LINE_HEIGHT_PT)
     if tallest > LINE_HEIGHT_PT + 4:
         sheet.row_dimensions[row].height = max(sheet.row_dimensions[row].height or 0, tallest)
     for offset, text in enumerate(texts):
@@ -64,7 +66,8 @@ def form(workbook, sheet, first_row: int, rows, note_column: int) -> dict:
         if row is None:
             continue
         if row.style == "xl_header":
-            header(sheet, r, [row.label, *([row.value] if row.value is not None else []), *row.extra])
+            header(sheet, r, [row.label, *([row.value] if row.value is not None else []), *row.extra],
+                   label_first=True)
             continue
         style.apply(sheet.cell(row=r, column=1, value=row.label), "xl_label")
         cell = style.apply(sheet.cell(row=r, column=2), row.style, row.number_format)

@@ -133,7 +133,7 @@ def _results_table(workbook, sheet, first_row: int) -> int:
     note.value = "=" + _override_note()
     style.define(workbook, "override_note", SIZING, note.coordinate)
     header = first_row + 1
-    layout.header(sheet, header, ["Results (models of equal loss)", *(m[0] for m in MODELS)])
+    layout.header(sheet, header, ["Results (models of equal loss)", *(m[0] for m in MODELS)], label_first=True)
     chin_n, chin_d = MODELS[0][1], MODELS[0][2]
     for i, (label, template, fmt, suffix, row_needs_prices) in enumerate(RESULT_ROWS, start=1):
         r = header + i

@@ -97,7 +97,7 @@ def add(workbook) -> None:
     layout.form(workbook, sheet, 4, setup, note_column=3)
     first_header = 4 + len(setup) + 1
     solves = _solves()
-    layout.header(sheet, first_header, ["Newton step", *(s[1] for s in solves)])
+    layout.header(sheet, first_header, ["Newton step", *(s[1] for s in solves)], label_first=True)
     for k in range(NEWTON_STEPS + 1):
         r = first_header + 1 + k
         style.apply(sheet.cell(row=r, column=1, value=k), "xl_label", "0")
