@@ -184,7 +184,11 @@ def chart_feed(workbook, sheet, header_row: int, first_column: int, columns, row
 
 
 def wrapped_height(text: str, width: float, size_pt: float = 11.0) -> float:
-    """The row height (points) that shows ``text`` whole when wrapped in a column ``width`` characters wide."""
+    """The row height (points) that shows ``text`` whole when wrapped in a column ``width`` characters wide.
+
+    >>> wrapped_height("one line", 80), wrapped_height("Compute-optimal", 10)
+    (19, 34)
+    """
     per_line = max(1, int(width * CHARS_PER_WIDTH * 11.0 / size_pt))
     lines = 0
     for paragraph in str(text).split("\n"):
@@ -196,6 +200,9 @@ def wrapped_height(text: str, width: float, size_pt: float = 11.0) -> float:
                 length = len(word)
             else:
                 length += (1 if length else 0) + len(word)
+            if length > per_line:  # a word longer than the line breaks (at a hyphen, or anywhere)
+                lines += (length - 1) // per_line
+                length = (length - 1) % per_line + 1
     return math.ceil(lines * LINE_HEIGHT_PT * size_pt / 11.0 + 4)
 
 
