@@ -41,8 +41,8 @@ SECTIONS = (
     Section("Names, sources and updates", (
         "Every input cell has a defined name starting in_ (in_c1_params, in_requests_per_month) and every key "
         "result one starting out_ (out_c1_tokens_per_sec, out_c1_monthly_usd, out_crossover_month).",
-        "`xlcalc build` writes this template afresh; `xlcalc refresh BOOK.xlsx` rebuilds your copy from today's "
-        "template keeping your inputs and price rows (with a backup); `xlcalc check BOOK.xlsx` recalculates it "
+        "'xlcalc build' writes this template afresh; 'xlcalc refresh BOOK.xlsx' rebuilds your copy from today's "
+        "template keeping your inputs and price rows (with a backup); 'xlcalc check BOOK.xlsx' recalculates it "
         "and reports any result that disagrees with xlcalc's Python functions.",
         "Sources: roofline serving model and prices from xlcalc (xlcalc.serving, xlcalc.economics, "
         "xlcalc.hardware); over-training smaller models for cheaper inference follows Sardana et al. 2024, "

@@ -41,12 +41,12 @@ SECTIONS = (
         f"The inference-aware optima have no closed form; each is found with {NEWTON_STEPS} Newton steps in "
         "x = ln(training tokens) from a starting point on the safe side of the solution, so the steps climb to it "
         "monotonically and reach full double precision in at most 7 steps. The results equal xlcalc's Python "
-        "solver to 1e-9 relative; `xlcalc check BOOK.xlsx` verifies that for any copy of this workbook.",)),
+        "solver to 1e-9 relative; 'xlcalc check BOOK.xlsx' verifies that for any copy of this workbook.",)),
     Section("Sources and updates", (
         "Sardana, Portes, Doubov, Frankle 2024 (arXiv 2401.00448); Hoffmann et al. 2022 (arXiv 2203.15556); "
         "Besiroglu et al. 2024 (arXiv 2404.10102); Muennighoff et al. 2023 (arXiv 2305.16264). Hardware prices: "
         "xlcalc's catalog, with provider, date and source on each row.",
-        "`xlcalc build` writes this template afresh; `xlcalc refresh BOOK.xlsx` rebuilds your copy from today's "
+        "'xlcalc build' writes this template afresh; 'xlcalc refresh BOOK.xlsx' rebuilds your copy from today's "
         "template keeping your yellow inputs and your price rows. No macros, no add-in: Excel 2010 or later, "
         "LibreOffice 7.4 or later, or Google Sheets.")),
 )
