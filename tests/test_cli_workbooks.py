@@ -184,7 +184,7 @@ class TestCheckCommand:
         code, out, _ = run(capsys, "check", path)
         assert code == 1
         assert out.splitlines()[0] == (f"{path}: the solver cannot use this workbook's inputs: Serving accelerator "
-                                       "(in_c3_gpu) must be an accelerator listed in Hardware prices")
+                                       "must be an accelerator listed in Hardware prices")
         assert "holds the error" not in out and "1 problem found" in out
 
     def test_many_error_cells_are_listed_up_to_a_cap_with_a_count(self, built, capsys):
@@ -205,9 +205,9 @@ class TestCheckCommand:
         ("lifetime_sizing.xlsx", "in_requests_per_month", 0, 0, "outputs agree with the solver"),
         ("deployment_cost_model.xlsx", "in_requests_per_month", 0, 0, "outputs agree with the solver"),
         ("lifetime_sizing.xlsx", "in_requests", None, 1,
-         "inputs: Requests over the model's life (in_requests) must be a number of 0 or more"),
+         "inputs: Requests over the model's life must be a number of 0 or more"),
         ("lifetime_sizing.xlsx", "in_budget_flops", "lots", 1,
-         "inputs: Total FLOP budget (in_budget_flops) must be a number greater than 0"),
+         "inputs: Total FLOP budget (training + inference) must be a number greater than 0"),
     ])
     def test_zero_empty_and_text_inputs_give_a_message_not_a_traceback(self, built, capsys, filename, name, value,
                                                                          code, message):

@@ -16,6 +16,8 @@ from xlcalc.templates import checks, price_sheet
 from xlcalc.workbook_check import agrees, compare_content, read_price_rows
 from xlcalc.workbook_files import named_cells, template_workbook
 
+from xlcalc.templates.formulas import ALLOWED_FUNCTIONS
+from workbook_views import errors_outside_chart_feeds
 from rule_probes import PROBES, cell_validations, disagreements, expected_validations, probed, sheet_verdicts
 
 # A price-sheet row with the handbook's A100 (REFERENCE.md, "Inference Scaling"): 312 TFLOP/s, 2 TB/s, $1/h.
@@ -92,19 +94,21 @@ SCENARIOS |= {
                       [dict(price_sheet.catalog_rows()[2], usd_per_hour=None)]),
     "unpriced_candidate_3": ({"in_c3_gpu": "MI325X", "in_crossover_from": 1, "in_crossover_to": 2}, []),
     "zero_requests": ({"in_requests_per_month": 0}, []),
+    # the trap tests: a price edited on the price sheet, and another accelerator picked
+    "cheaper_h100": ({}, [dict(next(r for r in price_sheet.catalog_rows() if r["name"] == "H100 SXM5"),
+                               usd_per_hour=1.0)]),
+    "c3_on_h200": ({"in_c3_gpu": "H200 SXM"}, []),
 }
 
 # Unusable inputs: the sheet names the first one in Model!C3 (expected_outputs raises the same text), all
 # results show n/a, and no cell holds an error
 INVALID = {
     "text_requests": ({"in_requests_per_month": "lots"},
-                      "Requests in month 1 (in_requests_per_month) must be a number of 0 or more"),
-    "empty_batch": ({"in_c2_batch": None}, "Batch (sequences decoded together) (in_c2_batch) must be a whole number "
-                    "of 1 or more"),
-    "unknown_accelerator": ({"in_c3_gpu": "Z80"},
-                            "Serving accelerator (in_c3_gpu) must be an accelerator listed in Hardware prices"),
-    "zero_mfu": ({"in_mfu_train": 0}, "Training MFU (in_mfu_train) must be a fraction greater than 0 and at most 1"),
-    "bad_precision": ({"in_c1_precision": "fp4"}, "Arithmetic precision (in_c1_precision) must be bf16, fp8 or int8"),
+                      "Requests in month 1 must be a number of 0 or more"),
+    "empty_batch": ({"in_c2_batch": None}, "Batch (sequences decoded together) must be a whole number of 1 or more"),
+    "unknown_accelerator": ({"in_c3_gpu": "Z80"}, "Serving accelerator must be an accelerator listed in Hardware prices"),
+    "zero_mfu": ({"in_mfu_train": 0}, "Training MFU must be a fraction greater than 0 and at most 1"),
+    "bad_precision": ({"in_c1_precision": "fp4"}, "Arithmetic precision must be bf16, fp8 or int8"),
 }
 
 
@@ -157,7 +161,7 @@ class TestRecalculatedAgainstSolver:
 
     @pytest.mark.parametrize("name", [*SCENARIOS, *INVALID])
     def test_no_error_cells(self, recalculated, name):
-        assert recalc.error_cells(recalculated[name][2]) == []
+        assert errors_outside_chart_feeds(recalculated[name][2]) == []
 
     @pytest.mark.parametrize("name", list(INVALID))
     def test_an_unusable_input_is_named_once_and_results_show_n_a(self, recalculated, name):
@@ -178,12 +182,35 @@ class TestRecalculatedAgainstSolver:
             assert values[f"out_c3_{key}"] == dcm.NOT_AVAILABLE, key
         assert 1 <= values["out_crossover_month"] <= dcm.MONTHS  # 1 against 2: both priced
         projection = openpyxl.load_workbook(recalculated["unpriced_candidate_3"][2], data_only=True)[dcm.PROJECTION_SHEET]
-        column = dcm.PROJECTION_COLUMNS[("monthly_usd", 3)]
-        assert {projection[f"{column}{r}"].value for r in range(dcm.PROJECTION_FIRST_ROW, dcm.PROJECTION_LAST_ROW + 1)} \
-            in ({None}, {""})  # nothing plotted as $0
+        months = range(dcm.PROJECTION_FIRST_ROW, dcm.PROJECTION_LAST_ROW + 1)
+        for series in ("monthly_usd", "cumulative_usd"):
+            shown, plotted = dcm.PROJECTION_COLUMNS[(series, 3)], dcm.PROJECTION_COLUMNS[("chart", series, 3)]
+            assert {projection[f"{shown}{r}"].value for r in months} == {dcm.NOT_AVAILABLE}
+            assert {projection[f"{plotted}{r}"].value for r in months} == {"#N/A"}  # a gap in the chart, not $0
+            priced = dcm.PROJECTION_COLUMNS[("chart", series, 1)]
+            assert all(projection[f"{priced}{r}"].value > 0 for r in months)
         cleared = recalc.read_names(recalculated["cleared_price"][2])
         assert cleared["out_c1_monthly_usd"] == cleared["out_crossover_month"] == dcm.NOT_AVAILABLE
         assert cleared["out_c3_monthly_usd"] > 0
+
+    def test_a_price_changed_on_the_price_sheet_flows_to_every_result_that_uses_it(self, recalculated):
+        before = recalc.read_names(recalculated["defaults"][2])
+        after = recalc.read_names(recalculated["cheaper_h100"][2])
+        priced = ("usd_per_mtok_input", "usd_per_mtok_output", "monthly_usd", "usd_per_mtok_effective", "train_usd",
+                  "monthly_usd_month24", "total_usd")
+        for k in dcm.CANDIDATES:
+            for key in priced:  # candidates 1 and 2 serve on H100, and every candidate trains on it
+                changed = after[f"out_c{k}_{key}"] != pytest.approx(before[f"out_c{k}_{key}"], rel=1e-9)
+                assert changed == (k < 3 or key in ("train_usd", "total_usd")), (k, key)
+            for key in ("gpus", "tokens_per_sec", "replica_gpus", "train_gpu_hours"):
+                assert after[f"out_c{k}_{key}"] == before[f"out_c{k}_{key}"], (k, key)
+
+    def test_picking_another_accelerator_changes_the_results(self, recalculated):
+        before = recalc.read_names(recalculated["defaults"][2])
+        after = recalc.read_names(recalculated["c3_on_h200"][2])
+        for key in ("tokens_per_sec", "usd_per_mtok_output", "monthly_usd", "total_usd"):
+            assert after[f"out_c3_{key}"] != pytest.approx(before[f"out_c3_{key}"], rel=1e-6), key
+            assert after[f"out_c1_{key}"] == before[f"out_c1_{key}"], key
 
     def test_zero_requests_need_no_gpus_and_no_effective_price(self, recalculated):
         values = recalc.read_names(recalculated["zero_requests"][2])
@@ -214,11 +241,13 @@ class TestRecalculatedAgainstSolver:
             values = openpyxl.load_workbook(recalculated[name][2], data_only=True)
             return [named_cells(values, f"calc_c{k}_status")[0].value for k in dcm.CANDIDATES]
 
-        assert status("defaults") == ["ok"] * 3
+        assert status("defaults") == ["OK"] * 3
         assert status("status_unpriced_and_unspecified") == [
             "no $ per GPU-hour for this accelerator: type one in Hardware prices",
-            "type this accelerator's peak TFLOP/s, memory and bandwidth in Hardware prices",
+            "type this accelerator's peak, memory and bandwidth in Hardware prices",
             "no $ per GPU-hour for the training accelerator"]
+        values = recalc.read_names(recalculated["status_unpriced_and_unspecified"][2], ("calc_",))
+        assert values["calc_c1_usd_per_hour"] == dcm.NOT_AVAILABLE  # not "$0.000"
 
     def test_scenarios_reach_the_extremes(self, recalculated):
         never = recalc.read_names(recalculated["never_overtakes"][2])
@@ -264,8 +293,7 @@ class TestLayout:
         assert all(len(chart.series) == len(dcm.CANDIDATES) for chart in charts)
 
     def test_formulas_use_only_portable_functions(self, template):
-        portable = {"INDEX", "MATCH", "IF", "ISNA", "NOT", "AND", "OR", "MAX", "MIN", "ROUNDUP", "CHOOSE", "COUNT",
-                    "ISNUMBER", "IFERROR", "INT"}
+        portable = ALLOWED_FUNCTIONS
         used = set()
         for sheet in template.worksheets:
             for row in sheet.iter_rows():
@@ -348,7 +376,7 @@ class TestExpectedOutputs:
         assert dcm.expected_outputs({}) == dcm.expected_outputs(dcm.default_inputs(), prices=price_sheet.catalog_rows())
 
     def test_unknown_accelerator(self):
-        with pytest.raises(InvalidInputError, match=r"Serving accelerator \(in_c2_gpu\) must be an accelerator listed"):
+        with pytest.raises(InvalidInputError, match=r"Serving accelerator must be an accelerator listed"):
             dcm.expected_outputs({"in_c2_gpu": "H999"})
 
     def test_accelerator_without_a_price(self):
@@ -363,11 +391,11 @@ class TestExpectedOutputs:
         assert out["out_c1_train_usd"] == out["out_c1_total_usd"] == dcm.NOT_AVAILABLE
 
     @pytest.mark.parametrize("name,value,message", [
-        ("in_monthly_growth", -1, r"\(in_monthly_growth\) must be a number greater than -1"),
-        ("in_crossover_from", 4, r"Compare candidate A \(in_crossover_from\) must be 1, 2 or 3"),
-        ("in_c1_params", None, r"Parameters N \(in_c1_params\) must be a number greater than 0"),
-        ("in_peak_factor", "x", r"\(in_peak_factor\) must be a number of 1 or more"),
-        ("in_c3_batch", 2.5, r"\(in_c3_batch\) must be a whole number"),
+        ("in_monthly_growth", -1, r"Traffic growth per month must be a number greater than -1"),
+        ("in_crossover_from", 4, r"Compare candidate A must be 1, 2 or 3"),
+        ("in_c1_params", None, r"Parameters N must be a number greater than 0"),
+        ("in_peak_factor", "x", r"Peak traffic / average traffic must be a number of 1 or more"),
+        ("in_c3_batch", 2.5, r"Batch \(sequences decoded together\) must be a whole number"),
     ])
     def test_unusable_inputs_are_named(self, name, value, message):
         with pytest.raises(InvalidInputError, match=message):

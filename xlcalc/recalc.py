@@ -144,3 +144,100 @@ def error_cells(path) -> list[tuple[str, str, str]]:
                 if cell.data_type == "e" or is_error_value(cell.value):
                     found.append((sheet.title, cell.coordinate, str(cell.value)))
     return found
+
+
+# ----------------------------------------------------------------------------------------------
+# A second engine (Gnumeric) and printing to PDF (LibreOffice): the tests look at workbooks as a reader does
+
+GNUMERIC_INSTALL_HINT = "install Gnumeric: apt-get install -y --no-install-recommends gnumeric"
+
+
+def ssconvert_path() -> str | None:
+    """Gnumeric's command-line converter (``ssconvert``), or None when Gnumeric is not installed."""
+    return shutil.which("ssconvert")
+
+
+def _checked_paths(workbooks, out_dir) -> tuple[list[Path], Path]:
+    paths = [Path(workbooks)] if isinstance(workbooks, (str, os.PathLike)) else [Path(p) for p in workbooks]
+    for path in paths:
+        if not path.is_file():
+            raise WorkbookError(f"workbook {str(path)!r} does not exist")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if any(p.resolve().parent == out_dir.resolve() for p in paths):
+        raise WorkbookError("out_dir must differ from the folder of the workbooks (they would be overwritten)")
+    return paths, out_dir
+
+
+def recalculate_gnumeric(workbooks, out_dir) -> list[Path]:
+    """Recalculate each workbook with Gnumeric (``ssconvert --recalc``) into ``out_dir`` (same file names).
+
+    An independent engine for the tests: its values are read back with :func:`read_names` and
+    :func:`error_cells` as LibreOffice's are. Raises RecalcError when Gnumeric is missing, fails or times out.
+    """
+    paths, out_dir = _checked_paths(workbooks, out_dir)
+    ssconvert = ssconvert_path()
+    if ssconvert is None:
+        raise RecalcError(f"Gnumeric is needed for this and was not found: {GNUMERIC_INSTALL_HINT}")
+    results = []
+    for path in paths:
+        target = out_dir / path.name
+        command = [ssconvert, "--recalc", "--export-type=Gnumeric_Excel:xlsx2", str(path), str(target)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise RecalcError(f"Gnumeric did not finish recalculating {path.name} within {TIMEOUT_S} s") from None
+        if done.returncode != 0 or not target.is_file():
+            raise RecalcError(f"Gnumeric failed to recalculate {path.name}: {(done.stderr or done.stdout).strip()[-500:]}")
+        results.append(target)
+    return results
+
+
+def export_pdf(workbooks, out_dir) -> list[Path]:
+    """Print each workbook to PDF with LibreOffice (recalculated on load; every sheet, by its print settings).
+
+    Returns the PDF paths (the workbooks' names with .pdf, in ``out_dir``).
+    """
+    paths, out_dir = _checked_paths(workbooks, out_dir)
+    soffice = soffice_path()
+    if soffice is None:
+        raise RecalcError(f"LibreOffice is needed to print workbooks and was not found: {INSTALL_HINT}")
+    with _profile_lock:
+        command = [soffice, f"-env:UserInstallation={_profile().as_uri()}", "--headless", "--norestore",
+                   "--nolockcheck", "--convert-to", "pdf:calc_pdf_Export", "--outdir", str(out_dir),
+                   *[str(p) for p in paths]]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise RecalcError(f"LibreOffice did not finish printing within {TIMEOUT_S} s") from None
+    results = [out_dir / (p.stem + ".pdf") for p in paths]
+    missing = [str(r) for r in results if not r.is_file()]
+    if done.returncode != 0 or missing:
+        raise RecalcError(f"LibreOffice failed to print {', '.join(missing)}: {(done.stderr or done.stdout).strip()[-500:]}")
+    return results
+
+
+def chart_feed_cells(path) -> set[tuple[str, str]]:
+    """(sheet, cell) of every chart-feed cell of a workbook (defined names ``chart_*``, see
+    :data:`xlcalc.templates.layout.CHART_PREFIX`): the only cells where a template puts #N/A, a gap in a chart."""
+    import openpyxl  # outer-layer dependency, imported where used
+
+    from .templates.layout import CHART_PREFIX
+
+    workbook = openpyxl.load_workbook(path)
+    found = set()
+    for name, definition in workbook.defined_names.items():
+        if name.startswith(CHART_PREFIX):
+            for sheet, ref in definition.destinations:
+                cells = workbook[sheet][ref.replace("$", "")]
+                rows = cells if isinstance(cells, tuple) else ((cells,),)
+                found |= {(sheet, cell.coordinate) for row in rows
+                          for cell in (row if isinstance(row, tuple) else (row,))}
+    return found
+
+
+def error_cells_outside_chart_feeds(path) -> list[tuple[str, str, str]]:
+    """:func:`error_cells` without the #N/A of chart-feed cells (a gap in a chart is not an error)."""
+    feeds = chart_feed_cells(path)
+    return [(sheet, cell, value) for sheet, cell, value in error_cells(path)
+            if not (value == "#N/A" and (sheet, cell) in feeds)]

@@ -234,7 +234,7 @@ def check_workbook(path, *, progress=None, rel: float = REL_TOLERANCE) -> CheckR
         source.write_bytes(path.read_bytes())
         recalculated = recalc.recalculate([source], Path(folder) / "out")[0]
         values = recalc.read_names(recalculated)
-        errors = recalc.error_cells(recalculated)
+        errors = recalc.error_cells_outside_chart_feeds(recalculated)  # #N/A in a chart-feed cell is a gap
         prices = read_price_rows(workbook_files.load(recalculated, data_only=True))
     inputs = workbook_inputs(values)
     try:

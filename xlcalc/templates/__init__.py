@@ -1,6 +1,11 @@
-"""Builders of the template workbooks (openpyxl): shared styles in :mod:`.style`, one module per workbook.
+"""Builders of the template workbooks (openpyxl), one home per kind of thing, shared by both workbooks:
 
-Each workbook module exposes:
+- :mod:`.formulas`: formula text (numbers as Excel writes them, the scaling law, the in-sheet Newton steps);
+- :mod:`.layout`: labelled forms, per-row tables, chart-feed blocks, the Read me sheet, print settings;
+- :mod:`.style` (named styles, number formats), :mod:`.charts`, :mod:`.checks` (input rules), :mod:`.price_sheet`;
+- one package per workbook, one module per sheet: a new sheet is a small module that describes it.
+
+Each workbook package exposes:
 
 - ``FILENAME``: the file name under workbooks/;
 - ``build() -> openpyxl.Workbook``: the template with its default inputs;

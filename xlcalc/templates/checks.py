@@ -12,7 +12,7 @@ Examples
 >>> RULES["non_negative"].accepts(0.0, {}), RULES["positive"].accepts(0.0, {})
 (True, False)
 >>> status_formula([Check("in_x", "X", RULES["positive"])])
-'IF(IF(ISNUMBER(in_x),in_x>0,FALSE),"OK","X (in_x) must be a number greater than 0")'
+'IF(IF(ISNUMBER(in_x),in_x>0,FALSE),"OK","X must be a number greater than 0")'
 """
 
 from __future__ import annotations
@@ -165,8 +165,8 @@ class Skip:
 
 @dataclasses.dataclass(frozen=True)
 class Check:
-    """One input test: the cell's defined name, its label, its :class:`Rule`, when it is skipped, and the message
-    shown when it fails (default: "<label> (<name>) <what the rule allows>")."""
+    """One input test: the cell's defined name, its label (as the sheet shows it), its :class:`Rule`, when it is
+    skipped, and the message shown when it fails (default: "<label> <what the rule allows>")."""
 
     name: str
     label: str
@@ -176,7 +176,7 @@ class Check:
 
     def message(self) -> str:
         """The status text when this check fails."""
-        return self.text if self.text is not None else f"{self.label} ({self.name}) {self.rule.allowed}"
+        return self.text if self.text is not None else f"{self.label} {self.rule.allowed}"
 
     def sheet_test(self) -> str:
         """The sheet formula that is TRUE when the cell's value is usable (or the check is skipped)."""

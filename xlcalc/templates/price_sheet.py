@@ -158,6 +158,16 @@ def add_price_sheet(workbook, catalog=None, *, rows=None, index=None):
     return sheet
 
 
+def set_print_settings(sheet) -> None:
+    """Print the filled rows of the table up to the price's date (landscape, one page wide, the header row
+    repeated): the long source texts stay on screen, where they wrap in no row."""
+    from . import layout  # layout imports checks and style only
+
+    last = max(PRICE_FIRST_ROW, *(row for row, _ in read_rows(sheet)))
+    layout.set_print(sheet, f"A1:{COLUMN_LETTERS['price_date']}{last}", landscape=True,
+                     title_rows=f"{PRICE_HEADER_ROW}:{PRICE_HEADER_ROW}")
+
+
 def lookup(key: str, name_formula: str) -> str:
     """A formula fragment giving field ``key`` of the accelerator named by ``name_formula`` (a cell or name).
 
@@ -190,6 +200,18 @@ def price_formula(fields, name_formula: str) -> str:
     'IFERROR(INDEX(hw_usd_per_hour,MATCH(in_c1_gpu,hw_names,0)),"not listed")'
     """
     return f'IFERROR({price_choice(fields, name_formula)},"{checks.NOT_LISTED}")'
+
+
+def shown_price(fields, name_formula: str) -> str:
+    """:func:`price_choice` as a result shows it: the number where it is above 0, the text n/a where the sheet has
+    none above 0 (an empty or text cell: never $0), and NOT_LISTED for a name the sheet does not list.
+
+    >>> shown_price(("usd_per_hour",), "g").count("n/a"), shown_price(("usd_per_hour",), "g").endswith('"not listed")')
+    (2, True)
+    """
+    value = price_choice(fields, name_formula)
+    missing = checks.NOT_AVAILABLE
+    return f'IFERROR(IF(ISNUMBER({value}),IF({value}>0,{value},"{missing}"),"{missing}"),"{checks.NOT_LISTED}")'
 
 
 def price_value(table: dict, name, fields) -> float:

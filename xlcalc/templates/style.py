@@ -7,25 +7,35 @@ defined name starting ``in_`` and every key output one starting ``out_``, made b
 
 from __future__ import annotations
 
-from openpyxl.chart import LineChart, Reference, ScatterChart, Series
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
 from openpyxl.utils import absolute_coordinate, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 
+#: A count at a finance scale: 17.5B, 1.40T, 350,000,000 (the stored value stays exact). Two conditions and a
+#: default section with thousands-scaling commas: Excel, LibreOffice, Gnumeric and Google Sheets all honour it.
+SCALED = '[>=1E+12]#,##0.00,,,,"T";[>=1E+9]#,##0.0,,,"B";#,##0'
+
 #: Number formats by kind of quantity.
 FORMATS = {
     "count": "#,##0",
-    "big": "0.000E+00",  # params, tokens, FLOPs
+    "big": SCALED,  # params, tokens, requests
+    "flops": "0.00E+00",  # FLOPs span 1e18..1e27: no word scale reaches them
     "usd": "$#,##0",
     "usd_cents": "$#,##0.00",
     "usd_precise": "$#,##0.0000",
-    "ratio": "0.000",
+    "usd_per_flop": "$0.000E+00",
+    "ratio": "0.00",
     "percent": "0.0%",
-    "loss": "0.000000",
+    "loss": "0.0000",
     "decimal": "#,##0.00",
+    "months": '#,##0.0 "months"',
+    "seconds": '0.00000 "s"',
+    "yes_no": '"yes";"yes";"no"',  # a 1/0 flag shown as yes/no (no TRUE/FALSE shown to users)
     "text": "@",
     "date": "yyyy-mm-dd",
 }
+
+RIGHT = Alignment(horizontal="right")
 
 _thin = Side(style="thin", color="BFBFBF")
 _BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
@@ -69,6 +79,8 @@ def apply(cell, style: str, number_format: str | None = None):
     cell.style = style
     if number_format is not None:
         cell.number_format = FORMATS.get(number_format, number_format)
+        if cell.number_format not in ("@", "General") and style != "xl_header":
+            cell.alignment = RIGHT  # a text such as n/a lines up with the numbers of its column
     return cell
 
 
@@ -100,59 +112,3 @@ def set_widths(sheet, widths: dict) -> None:
     """Column widths by letter, e.g. {"A": 34, "B": 16}."""
     for letter, width in widths.items():
         sheet.column_dimensions[letter].width = width
-
-
-def straight(chart):
-    """Turn smoothing off on every series of a chart (charts draw straight segments)."""
-    for series in chart.series:
-        series.smooth = False
-    return chart
-
-
-def scatter_chart(sheet, title: str, x_ref: Reference, y_refs, *, x_title: str, y_title: str,
-                  log_x: bool = False, log_y: bool = False, series_from_header: bool = True) -> ScatterChart:
-    """A straight-line scatter chart of y columns against an x column (titles from their header cells)."""
-    chart = ScatterChart()
-    chart.title = title
-    chart.style = 13
-    chart.x_axis.title = x_title
-    chart.y_axis.title = y_title
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    if log_x:
-        chart.x_axis.scaling.logBase = 10
-    if log_y:
-        chart.y_axis.scaling.logBase = 10
-    for y_ref in y_refs:
-        series = Series(y_ref, x_ref, title_from_data=series_from_header)
-        series.marker.symbol = "none"
-        chart.series.append(series)
-    chart.width, chart.height = 18, 9
-    return straight(chart)
-
-
-def line_chart(title: str, data_ref: Reference, categories: Reference, *, y_title: str, x_title: str) -> LineChart:
-    """A straight-line chart of columns (with header rows) against category labels."""
-    chart = LineChart()
-    chart.title = title
-    chart.y_axis.title = y_title
-    chart.x_axis.title = x_title
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.add_data(data_ref, titles_from_data=True)
-    chart.set_categories(categories)
-    chart.width, chart.height = 18, 9
-    return straight(chart)
-
-
-def readme_sheet(workbook, title: str, paragraphs: list[str], *, index: int = 0):
-    """A Read-me sheet: a title and one paragraph per row, wrapped, locked."""
-    sheet = workbook.create_sheet("Read me", index)
-    register_styles(workbook)
-    apply(sheet["A1"], "xl_title").value = title
-    sheet.column_dimensions["A"].width = 110
-    for row, text in enumerate(paragraphs, start=3):
-        cell = sheet.cell(row=row, column=1, value=text)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    protect(sheet)
-    return sheet

@@ -1,0 +1,57 @@
+"""Workbook 2, deployment_cost_model.xlsx: what serving up to three candidate models costs, month by month.
+
+Sheets: "Read me" (:mod:`.readme`); "Model" (:mod:`.model`: traffic, training hardware, three model
+candidates with their serving choices, the results per candidate, and the workings); "Projection"
+(:mod:`.projection`: 24 months of traffic growth, GPUs, monthly and cumulative cost, charts); "Hardware
+prices" (the shared price sheet). Every cell is described as data in :mod:`.spec`; every input cell has an
+``in_`` name and every key output an ``out_`` name; the formulas use only defined names.
+
+The serving model is the roofline of :mod:`xlcalc.serving`. For candidate k:
+
+- one copy of the model needs replica = max(1, ceil((bytes_per_param N + batch context kv) / 1e9 / memory_gb))
+  GPUs (weights plus the KV cache of a full batch);
+- decode: step_s = max(2 N batch / (replica peak 1e12 mfu_decode), (bytes_per_param N + batch context kv) /
+  (replica bw 1e12 bw_eff)); tokens/s per GPU = batch / step_s / replica;
+- prefill tokens/s per GPU = peak 1e12 mfu_prefill / (2N); $ per 1M tokens = $/GPU-hour / (tokens/s 3600) 1e6;
+- GPU-seconds per request = input_tokens / prefill + output_tokens / decode (both per GPU);
+- GPUs in month m = replica ceil(requests_m gpu_s / (730 3600) peak_factor / utilisation / replica),
+  with requests_m = requests (1 + growth)^(m-1); monthly $ = GPUs $/GPU-hour 730;
+- training $ = 6 N D / (train_peak 1e12 mfu_train) / 3600 x train $/GPU-hour; cumulative $ = training $ plus
+  the monthly $ so far;
+- candidate B overtakes candidate A (both chosen on the sheet) in the first month at whose end B's cumulative
+  $ is below A's (out_crossover_month; the text "not within 24 months" when it never is).
+
+:func:`expected_outputs` (:mod:`.expected`) computes the same outputs with :mod:`xlcalc.serving` and
+:mod:`xlcalc.economics` (the workbook's formulas are checked against it in LibreOffice and Gnumeric by the
+tests and by ``xlcalc check``).
+"""
+
+from __future__ import annotations
+
+from openpyxl import Workbook
+
+from .. import checks, layout, price_sheet, style
+from . import model, projection, readme
+from .expected import expected_outputs, input_problem
+from .projection import PROJECTION_COLUMNS, PROJECTION_FIRST_ROW, PROJECTION_HEADER_ROW, PROJECTION_LAST_ROW
+from .spec import *  # noqa: F401,F403  (the workbook's names, layout and rules are its public surface)
+from .spec import TITLE, check_blocks
+
+_check_blocks = check_blocks
+
+__all__ = ["build", "expected_outputs", "input_problem", "PROJECTION_COLUMNS", "PROJECTION_FIRST_ROW",
+           "PROJECTION_HEADER_ROW", "PROJECTION_LAST_ROW"]
+
+
+def build() -> Workbook:
+    """The deployment cost model with its default inputs (deterministic: same content on every call)."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    style.register_styles(workbook)
+    layout.readme_sheet(workbook, TITLE, readme.SECTIONS)
+    sheet = model.add(workbook)
+    projection.add(workbook)
+    price_sheet.set_print_settings(price_sheet.add_price_sheet(workbook))
+    checks.add_validations(workbook, [check for block in check_blocks().values() for check in block])
+    workbook.active = workbook.index(sheet)
+    return workbook

@@ -1,0 +1,50 @@
+"""The Read me sheet of the deployment cost model: what it does, how to use it in steps, what each sheet is for."""
+
+from __future__ import annotations
+
+from ..layout import Section
+from .spec import MONTHS
+
+SECTIONS = (
+    Section("What this workbook does", (
+        "What serving a model costs, for up to three candidate models side by side, and when a model that costs "
+        "more to train (a smaller, over-trained one) pays for itself through cheaper serving.",)),
+    Section("How to use it", (
+        "Open the Model sheet. Yellow cells are inputs; every other cell is a formula and locked (the sheets are "
+        "protected without a password).",
+        "Type your traffic: requests in the first month, tokens per request, monthly growth, the peak-to-average "
+        "factor and the target utilisation at peak.",
+        "Pick the training accelerator and type its MFU (the share of peak it reaches).",
+        "For each candidate, type its size, training tokens, precision and KV cache per token, and pick its "
+        "serving accelerator from the drop-down, with batch and efficiencies.",
+        "Read 'All inputs' at the top: until it reads OK the results show n/a, and the Check row of the block "
+        "that holds the unusable input names it.",
+        "Read the results per candidate; the Status row says what is missing when a result shows n/a (an "
+        "accelerator without a price or specs). A missing price is n/a, never $0, and a gap in the charts.",
+        f"Open the Projection sheet for {MONTHS} months of GPUs and cost, and pick the two candidates to compare "
+        "at the foot of the Model sheet."), steps=True),
+    Section("What each sheet is for", (
+        "Model: the inputs, the results per candidate, and the month in which one candidate overtakes another.",
+        f"Projection: {MONTHS} months of requests, GPUs, monthly and cumulative cost per candidate, with charts.",
+        "Hardware prices: the accelerator catalog (dense peak FLOP/s, memory, bandwidth, power) with the lowest "
+        "on-demand $ per GPU-hour found and where and when it was seen. Correct a price or add your own "
+        "accelerator in an empty row; it then appears in the drop-downs.")),
+    Section("How it computes", (
+        "Decode runs at the roofline: step time = max(2 N batch / (GPUs x peak x MFU), (bytes per weight x N + "
+        "batch x context x KV bytes) / (GPUs x bandwidth x efficiency)), on as many GPUs as one copy of the "
+        "weights plus a full batch's KV cache needs; prefill is compute-bound at peak x MFU / 2N tokens/s per GPU. "
+        "Each month needs enough whole copies to carry the peak hour at the target utilisation; a month is 730 "
+        "hours. Training costs 6 N D FLOPs at the training accelerator's BF16 peak times its MFU.",
+        "Not modelled: activation memory and framework overhead (leave headroom through the utilisation), "
+        "tensor-parallel communication, speculative decoding, reserved-capacity discounts, and idle copies below "
+        "one per month.")),
+    Section("Names, sources and updates", (
+        "Every input cell has a defined name starting in_ (in_c1_params, in_requests_per_month) and every key "
+        "result one starting out_ (out_c1_tokens_per_sec, out_c1_monthly_usd, out_crossover_month).",
+        "'xlcalc build' writes this template afresh; 'xlcalc refresh BOOK.xlsx' rebuilds your copy from today's "
+        "template keeping your inputs and price rows (with a backup); 'xlcalc check BOOK.xlsx' recalculates it "
+        "and reports any result that disagrees with xlcalc's Python functions.",
+        "Sources: roofline serving model and prices from xlcalc (xlcalc.serving, xlcalc.economics, "
+        "xlcalc.hardware); over-training smaller models for cheaper inference follows Sardana et al. 2024, "
+        "'Beyond Chinchilla-Optimal' (arXiv 2401.00448).")),
+)
