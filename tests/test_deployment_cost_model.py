@@ -322,7 +322,8 @@ class TestInputRulesAgree:
     ALL_CHECKS = [check for block in dcm._check_blocks().values() for check in block]
 
     @pytest.fixture(scope="class")
-    def verdicts(self, tmp_path_factory):
+    @classmethod
+    def verdicts(cls, tmp_path_factory):
         return sheet_verdicts(probed(dcm.RULES), tmp_path_factory.mktemp("probes"))
 
     @pytest.mark.parametrize("name", dcm.input_names())

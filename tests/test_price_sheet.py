@@ -56,7 +56,8 @@ class TestCatalogRows:
 
 class TestAddPriceSheet:
     @pytest.fixture(scope="class")
-    def book(self, tmp_path_factory):
+    @classmethod
+    def book(cls, tmp_path_factory):
         return reload(workbook_with_prices(), tmp_path_factory.mktemp("prices") / "p.xlsx")
 
     def test_rows_hold_the_catalog(self, book):

@@ -125,7 +125,8 @@ class TestThroughXlwings:
     """As Excel calls them: through xlwings' Windows call_udf, ranges as COM ranges, omitted optionals as MISSING."""
 
     @pytest.fixture(scope="class")
-    def windows(self):
+    @classmethod
+    def windows(cls):
         from test_udfs_xlwings import windows_xlwings
         with windows_xlwings() as namespace:
             yield namespace

@@ -180,7 +180,8 @@ class TestCharts:
     """Charts a reader can trust on screen and on grey paper."""
 
     @pytest.fixture(scope="class", params=TEMPLATES)
-    def charts(self, request):
+    @classmethod
+    def charts(cls, request):
         book = TEMPLATES[request.param].build()
         return [(sheet.title, chart) for sheet in book.worksheets for chart in sheet._charts]
 
