@@ -11,6 +11,8 @@ libreoffice-calc-nogui``.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import shutil
 import subprocess
@@ -51,13 +53,71 @@ def soffice_path() -> str | None:
     return None
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale(folder, prefix: str, suffix: str = "") -> list[Path]:
+    """Remove what killed xlcalc runs left in ``folder``: entries ``<prefix><pid>-*<suffix>`` whose process is gone.
+
+    Only entries owned by this user whose process id no longer runs are removed (a live process of that
+    id keeps its files). Returns what was removed.
+    """
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in Path(folder).iterdir():
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(suffix)):
+                continue
+            pid = name[len(prefix):].split("-", 1)[0]
+            try:
+                if not pid.isdigit() or entry.lstat().st_uid != os.getuid() or _process_alive(int(pid)):
+                    continue
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                removed.append(entry)
+            except OSError:
+                continue
+    return removed
+
+
+@contextlib.contextmanager
+def scratch_folder(kind: str):
+    """A temporary folder xlcalc-<kind>-<pid>-<random> removed afterwards; leftovers of killed runs go first."""
+    prefix = f"xlcalc-{kind}-"
+    remove_stale(tempfile.gettempdir(), prefix)
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_profile() -> None:
+    if _profile_dir is not None:
+        shutil.rmtree(_profile_dir, ignore_errors=True)
+
+
 def _profile() -> Path:
-    """A private LibreOffice user profile (one per process) that recalculates every file on load."""
+    """A private LibreOffice user profile (one per process, removed at exit) that recalculates every file on load.
+
+    It lives in the temporary folder as xlcalc-lo-profile-<pid>-<random>; profiles of processes that were
+    killed before they could remove theirs are removed when the next one is made.
+    """
     global _profile_dir
     if _profile_dir is None or not _profile_dir.exists():
-        base = Path(tempfile.mkdtemp(prefix="xlcalc-lo-profile-"))
+        prefix = "xlcalc-lo-profile-"
+        remove_stale(tempfile.gettempdir(), prefix)
+        base = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
         (base / "user").mkdir()
         (base / "user" / "registrymodifications.xcu").write_text(_PROFILE_SETTINGS, encoding="utf-8")
+        if _profile_dir is None:
+            atexit.register(_remove_profile)
         _profile_dir = base
     return _profile_dir
 
@@ -136,11 +196,12 @@ def read_names(path, prefixes=("in_", "out_")) -> dict:
 
 def error_cells(path) -> list[tuple[str, str, str]]:
     """Every cell that holds an error value after recalculation: (sheet, cell, value)."""
+    from .workbook_files import filled_cells
+
     workbook = _open_values(path)
     found = []
     for sheet in workbook.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.data_type == "e" or is_error_value(cell.value):
-                    found.append((sheet.title, cell.coordinate, str(cell.value)))
+        for cell in filled_cells(sheet):
+            if cell.data_type == "e" or is_error_value(cell.value):
+                found.append((sheet.title, cell.coordinate, str(cell.value)))
     return found

@@ -16,11 +16,10 @@ import dataclasses
 import io
 import math
 import re
-import tempfile
 from pathlib import Path
 
 from . import recalc, workbook_files
-from .errors import XlcalcError
+from .errors import RecalcError, XlcalcError
 from .templates import checks, price_sheet
 
 #: Relative tolerance between a recalculated out_ value and the Python solver.
@@ -51,13 +50,12 @@ def style_name(cell) -> str:
 
 def _cells(sheet) -> dict:
     found = {}
-    for row in sheet.iter_rows():
-        for cell in row:
-            name = style_name(cell)
-            if cell.value is None and name == "Normal" and cell.number_format == "General":
-                continue
-            found[cell.coordinate] = (repr(cell.value), cell.data_type, name, cell.number_format,
-                                      bool(cell.protection.locked))
+    for cell in workbook_files.filled_cells(sheet):
+        name = style_name(cell)
+        if cell.value is None and name == "Normal" and cell.number_format == "General":
+            continue
+        found[cell.coordinate] = (repr(cell.value), cell.data_type, name, cell.number_format,
+                                  bool(cell.protection.locked))
     return found
 
 
@@ -194,11 +192,28 @@ def solver_outputs(module, inputs: dict, price_rows=None) -> dict:
     return module.expected_outputs(inputs, prices=price_rows)
 
 
+def price_rows(sheet) -> list[tuple[int, dict]]:
+    """The non-empty rows of a user's price table: [(row number, {field key: value})], values as stored.
+
+    Like :func:`xlcalc.templates.price_sheet.read_rows`, but visits only the cells the file holds, so a
+    note typed far down the sheet costs nothing.
+    """
+    keys = [column.key for column in price_sheet.PRICE_COLUMNS]
+    rows: dict = {}
+    for cell in workbook_files.filled_cells(sheet):
+        if cell.row >= price_sheet.PRICE_FIRST_ROW and cell.column <= len(keys) and cell.value not in (None, ""):
+            rows.setdefault(cell.row, dict.fromkeys(keys))
+    for row, values in rows.items():
+        for index, key in enumerate(keys, start=1):
+            values[key] = sheet.cell(row=row, column=index).value
+    return sorted(rows.items())
+
+
 def read_price_rows(workbook) -> list | None:
     """The rows of a workbook's price sheet ({field key: value}), or None when it has none."""
     if price_sheet.PRICE_SHEET_TITLE not in workbook.sheetnames:
         return None
-    return [values for _, values in price_sheet.read_rows(workbook[price_sheet.PRICE_SHEET_TITLE])]
+    return [values for _, values in price_rows(workbook[price_sheet.PRICE_SHEET_TITLE])]
 
 
 def input_problem(exc: BaseException, inputs: dict) -> str:
@@ -225,14 +240,16 @@ def check_workbook(path, *, progress=None, rel: float = REL_TOLERANCE) -> CheckR
     """
     path = Path(path)
     _, template, module = workbook_files.open_xlcalc(path)
-    with tempfile.TemporaryDirectory(prefix="xlcalc-check-") as folder:
+    if recalc.soffice_path() is None:
+        raise RecalcError(f"LibreOffice is needed to check a workbook and was not found: {recalc.INSTALL_HINT}")
+    with recalc.scratch_folder("check") as folder:
         if progress:
             progress(f"recalculating {path.name} in LibreOffice")
         # copy under a plain name: LibreOffice reads the copy, the user's file is never touched
-        source = Path(folder) / "in" / "workbook.xlsx"
+        source = folder / "in" / "workbook.xlsx"
         source.parent.mkdir()
         source.write_bytes(path.read_bytes())
-        recalculated = recalc.recalculate([source], Path(folder) / "out")[0]
+        recalculated = recalc.recalculate([source], folder / "out")[0]
         values = recalc.read_names(recalculated)
         errors = recalc.error_cells(recalculated)
         prices = read_price_rows(workbook_files.load(recalculated, data_only=True))
