@@ -36,7 +36,7 @@ def set_named(path, name, value):
 @pytest.fixture
 def built(tmp_path, capsys):
     folder = tmp_path / "books"
-    code, out, err = run(capsys, "build", "--out", folder)
+    code, out, err = run(capsys, "build", "--out", folder, "--no-values")  # values: test_cached_values.py
     assert code == 0
     return folder, out, err
 
@@ -84,12 +84,12 @@ class TestBuild:
     def test_rebuild_backs_up_only_a_file_with_the_users_inputs(self, built, capsys):
         folder, _, _ = built
         path = folder / "deployment_cost_model.xlsx"
-        code, out, _ = run(capsys, "build", "--out", folder)
+        code, out, _ = run(capsys, "build", "--out", folder, "--no-values")
         assert code == 0 and "kept as" not in out and sorted(p.name for p in folder.iterdir()) == FILENAMES
         workbook = openpyxl.load_workbook(path)
         named_cells(workbook, "in_requests_per_month")[0].value = 12345
         workbook.save(path)
-        code, out, _ = run(capsys, "build", "--out", folder)
+        code, out, _ = run(capsys, "build", "--out", folder, "--no-values")
         (backup,) = folder.glob("deployment_cost_model.backup-*.xlsx")
         assert code == 0 and f"your previous file is kept as {backup.name}" in out
         assert named_cells(openpyxl.load_workbook(backup), "in_requests_per_month")[0].value == 12345
@@ -104,13 +104,13 @@ class TestBuild:
         if change == "own sheet":
             workbook.create_sheet("Notes")
         workbook.save(path)
-        code, out, _ = run(capsys, "build", "--out", folder)
+        code, out, _ = run(capsys, "build", "--out", folder, "--no-values")
         assert code == 0 and len(list(folder.glob("deployment_cost_model.backup-*.xlsx"))) == 1
 
     def test_build_refuses_a_file_open_in_excel(self, built, capsys):
         folder, _, _ = built
         (folder / "~$deployment_cost_model.xlsx").write_text("")
-        code, _, err = run(capsys, "build", "--out", folder)
+        code, _, err = run(capsys, "build", "--out", folder, "--no-values")
         assert code == 2 and "xlcalc build: error:" in err and "lock file ~$deployment_cost_model.xlsx" in err
 
 
@@ -126,7 +126,7 @@ class TestRefreshCommand:
         folder, _, _ = built
         path = folder / "deployment_cost_model.xlsx"
         before = path.read_bytes()
-        code, out, _ = run(capsys, "refresh", path, "-o", tmp_path / "mine.xlsx")
+        code, out, _ = run(capsys, "refresh", path, "-o", tmp_path / "mine.xlsx", "--no-values")
         assert code == 0 and (tmp_path / "mine.xlsx").is_file() and path.read_bytes() == before
 
     @pytest.mark.parametrize("make,message", [

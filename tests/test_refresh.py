@@ -1,18 +1,25 @@
 """`xlcalc refresh` and safe writing: user data kept, text stays text, backups, locks, foreign files refused."""
 
+import errno
+import functools
 import os
 import re
+import subprocess
 
 import openpyxl
 import pytest
 
 from xlcalc import recalc, workbook_files
-from xlcalc.errors import WorkbookError
-from xlcalc.refresh import refresh
+from xlcalc.errors import WorkbookError, WorkbookWriteError
+from xlcalc import refresh as refresh_module
 from xlcalc.templates import price_sheet
 from xlcalc.templates.price_sheet import PRICE_FIRST_ROW, PRICE_SHEET_TITLE, read_rows
 from xlcalc.workbook_check import check_workbook
 from xlcalc.workbook_files import named_cells, save_workbook, template_workbook
+
+# Computed values need a LibreOffice run per write; they are tested in test_cached_values.py, so here refresh
+# and the test workbooks skip them.
+refresh = functools.partial(refresh_module.refresh, values=False)
 
 EVIL = "=cmd|' /C calc'!A0"
 USER_ROW = {"name": "Our own box", "peak_tflops_bf16": 700, "memory_gb": 96, "mem_bw_tbs": 4.0,
@@ -28,7 +35,7 @@ EDITS = {
 
 def build(folder, template, name=None):
     path = folder / (name or workbook_files.template_module(template).FILENAME)
-    save_workbook(template_workbook(template), path, backup=False)
+    save_workbook(template_workbook(template), path, backup=False, values=False)
     return path
 
 
@@ -262,14 +269,53 @@ class TestSaveWorkbook:
 
         class Failing:
             def save(self, target):
-                with open(target, "wb") as stream:
-                    stream.write(b"half a workbook")
+                target.write(b"half a workbook")
                 raise OSError("disk full")
 
         with pytest.raises(OSError, match="disk full"):
             save_workbook(Failing(), path)
         assert path.read_bytes() == before
         assert sorted(p.name for p in tmp_path.iterdir()) == ["BOOK.xlsx"]
+
+    @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EROFS])
+    def test_a_full_or_read_only_disk_gives_one_line_and_leaves_the_old_file(self, tmp_path, monkeypatch, error):
+        path = build(tmp_path, "deployment_cost_model", "BOOK.xlsx")
+        before = path.read_bytes()
+
+        def refuse(_):  # what the kernel answers when the disk is full, or the folder read-only, at the last write
+            raise OSError(error, os.strerror(error))
+
+        monkeypatch.setattr(os, "fsync", refuse)
+        with pytest.raises(WorkbookWriteError) as raised:
+            save_workbook(template_workbook("deployment_cost_model"), path, values=False)
+        assert str(raised.value) == f"could not write {str(path)!r}: {os.strerror(error)}"
+        assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["BOOK.xlsx"]
+
+    def test_temporary_files_of_killed_runs_are_removed_and_live_ones_kept(self, tmp_path):
+        path = build(tmp_path, "deployment_cost_model", "BOOK.xlsx")
+        finished = subprocess.Popen(["true"])
+        finished.wait()  # a process id that no longer runs, as after a SIGKILL
+        stale = tmp_path / f".BOOK.xlcalc-{finished.pid}-abc.xlsx.tmp"
+        live = tmp_path / f".BOOK.xlcalc-{os.getpid()}-def.xlsx.tmp"
+        for leftover in (stale, live):
+            leftover.write_bytes(b"half a workbook")
+        save_workbook(template_workbook("deployment_cost_model"), path, values=False, backup=False)
+        assert not stale.exists() and live.exists()
+
+    def test_through_a_symlink_the_target_is_written(self, tmp_path):
+        real = build(tmp_path, "deployment_cost_model", "REAL.xlsx")
+        link = tmp_path / "LINK.xlsx"
+        link.symlink_to(real)
+        done = refresh(link)
+        assert link.is_symlink() and done.path == real and done.backup.parent == tmp_path
+        assert workbook_files.identify(openpyxl.load_workbook(link))[0] == "deployment_cost_model"
+
+    def test_a_file_that_is_not_a_workbook_is_never_replaced(self, tmp_path):
+        other = tmp_path / "notes.xlsx"
+        other.write_text("my notes")
+        with pytest.raises(WorkbookError, match="exists and is not an .xlsx workbook: xlcalc will not replace it"):
+            save_workbook(template_workbook("deployment_cost_model"), other, values=False)
+        assert other.read_text() == "my notes"
 
     def test_refuses_other_suffixes_and_missing_folders(self, tmp_path):
         with pytest.raises(WorkbookError, match="must end in .xlsx"):

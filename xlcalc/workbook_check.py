@@ -18,7 +18,7 @@ import math
 import re
 from pathlib import Path
 
-from . import recalc, workbook_files
+from . import recalc, workbook_files, xlsx_bytes
 from .errors import RecalcError, XlcalcError
 from .templates import checks, price_sheet
 
@@ -34,10 +34,7 @@ def reload(workbook):
     """An openpyxl workbook as it reads back from a file (so both sides of a comparison look alike)."""
     import openpyxl
 
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return openpyxl.load_workbook(buffer)
+    return openpyxl.load_workbook(io.BytesIO(xlsx_bytes.workbook_bytes(workbook)))
 
 
 def style_name(cell) -> str:

@@ -28,20 +28,24 @@ _DOCUMENT_TIMES = re.compile(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dct
 
 
 def number_text(value) -> str:
-    """Text for a cell's number that reads back as the same double: '2.0123456789012346', '5e-324', '1'.
+    """Text for a cell's number that reads back as the same double: '2.0123456789012346', '5e-324', '70'.
 
-    >>> number_text(0.1 + 0.2), number_text(True), number_text(10**20)
-    ('0.30000000000000004', '1', '1e+20')
+    Whole numbers below 2**53 are written without a decimal point, as openpyxl and Excel write them.
+
+    >>> number_text(0.1 + 0.2), number_text(True), number_text(7e10), number_text(10**20), number_text(-0.0)
+    ('0.30000000000000004', '1', '70000000000', '1e+20', '-0.0')
     """
     if isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, int) and abs(value) < 2**53:
-        return str(value)
     try:
         value = float(value)
     except (OverflowError, TypeError, ValueError):
         return ""
-    return "" if math.isnan(value) or math.isinf(value) else repr(value)
+    if math.isnan(value) or math.isinf(value):
+        return ""
+    if value.is_integer() and abs(value) < 2**53 and math.copysign(1, value) > 0:
+        return str(int(value))
+    return repr(value)
 
 
 def _cell_text(value):
