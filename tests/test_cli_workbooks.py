@@ -225,3 +225,42 @@ class TestInputProblem:
         text = input_problem(KeyError("in_c1_params"), {"in_c1_params": None, "in_c1": 1})
         assert text == "the solver cannot use this workbook's inputs: in_c1_params: 'in_c1_params'"
         assert input_problem(OverflowError(), {}).endswith("OverflowError (OverflowError)")
+
+
+class TestPathsThatCannotBeUsed:
+    """Every path that cannot be used gives one line naming it: exit 2 for a wrong argument, 1 when writing fails."""
+
+    @pytest.fixture
+    def book(self, built):
+        return built[0] / "deployment_cost_model.xlsx"
+
+    @pytest.mark.parametrize("argv,code,message", [
+        (lambda book: ["build", "--out", book], 2, "--out '{book}' is a file, not a folder"),
+        (lambda book: ["build", "--out", book / "sub"], 2, "--out '{book}/sub': a part of the path is a file"),
+        (lambda book: ["build", "--out", "/proc/xlcalc-books"], 1,
+         "could not create the folder --out '/proc/xlcalc-books'"),
+        (lambda book: ["refresh", ""], 2, "argument BOOK.xlsx: the path is empty ('')"),
+        (lambda book: ["check", " "], 2, "argument BOOK.xlsx: the path is empty (' ')"),
+        (lambda book: ["refresh", book, "-o", ""], 2, "argument -o/--out: the path is empty ('')"),
+        (lambda book: ["refresh", book, "-o", "/proc/out.xlsx"], 1,
+         "could not write '/proc/out.xlsx': no file can be created in '/proc'"),
+        (lambda book: ["refresh", book, "-o", "/sys/out.xlsx"], 1,
+         "could not write '/sys/out.xlsx': no file can be created in '/sys'"),
+        (lambda book: ["refresh", book, "-o", book / "out.xlsx"], 2, "folder '{book}' does not exist (it is a file)"),
+    ])
+    def test_one_line_naming_the_path(self, book, capsys, argv, code, message):
+        before = book.read_bytes()
+        try:
+            status, out, err = run(capsys, *argv(book), "--no-values")
+        except SystemExit as exc:  # argparse's usage errors end the parser with SystemExit(2)
+            status, (out, err) = exc.code, capsys.readouterr()
+        assert (status, out) == (code, "") and err.count("\n") == 1 and "Traceback" not in err
+        assert message.format(book=book) in err
+        assert book.read_bytes() == before
+
+    def test_check_says_libreoffice_is_missing_before_recalculating(self, built, capsys, monkeypatch, tmp_path):
+        monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without soffice, as on a machine without LibreOffice
+        code, out, err = run(capsys, "check", built[0] / "deployment_cost_model.xlsx")
+        assert code == 1 and out == "" and "recalculating" not in err
+        assert err == ("xlcalc check: error: LibreOffice is needed to check a workbook and was not found: "
+                       f"{recalc.INSTALL_HINT}\n")

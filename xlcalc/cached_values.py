@@ -73,10 +73,9 @@ def computed_values(recalculated) -> dict:
     return found
 
 
-def formula_count(data: bytes) -> int:
-    """How many formula cells the sheets of an .xlsx file (bytes) hold."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return sum(archive.read(part).count(b"<f") for part in xlsx_bytes.sheet_parts(archive).values())
+def cells_without_value(sheet_xml: bytes) -> list[str]:
+    """References of the formula cells of a sheet part (as xlcalc writes them) that hold no computed value."""
+    return [found.group("ref").decode() for found in _FORMULA_CELL.finditer(sheet_xml)]
 
 
 def with_cached_values(data: bytes, *, fixed_time: bool = False) -> bytes:

@@ -191,8 +191,14 @@ def _could_not(what: str, path, exc: OSError) -> WorkbookWriteError:
     return WorkbookWriteError(f"could not {what} {str(path)!r}: {exc.strerror or exc}")
 
 
-def _check_target(path: Path) -> Path:
+def _cannot_create(path: Path, exc: OSError) -> WorkbookWriteError:
+    return WorkbookWriteError(f"could not write {str(path)!r}: no file can be created in {str(path.parent)!r} "
+                              f"({exc.strerror or exc})")
+
+
+def check_target(path) -> Path:
     """The file to write for ``path`` (a symbolic link's target), refusing what cannot or must not be replaced."""
+    path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     folder = path.parent if str(path.parent) else Path(".")
@@ -205,6 +211,11 @@ def _check_target(path: Path) -> Path:
     if path.exists() and not zipfile.is_zipfile(path):
         raise WorkbookError(f"{str(path)!r} exists and is not an .xlsx workbook: xlcalc will not replace it")
     check_not_open(path)
+    try:  # can a file be made there at all? (read-only or virtual file systems say no)
+        with tempfile.TemporaryFile(dir=folder, prefix=f"{temporary_prefix(path)}{os.getpid()}-"):
+            pass
+    except OSError as exc:
+        raise _cannot_create(path, exc) from None
     return path
 
 
@@ -238,7 +249,7 @@ def save_workbook(workbook, path, *, backup: bool = True, values: bool = True, f
     the file's bytes depend on its content only. WorkbookWriteError when the disk refuses (read-only
     folder, full disk, no permission).
     """
-    path = _check_target(Path(path))
+    path = check_target(path)
     folder = path.parent
     recalc.remove_stale(folder, temporary_prefix(path), ".xlsx.tmp")
     data, values_missing = workbook_file_bytes(workbook, values=values, fixed_time=fixed_time, progress=progress)
@@ -246,7 +257,7 @@ def save_workbook(workbook, path, *, backup: bool = True, values: bool = True, f
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f"{temporary_prefix(path)}{os.getpid()}-",
                                              suffix=".xlsx.tmp")
     except OSError as exc:
-        raise _could_not("write a file in the folder of", path, exc) from None
+        raise _cannot_create(path, exc) from None
     temporary = Path(temporary)
     kept = None
     try:
