@@ -5,6 +5,7 @@ import functools
 import os
 import re
 import subprocess
+import zipfile
 
 import openpyxl
 import pytest
@@ -337,3 +338,45 @@ class TestSaveWorkbook:
         import xlcalc
 
         assert template == "deployment_cost_model" and version == xlcalc.__version__
+
+
+def link_to_other_workbook(workbook, target="other.xlsx", value="21"):
+    """Give an openpyxl workbook a link to another workbook ([1] in formulas) whose cached Sheet1!A1 is ``value``."""
+    from openpyxl.packaging.relationship import Relationship
+    from openpyxl.workbook.external_link import external as xl
+
+    data = xl.ExternalSheetDataSet(sheetData=[xl.ExternalSheetData(
+        sheetId=0, row=[xl.ExternalRow(r=1, cell=[xl.ExternalCell(r="A1", v=value)])])])
+    link = xl.ExternalLink(externalBook=xl.ExternalBook(sheetNames=xl.ExternalSheetNames(sheetName=["Sheet1"]),
+                                                        sheetDataSet=data))
+    link.file_link = Relationship(type="externalLinkPath", Target=target, TargetMode="External")
+    workbook._external_links.append(link)
+
+
+class TestWhatRefreshCannotSilentlyDrop:
+    def test_links_to_other_workbooks_are_carried_with_the_formulas_that_use_them(self, tmp_path):
+        path = build(tmp_path, "deployment_cost_model", "BOOK.xlsx")
+        workbook = openpyxl.load_workbook(path)
+        workbook.create_sheet("Mine")["A1"] = "=[1]Sheet1!$A$1*2"
+        link_to_other_workbook(workbook)
+        workbook.save(path)
+        done = refresh(path)
+        assert any("links to 1 other workbook(s) were carried for the formulas that use them: Mine!A1" in w
+                   for w in done.warnings)
+        again = openpyxl.load_workbook(path)
+        assert again["Mine"]["A1"].value == "=[1]Sheet1!$A$1*2"
+        assert [link.file_link.Target for link in again._external_links] == ["other.xlsx"]
+        # the link's own part, with the other workbook's cached value, as Excel needs it to resolve [1]
+        # (LibreOffice cannot evaluate links written by openpyxl at all, so it cannot check this one)
+        with zipfile.ZipFile(path) as archive:
+            assert b"<v>21</v>" in archive.read("xl/externalLinks/externalLink1.xml")
+            assert b"<externalReference " in archive.read("xl/workbook.xml")
+
+    def test_a_vba_project_is_reported(self, tmp_path):
+        path = build(tmp_path, "deployment_cost_model", "BOOK.xlsx")
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 macros")
+        done = refresh(path)
+        assert any("BOOK.xlsx holds a VBA project (macros, xl/vbaProject.bin)" in w and "still has them" in w
+                   for w in done.warnings)
+        assert zipfile.ZipFile(done.backup).read("xl/vbaProject.bin").endswith(b"macros")

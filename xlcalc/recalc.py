@@ -159,7 +159,11 @@ def recalculate(workbooks, out_dir) -> list[Path]:
             *[str(p) for p in paths],
         ]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+            # LibreOffice's own temporary files go inside the profile, so they leave with it
+            (profile / "tmp").mkdir(exist_ok=True)
+            environment = dict(os.environ, TMPDIR=str(profile / "tmp"))
+            done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
+                                  env=environment)
         except subprocess.TimeoutExpired:
             raise RecalcError(f"LibreOffice did not finish recalculating within {TIMEOUT_S} s") from None
     results = [out_dir / name for name in names]
