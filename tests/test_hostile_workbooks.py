@@ -283,3 +283,36 @@ class TestLimitsLeaveRealWorkbooksAlone:
     def test_a_note_far_down_within_the_limits_is_read(self, good, tmp_path):
         far_cell("CV99999")(good, tmp_path)
         workbook_limits.check_xlsx(tmp_path / "far_CV99999.xlsx")
+
+
+class TestFilesInTheWay:
+    """Lock files and links: refused with one line, or followed to the file they point at."""
+
+    @pytest.fixture
+    def book(self, good, tmp_path):
+        path = tmp_path / "BOOK.xlsx"
+        path.write_bytes(good.read_bytes())
+        return path
+
+    @pytest.mark.parametrize("lock", ["~$BOOK.xlsx", ".~lock.BOOK.xlsx#"])
+    def test_a_lock_file_refuses_refresh(self, book, lock):
+        (book.parent / lock).write_text("")
+        before = book.read_bytes()
+        done = run_limited("refresh", book, "--no-values")
+        assert done["code"] == 2 and done["err"].count("\n") == 1 and f"(lock file {lock} exists)" in done["err"]
+        assert book.read_bytes() == before and done["seconds"] < SECONDS_CEILING
+
+    def test_refresh_through_a_link_writes_the_workbook_it_points_at(self, book):
+        link = book.parent / "LINK.xlsx"
+        link.symlink_to(book.name)
+        done = run_limited("refresh", link, "--no-values")
+        assert done["code"] == 0, done
+        assert link.is_symlink() and f"-> {book}" in done["out"]
+        assert sorted(p.name for p in book.parent.iterdir() if not p.name.startswith("BOOK.backup-")) == [
+            "BOOK.xlsx", "LINK.xlsx"]
+
+    def test_output_over_a_link_to_a_system_file_is_refused(self, book, tmp_path):
+        link = tmp_path / "out.xlsx"
+        link.symlink_to("/etc/hostname")
+        done = run_limited("refresh", book, "-o", link, "--no-values")
+        assert done["code"] == 2 and "'/etc/hostname' must end in .xlsx" in done["err"], done
