@@ -277,9 +277,8 @@ def refresh(path, out=None, *, progress=None, values: bool = True) -> Refreshed:
     """
     path = Path(path)
     target = Path(out) if out is not None else path
-    if out is not None or path.exists():
-        workbook_files.check_target(target)  # before the slow part: a path that cannot be written fails at once
     old, template, _ = workbook_files.open_xlcalc(path)
+    workbook_files.check_target(target)  # before the slow part: a path that cannot be written fails at once
     cached = workbook_files.load(path, data_only=True)
     if progress:
         progress(f"rebuilding {path.name} from today's {template} template")
