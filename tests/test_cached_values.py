@@ -161,19 +161,23 @@ class TestBuiltWorkbooksCarryValues:
 
 
 class TestRefreshedWorkbooksCarryValues:
-    def test_values_follow_the_users_inputs(self, tmp_path):
+    @pytest.mark.parametrize("template,edits", [
+        ("deployment_cost_model", {"in_requests_per_month": 3.5e7, "in_c1_batch": 48}),
+        ("lifetime_sizing", {"in_requests": 3e10, "in_input_tokens": 120}),
+    ])
+    def test_values_follow_the_users_inputs(self, tmp_path, template, edits):
         needs_libreoffice()
         path = tmp_path / "BOOK.xlsx"
-        save_workbook(template_workbook("deployment_cost_model"), path, values=False)
+        save_workbook(template_workbook(template), path, values=False)
         workbook = openpyxl.load_workbook(path)
-        named_cells(workbook, "in_requests_per_month")[0].value = 3.5e7
-        named_cells(workbook, "in_c1_batch")[0].value = 48
+        for name, value in edits.items():
+            named_cells(workbook, name)[0].value = value
         workbook.save(path)
         done = refresh(path)
         assert done.values_missing is None
-        compared, mismatches = solver_check(path, TEMPLATES["deployment_cost_model"])
-        assert compared >= 20 and mismatches == []
-        assert recalc.read_names(path)["in_requests_per_month"] == 3.5e7
+        compared, mismatches = solver_check(path, TEMPLATES[template])
+        assert compared >= 20 and mismatches == [] and formula_cells_without_value(path) == []
+        assert {name: recalc.read_names(path)[name] for name in edits} == edits
 
 
 class TestWithoutLibreOffice:

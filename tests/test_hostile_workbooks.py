@@ -240,7 +240,8 @@ CASES = [
     ("cell at A1048576", far_cell("A1048576"), "has its used range A1:N1048576"),
     ("cell at XFD1 without <dimension>", far_cell("XFD1", dimension=False),
      "sheet 'Hardware prices' (xl/worksheets/sheet9.xml) has a cell at XFD1, beyond"),
-    ("forged dimension", forged_dimension, "sheet 'Hardware prices' (xl/worksheets/sheet9.xml) has its used range A1:XFD1048576 (the sheet's <dimension>), beyond"),
+    ("forged dimension", forged_dimension,
+     "sheet 'Hardware prices' (xl/worksheets/sheet9.xml) has its used range A1:XFD1048576 (the sheet's <dimension>)"),
     ("forged 10 MB name", forged_name(text_length=10_000_000), "xl/workbook.xml expands 4"),
     ("forged 500 KB name", forged_name(text_length=500_000), "the defined name 'nnnnnnnnnn' stands for more than "
                                                            "8,192 characters of formula text, Excel's limit"),

@@ -16,11 +16,11 @@ import re
 import zipfile
 from xml.sax.saxutils import escape
 
-from . import recalc, xlsx_bytes
+from . import recalc, workbook_files, xlsx_bytes
 
 # a formula cell as openpyxl writes it: <c r="B7" s="3"><f>...</f><v /></c> (formula text is escaped: no '<')
-_FORMULA_CELL = re.compile(rb'<c r="(?P<ref>[A-Z]+[0-9]+)"(?P<attributes>[^>]*)>(?P<formula><f[^>]*>[^<]*</f>|<f[^>]*/>)'
-                           rb"<v ?/></c>")
+_FORMULA_CELL = re.compile(rb'<c r="(?P<ref>[A-Z]+[0-9]+)"(?P<attributes>[^>]*)>'
+                           rb"(?P<formula><f[^>]*>[^<]*</f>|<f[^>]*/>)<v ?/></c>")
 
 
 def _value_xml(value, is_error: bool) -> tuple[bytes, bytes]:
@@ -69,7 +69,7 @@ def computed_values(recalculated) -> dict:
         computed = values[sheet.title]
         found[sheet.title] = {
             cell.coordinate: (computed[cell.coordinate].value, computed[cell.coordinate].data_type == "e")
-            for cell in sheet._cells.values() if cell.data_type == "f"}
+            for cell in workbook_files.filled_cells(sheet) if cell.data_type == "f"}
     return found
 
 

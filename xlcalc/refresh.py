@@ -242,7 +242,8 @@ def _carry_external_links(old, new, warnings: list) -> None:
     links = list(getattr(old, "_external_links", []))
     if not links:
         return
-    users = [f"{sheet.title}!{cell.coordinate}" for sheet in new.worksheets for cell in workbook_files.filled_cells(sheet)
+    users = [f"{sheet.title}!{cell.coordinate}"
+             for sheet in new.worksheets for cell in workbook_files.filled_cells(sheet)
              if cell.data_type == "f" and isinstance(cell.value, str) and _EXTERNAL_REFERENCE.search(cell.value)]
     if new._external_links:  # today's template has links of its own: the user's numbers would point at them
         warnings.append(f"your workbook links to {len(links)} other workbook(s), which today's template cannot "
