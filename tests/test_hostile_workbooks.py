@@ -69,7 +69,7 @@ def rezip(source: Path, target: Path, replace=None, add=None, *, stream=None) ->
             if stream and member.filename == stream[0]:
                 info = zipfile.ZipInfo(member.filename)
                 info.compress_type = zipfile.ZIP_DEFLATED
-                with new.open(info, "w", force_zip64=True) as part:
+                with new.open(info, "w", force_zip64=False) as part:
                     for chunk in stream[1]():
                         part.write(chunk)
                 continue
@@ -127,6 +127,24 @@ def whitespace_bomb(good, tmp):
         for _ in range(300):  # 300 MB of spaces in 300 KB
             yield block
     return with_sheet_data(good, tmp / "whitespace_bomb.xlsx", rows)
+
+
+def lying_sizes_bomb(good, tmp):
+    """A whitespace bomb whose zip headers claim 1,000 bytes: a reader trusting them would expand 300 MB."""
+    path = whitespace_bomb(good, tmp)
+    part = part_of(good)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(part)
+    assert info.file_size < 2**32 and not info.extra  # plain 32-bit sizes, as the headers below assume
+    data[info.header_offset + 22: info.header_offset + 26] = (1_000).to_bytes(4, "little")  # local header
+    central = data.index(b"PK\x01\x02", info.header_offset)
+    while data[central + 46: central + 46 + len(part)] != part.encode():
+        central = data.index(b"PK\x01\x02", central + 4)
+    data[central + 24: central + 28] = (1_000).to_bytes(4, "little")  # central directory entry
+    target = tmp / "lying_sizes_bomb.xlsx"
+    target.write_bytes(bytes(data))
+    return target
 
 
 def many_cells(good, tmp):
@@ -233,6 +251,7 @@ def empty_file(good, tmp):
 CASES = [
     ("zip bomb", zip_bomb, "more than the 33,554,432 allowed for one part (a zip bomb?)"),
     ("whitespace bomb", whitespace_bomb, "more than the 33,554,432 allowed for one part"),
+    ("bomb with lying sizes", lying_sizes_bomb, "is damaged inside the zip archive (Bad CRC-32"),
     ("300,000 cells", many_cells, "more than 250,000 cells"),
     ("cell at XFD1048576", far_cell("XFD1048576"),
      "sheet 'Hardware prices' (xl/worksheets/sheet9.xml) has its used range A1:XFD1048576 (the sheet's <dimension>), "
