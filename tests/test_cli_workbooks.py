@@ -53,8 +53,19 @@ class TestBuild:
 
     def test_check_passes_on_a_fresh_build(self, built, capsys):
         folder, _, _ = built
-        code, out, _ = run(capsys, "build", "--out", folder, "--check")
+        code, out, _ = run(capsys, "build", "--out", folder, "--check", "--no-values")
         assert code == 0 and out.count("up to date") == len(FILENAMES)
+
+    def test_check_fails_when_a_rebuild_would_still_change_the_bytes(self, built, capsys):
+        """--check agrees with a rebuild: same content but no computed values, or varying zip timestamps, is stale."""
+        folder, _, _ = built
+        code, out, _ = run(capsys, "build", "--out", folder, "--check")
+        assert code == 1 and out.count("content up to date, but ") == len(FILENAMES)
+        assert "formula cells carry no computed value: run `xlcalc build --out" in out
+        path = folder / FILENAMES[0]
+        openpyxl.load_workbook(path).save(path)  # as openpyxl alone writes it: today's date on every part
+        code, out, _ = run(capsys, "build", "--out", folder, "--check", "--no-values")
+        assert code == 1 and f"{path}: content up to date, but it was not written reproducibly" in out
 
     def test_check_names_the_first_differences(self, built, capsys):
         folder, _, _ = built

@@ -124,6 +124,27 @@ def compare_content(expected, actual, *, limit: int = 20) -> list[str]:
     return differences
 
 
+def packaging_problem(path, *, values: bool = True) -> str | None:
+    """Why a rebuild of an up-to-date workbook would still change its bytes, or None.
+
+    That is: zip timestamps that are not xlcalc's fixed ones (a file from an older xlcalc or another
+    program), or, with ``values``, formula cells without a computed value.
+    """
+    import zipfile
+
+    from . import cached_values
+
+    with zipfile.ZipFile(path) as archive:
+        if any(member.date_time != xlsx_bytes.FIXED_ZIP_TIME for member in archive.infolist()):
+            return "it was not written reproducibly (its zip timestamps vary)"
+        if values:
+            missing = sum(len(cached_values.cells_without_value(archive.read(part)))
+                          for part in xlsx_bytes.sheet_parts(archive).values())
+            if missing:
+                return f"{missing} formula cells carry no computed value"
+    return None
+
+
 # ----------------------------------------------------------------------------------------------
 # Checking a user's workbook against the solver
 

@@ -1,8 +1,9 @@
 """`xlcalc build`, `xlcalc refresh` and `xlcalc check`: the template workbooks from the shell.
 
 - ``build [--out DIR] [--check] [--no-values]`` writes every template workbook (default folder: workbooks/),
-  or with --check compares their content with the files there and exits 1 when any differs. Unchanged
-  templates give byte-identical files.
+  or with --check compares their content with the files there and exits 1 when any differs or a rebuild
+  would still change its bytes (no computed values, varying zip timestamps). Unchanged templates give
+  byte-identical files.
 - ``refresh BOOK.xlsx [-o OUT.xlsx] [--no-values]`` rebuilds a user's workbook from today's template,
   keeping its inputs and price rows (temporary file, backup, rename).
 
@@ -56,7 +57,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("build", help="write the template workbooks (or check the committed ones)",
                               description="Write every template workbook to a folder (default: workbooks/). With "
                                           "--check, write nothing and exit 1 when the files there differ in content "
-                                          "from what the templates make today.")
+                                          "from what the templates make today, or lack computed values.")
     p.add_argument("--out", type=_path, default=DEFAULT_FOLDER, metavar="DIR", help="folder (default: workbooks/)")
     p.add_argument("--check", action="store_true", help="compare with the files in DIR instead of writing")
     p.add_argument("--no-values", action="store_true", help=_NO_VALUES_HELP)
@@ -118,7 +119,7 @@ def _make_folder(folder: Path) -> None:
 
 
 def _build(args) -> int:
-    from ..workbook_check import compare_content
+    from ..workbook_check import compare_content, packaging_problem
 
     folder: Path = args.out
     templates = workbook_files.available_templates()
@@ -137,11 +138,15 @@ def _build(args) -> int:
                 differing += 1
                 continue
             differences = compare_content(workbook, target)
+            packaging = None if differences else packaging_problem(target, values=not args.no_values)
             if differences:
                 differing += 1
                 print(f"{target}: differs from the {name} template; first differences:")
                 for line in differences:
                     print(f"  {line}")
+            elif packaging:
+                differing += 1
+                print(f"{target}: content up to date, but {packaging}: run `xlcalc build --out {folder}`")
             else:
                 print(f"{target}: up to date")
             continue
