@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from openpyxl.workbook.defined_name import DefinedName
 
 from xlcalc import recalc
-from xlcalc.errors import RecalcError, WorkbookError
+from xlcalc.errors import RecalcError, WorkbookError, WorkbookWriteError
 from xlcalc.workbook_files import save_workbook, template_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,3 +166,9 @@ class TestRemoveStale:
         assert [p.name for p in removed] == [f"xlcalc-x-{gone.pid}-a"]
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
             [f"xlcalc-x-{os.getpid()}-b", "xlcalc-x-notapid-c", f"other-{gone.pid}-d"])
+
+    def test_a_temporary_folder_that_cannot_be_written_gives_one_error(self, monkeypatch):
+        monkeypatch.setattr(tempfile, "tempdir", "/proc")  # as a full or read-only temporary folder answers
+        with pytest.raises(WorkbookWriteError, match="could not create a folder in the temporary folder '/proc': "):
+            with recalc.scratch_folder("check"):
+                pass

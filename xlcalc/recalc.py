@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 from ._excel import EXCEL_ERRORS
-from .errors import RecalcError, WorkbookError
+from .errors import RecalcError, WorkbookError, WorkbookWriteError
 
 #: How long one LibreOffice run may take before it is stopped, in seconds.
 TIMEOUT_S = 300
@@ -86,12 +86,21 @@ def remove_stale(folder, prefix: str, suffix: str = "") -> list[Path]:
     return removed
 
 
+def _make_temporary_folder(prefix: str) -> Path:
+    """A new folder <prefix><pid>-<random> in the temporary folder; WorkbookWriteError when none can be made."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    except OSError as exc:
+        raise WorkbookWriteError(f"could not create a folder in the temporary folder {tempfile.gettempdir()!r}: "
+                                 f"{exc.strerror or exc}") from None
+
+
 @contextlib.contextmanager
 def scratch_folder(kind: str):
     """A temporary folder xlcalc-<kind>-<pid>-<random> removed afterwards; leftovers of killed runs go first."""
     prefix = f"xlcalc-{kind}-"
     remove_stale(tempfile.gettempdir(), prefix)
-    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    folder = _make_temporary_folder(prefix)
     try:
         yield folder
     finally:
@@ -113,9 +122,14 @@ def _profile() -> Path:
     if _profile_dir is None or not _profile_dir.exists():
         prefix = "xlcalc-lo-profile-"
         remove_stale(tempfile.gettempdir(), prefix)
-        base = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
-        (base / "user").mkdir()
-        (base / "user" / "registrymodifications.xcu").write_text(_PROFILE_SETTINGS, encoding="utf-8")
+        base = _make_temporary_folder(prefix)
+        try:
+            (base / "user").mkdir()
+            (base / "user" / "registrymodifications.xcu").write_text(_PROFILE_SETTINGS, encoding="utf-8")
+        except OSError as exc:
+            shutil.rmtree(base, ignore_errors=True)
+            raise WorkbookWriteError(f"could not write a LibreOffice profile in {str(base)!r}: "
+                                     f"{exc.strerror or exc}") from None
         if _profile_dir is None:
             atexit.register(_remove_profile)
         _profile_dir = base

@@ -200,6 +200,7 @@ def check_target(path) -> Path:
     """The file to write for ``path`` (a symbolic link's target), refusing what cannot or must not be replaced."""
     path = Path(path)
     if path.is_symlink():
+        check_not_open(path)  # a program that opened the link keeps its lock file beside the link
         path = Path(os.path.realpath(path))
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
