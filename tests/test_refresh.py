@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -380,3 +381,27 @@ class TestWhatRefreshCannotSilentlyDrop:
         assert any("BOOK.xlsx holds a VBA project (macros, xl/vbaProject.bin)" in w and "still has them" in w
                    for w in done.warnings)
         assert zipfile.ZipFile(done.backup).read("xl/vbaProject.bin").endswith(b"macros")
+
+
+class TestKilledRefresh:
+    def test_the_book_survives_kills_at_random_moments_and_the_next_run_tidies_up(self, tmp_path):
+        """SIGKILL a refresh at seeded random moments: BOOK.xlsx is always a whole workbook with the user's input."""
+        import random
+        import signal
+        import sys
+        import time
+
+        root = Path(__file__).resolve().parents[1]
+        path = build(tmp_path, "deployment_cost_model", "BOOK.xlsx")
+        edit(path, {"in_requests_per_month": 12345678.5})
+        command = [sys.executable, "-m", "xlcalc.cli", "refresh", str(path), "--no-values"]
+        generator = random.Random(11)
+        for _ in range(8):
+            process = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(generator.uniform(0.3, 3.0))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            assert inputs_of(path)["in_requests_per_month"].value == 12345678.5
+        assert subprocess.run(command, cwd=root, capture_output=True).returncode == 0
+        left = [p.name for p in tmp_path.iterdir() if p.name != "BOOK.xlsx" and not p.name.startswith("BOOK.backup-")]
+        assert left == [] and inputs_of(path)["in_requests_per_month"].value == 12345678.5
