@@ -143,9 +143,10 @@ class TestNothingLeftInTheTemporaryFolder:
         assert list(temporary.iterdir()) == []
         killed = self.check(book, temporary, start_new_session=True)
         deadline = time.monotonic() + 120
-        while not list(temporary.glob("xlcalc-check-*/in/workbook.xlsx")) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(1)  # LibreOffice is at work now
+        while not (list(temporary.glob("xlcalc-check-*/in/workbook.xlsx"))
+                   and list(temporary.glob("xlcalc-lo-profile-*/tmp"))) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # LibreOffice has started (it takes seconds to finish)
         os.killpg(killed.pid, signal.SIGKILL)  # the command and its LibreOffice, as a crash or `kill -9` would
         killed.wait()
         left = sorted(p.name.rsplit("-", 1)[0] for p in temporary.iterdir())
