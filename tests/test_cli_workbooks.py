@@ -36,7 +36,7 @@ def set_named(path, name, value):
 @pytest.fixture
 def built(tmp_path, capsys):
     folder = tmp_path / "books"
-    code, out, err = run(capsys, "build", "--out", folder)
+    code, out, err = run(capsys, "build", "--out", folder, "--no-values")  # values: test_cached_values.py
     assert code == 0
     return folder, out, err
 
@@ -53,8 +53,19 @@ class TestBuild:
 
     def test_check_passes_on_a_fresh_build(self, built, capsys):
         folder, _, _ = built
-        code, out, _ = run(capsys, "build", "--out", folder, "--check")
+        code, out, _ = run(capsys, "build", "--out", folder, "--check", "--no-values")
         assert code == 0 and out.count("up to date") == len(FILENAMES)
+
+    def test_check_fails_when_a_rebuild_would_still_change_the_bytes(self, built, capsys):
+        """--check agrees with a rebuild: same content but no computed values, or varying zip timestamps, is stale."""
+        folder, _, _ = built
+        code, out, _ = run(capsys, "build", "--out", folder, "--check")
+        assert code == 1 and out.count("content up to date, but ") == len(FILENAMES)
+        assert "formula cells carry no computed value: run `xlcalc build --out" in out
+        path = folder / FILENAMES[0]
+        openpyxl.load_workbook(path).save(path)  # as openpyxl alone writes it: today's date on every part
+        code, out, _ = run(capsys, "build", "--out", folder, "--check", "--no-values")
+        assert code == 1 and f"{path}: content up to date, but it was not written reproducibly" in out
 
     def test_check_names_the_first_differences(self, built, capsys):
         folder, _, _ = built
@@ -84,12 +95,12 @@ class TestBuild:
     def test_rebuild_backs_up_only_a_file_with_the_users_inputs(self, built, capsys):
         folder, _, _ = built
         path = folder / "deployment_cost_model.xlsx"
-        code, out, _ = run(capsys, "build", "--out", folder)
+        code, out, _ = run(capsys, "build", "--out", folder, "--no-values")
         assert code == 0 and "kept as" not in out and sorted(p.name for p in folder.iterdir()) == FILENAMES
         workbook = openpyxl.load_workbook(path)
         named_cells(workbook, "in_requests_per_month")[0].value = 12345
         workbook.save(path)
-        code, out, _ = run(capsys, "build", "--out", folder)
+        code, out, _ = run(capsys, "build", "--out", folder, "--no-values")
         (backup,) = folder.glob("deployment_cost_model.backup-*.xlsx")
         assert code == 0 and f"your previous file is kept as {backup.name}" in out
         assert named_cells(openpyxl.load_workbook(backup), "in_requests_per_month")[0].value == 12345
@@ -104,13 +115,13 @@ class TestBuild:
         if change == "own sheet":
             workbook.create_sheet("Notes")
         workbook.save(path)
-        code, out, _ = run(capsys, "build", "--out", folder)
+        code, out, _ = run(capsys, "build", "--out", folder, "--no-values")
         assert code == 0 and len(list(folder.glob("deployment_cost_model.backup-*.xlsx"))) == 1
 
     def test_build_refuses_a_file_open_in_excel(self, built, capsys):
         folder, _, _ = built
         (folder / "~$deployment_cost_model.xlsx").write_text("")
-        code, _, err = run(capsys, "build", "--out", folder)
+        code, _, err = run(capsys, "build", "--out", folder, "--no-values")
         assert code == 2 and "xlcalc build: error:" in err and "lock file ~$deployment_cost_model.xlsx" in err
 
 
@@ -126,7 +137,7 @@ class TestRefreshCommand:
         folder, _, _ = built
         path = folder / "deployment_cost_model.xlsx"
         before = path.read_bytes()
-        code, out, _ = run(capsys, "refresh", path, "-o", tmp_path / "mine.xlsx")
+        code, out, _ = run(capsys, "refresh", path, "-o", tmp_path / "mine.xlsx", "--no-values")
         assert code == 0 and (tmp_path / "mine.xlsx").is_file() and path.read_bytes() == before
 
     @pytest.mark.parametrize("make,message", [
@@ -225,3 +236,42 @@ class TestInputProblem:
         text = input_problem(KeyError("in_c1_params"), {"in_c1_params": None, "in_c1": 1})
         assert text == "the solver cannot use this workbook's inputs: in_c1_params: 'in_c1_params'"
         assert input_problem(OverflowError(), {}).endswith("OverflowError (OverflowError)")
+
+
+class TestPathsThatCannotBeUsed:
+    """Every path that cannot be used gives one line naming it: exit 2 for a wrong argument, 1 when writing fails."""
+
+    @pytest.fixture
+    def book(self, built):
+        return built[0] / "deployment_cost_model.xlsx"
+
+    @pytest.mark.parametrize("argv,code,message", [
+        (lambda book: ["build", "--out", book], 2, "--out '{book}' is a file, not a folder"),
+        (lambda book: ["build", "--out", book / "sub"], 2, "--out '{book}/sub': a part of the path is a file"),
+        (lambda book: ["build", "--out", "/proc/xlcalc-books"], 1,
+         "could not create the folder --out '/proc/xlcalc-books'"),
+        (lambda book: ["refresh", ""], 2, "argument BOOK.xlsx: the path is empty ('')"),
+        (lambda book: ["check", " "], 2, "argument BOOK.xlsx: the path is empty (' ')"),
+        (lambda book: ["refresh", book, "-o", ""], 2, "argument -o/--out: the path is empty ('')"),
+        (lambda book: ["refresh", book, "-o", "/proc/out.xlsx"], 1,
+         "could not write '/proc/out.xlsx': no file can be created in '/proc'"),
+        (lambda book: ["refresh", book, "-o", "/sys/out.xlsx"], 1,
+         "could not write '/sys/out.xlsx': no file can be created in '/sys'"),
+        (lambda book: ["refresh", book, "-o", book / "out.xlsx"], 2, "folder '{book}' does not exist (it is a file)"),
+    ])
+    def test_one_line_naming_the_path(self, book, capsys, argv, code, message):
+        before = book.read_bytes()
+        try:
+            status, out, err = run(capsys, *argv(book), "--no-values")
+        except SystemExit as exc:  # argparse's usage errors end the parser with SystemExit(2)
+            status, (out, err) = exc.code, capsys.readouterr()
+        assert (status, out) == (code, "") and err.count("\n") == 1 and "Traceback" not in err
+        assert message.format(book=book) in err
+        assert book.read_bytes() == before
+
+    def test_check_says_libreoffice_is_missing_before_recalculating(self, built, capsys, monkeypatch, tmp_path):
+        monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without soffice, as on a machine without LibreOffice
+        code, out, err = run(capsys, "check", built[0] / "deployment_cost_model.xlsx")
+        assert code == 1 and out == "" and "recalculating" not in err
+        assert err == ("xlcalc check: error: LibreOffice is needed to check a workbook and was not found: "
+                       f"{recalc.INSTALL_HINT}\n")

@@ -1,11 +1,22 @@
 """xlcalc.recalc: headless recalculation in LibreOffice, reading names back, finding error cells."""
 
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
 import openpyxl
 import pytest
 from openpyxl.workbook.defined_name import DefinedName
 
 from xlcalc import recalc
-from xlcalc.errors import RecalcError, WorkbookError
+from xlcalc.errors import RecalcError, WorkbookError, WorkbookWriteError
+from xlcalc.workbook_files import save_workbook, template_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def small_workbook(path, formula="=in_x*3"):
@@ -112,3 +123,53 @@ class TestRecalculateErrors:
         path = small_workbook(tmp_path / "book.xlsx")
         with pytest.raises(WorkbookError, match="out_dir must differ"):
             recalc.recalculate(path, tmp_path)
+
+
+class TestNothingLeftInTheTemporaryFolder:
+    """`xlcalc check` leaves no LibreOffice profile or workbook copy behind, even after a killed run."""
+
+    @staticmethod
+    def check(book, temporary, **popen):
+        environment = dict(os.environ, TMPDIR=str(temporary))
+        return subprocess.Popen([sys.executable, "-m", "xlcalc.cli", "check", str(book)], env=environment,
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
+
+    def test_a_finished_run_and_the_leftovers_of_a_killed_one(self, needs_libreoffice, tmp_path):
+        book = tmp_path / "book.xlsx"
+        save_workbook(template_workbook("deployment_cost_model"), book, values=False)
+        temporary = tmp_path / "tmp"
+        temporary.mkdir()
+        assert self.check(book, temporary).wait(timeout=300) == 0
+        assert list(temporary.iterdir()) == []
+        killed = self.check(book, temporary, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not (list(temporary.glob("xlcalc-check-*/in/workbook.xlsx"))
+                   and list(temporary.glob("xlcalc-lo-profile-*/tmp"))) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # LibreOffice has started (it takes seconds to finish)
+        os.killpg(killed.pid, signal.SIGKILL)  # the command and its LibreOffice, as a crash or `kill -9` would
+        killed.wait()
+        left = sorted(p.name.rsplit("-", 1)[0] for p in temporary.iterdir())
+        assert left == [f"xlcalc-check-{killed.pid}", f"xlcalc-lo-profile-{killed.pid}"]
+        assert self.check(book, temporary).wait(timeout=300) == 0
+        assert list(temporary.iterdir()) == []
+
+
+class TestRemoveStale:
+    def test_only_entries_of_processes_that_are_gone(self, tmp_path):
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        (tmp_path / f"xlcalc-x-{gone.pid}-a").mkdir()
+        (tmp_path / f"xlcalc-x-{os.getpid()}-b").mkdir()
+        (tmp_path / "xlcalc-x-notapid-c").mkdir()
+        (tmp_path / f"other-{gone.pid}-d").mkdir()
+        removed = recalc.remove_stale(tmp_path, "xlcalc-x-")
+        assert [p.name for p in removed] == [f"xlcalc-x-{gone.pid}-a"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            [f"xlcalc-x-{os.getpid()}-b", "xlcalc-x-notapid-c", f"other-{gone.pid}-d"])
+
+    def test_a_temporary_folder_that_cannot_be_written_gives_one_error(self, monkeypatch):
+        monkeypatch.setattr(tempfile, "tempdir", "/proc")  # as a full or read-only temporary folder answers
+        with pytest.raises(WorkbookWriteError, match="could not create a folder in the temporary folder '/proc': "):
+            with recalc.scratch_folder("check"):
+                pass

@@ -1,18 +1,27 @@
 """`xlcalc refresh` and safe writing: user data kept, text stays text, backups, locks, foreign files refused."""
 
+import errno
+import functools
 import os
 import re
+import subprocess
+import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from xlcalc import recalc, workbook_files
-from xlcalc.errors import WorkbookError
-from xlcalc.refresh import refresh
+from xlcalc.errors import WorkbookError, WorkbookWriteError
+from xlcalc import refresh as refresh_module
 from xlcalc.templates import price_sheet
 from xlcalc.templates.price_sheet import PRICE_FIRST_ROW, PRICE_SHEET_TITLE, read_rows
 from xlcalc.workbook_check import check_workbook
 from xlcalc.workbook_files import named_cells, save_workbook, template_workbook
+
+# Computed values need a LibreOffice run per write; they are tested in test_cached_values.py, so here refresh
+# and the test workbooks skip them.
+refresh = functools.partial(refresh_module.refresh, values=False)
 
 EVIL = "=cmd|' /C calc'!A0"
 USER_ROW = {"name": "Our own box", "peak_tflops_bf16": 700, "memory_gb": 96, "mem_bw_tbs": 4.0,
@@ -28,7 +37,7 @@ EDITS = {
 
 def build(folder, template, name=None):
     path = folder / (name or workbook_files.template_module(template).FILENAME)
-    save_workbook(template_workbook(template), path, backup=False)
+    save_workbook(template_workbook(template), path, backup=False, values=False)
     return path
 
 
@@ -262,14 +271,53 @@ class TestSaveWorkbook:
 
         class Failing:
             def save(self, target):
-                with open(target, "wb") as stream:
-                    stream.write(b"half a workbook")
+                target.write(b"half a workbook")
                 raise OSError("disk full")
 
         with pytest.raises(OSError, match="disk full"):
             save_workbook(Failing(), path)
         assert path.read_bytes() == before
         assert sorted(p.name for p in tmp_path.iterdir()) == ["BOOK.xlsx"]
+
+    @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EROFS])
+    def test_a_full_or_read_only_disk_gives_one_line_and_leaves_the_old_file(self, tmp_path, monkeypatch, error):
+        path = build(tmp_path, "deployment_cost_model", "BOOK.xlsx")
+        before = path.read_bytes()
+
+        def refuse(_):  # what the kernel answers when the disk is full, or the folder read-only, at the last write
+            raise OSError(error, os.strerror(error))
+
+        monkeypatch.setattr(os, "fsync", refuse)
+        with pytest.raises(WorkbookWriteError) as raised:
+            save_workbook(template_workbook("deployment_cost_model"), path, values=False)
+        assert str(raised.value) == f"could not write {str(path)!r}: {os.strerror(error)}"
+        assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["BOOK.xlsx"]
+
+    def test_temporary_files_of_killed_runs_are_removed_and_live_ones_kept(self, tmp_path):
+        path = build(tmp_path, "deployment_cost_model", "BOOK.xlsx")
+        finished = subprocess.Popen(["true"])
+        finished.wait()  # a process id that no longer runs, as after a SIGKILL
+        stale = tmp_path / f".BOOK.xlcalc-{finished.pid}-abc.xlsx.tmp"
+        live = tmp_path / f".BOOK.xlcalc-{os.getpid()}-def.xlsx.tmp"
+        for leftover in (stale, live):
+            leftover.write_bytes(b"half a workbook")
+        save_workbook(template_workbook("deployment_cost_model"), path, values=False, backup=False)
+        assert not stale.exists() and live.exists()
+
+    def test_through_a_symlink_the_target_is_written(self, tmp_path):
+        real = build(tmp_path, "deployment_cost_model", "REAL.xlsx")
+        link = tmp_path / "LINK.xlsx"
+        link.symlink_to(real)
+        done = refresh(link)
+        assert link.is_symlink() and done.path == real and done.backup.parent == tmp_path
+        assert workbook_files.identify(openpyxl.load_workbook(link))[0] == "deployment_cost_model"
+
+    def test_a_file_that_is_not_a_workbook_is_never_replaced(self, tmp_path):
+        other = tmp_path / "notes.xlsx"
+        other.write_text("my notes")
+        with pytest.raises(WorkbookError, match="exists and is not an .xlsx workbook: xlcalc will not replace it"):
+            save_workbook(template_workbook("deployment_cost_model"), other, values=False)
+        assert other.read_text() == "my notes"
 
     def test_refuses_other_suffixes_and_missing_folders(self, tmp_path):
         with pytest.raises(WorkbookError, match="must end in .xlsx"):
@@ -291,3 +339,69 @@ class TestSaveWorkbook:
         import xlcalc
 
         assert template == "deployment_cost_model" and version == xlcalc.__version__
+
+
+def link_to_other_workbook(workbook, target="other.xlsx", value="21"):
+    """Give an openpyxl workbook a link to another workbook ([1] in formulas) whose cached Sheet1!A1 is ``value``."""
+    from openpyxl.packaging.relationship import Relationship
+    from openpyxl.workbook.external_link import external as xl
+
+    data = xl.ExternalSheetDataSet(sheetData=[xl.ExternalSheetData(
+        sheetId=0, row=[xl.ExternalRow(r=1, cell=[xl.ExternalCell(r="A1", v=value)])])])
+    link = xl.ExternalLink(externalBook=xl.ExternalBook(sheetNames=xl.ExternalSheetNames(sheetName=["Sheet1"]),
+                                                        sheetDataSet=data))
+    link.file_link = Relationship(type="externalLinkPath", Target=target, TargetMode="External")
+    workbook._external_links.append(link)
+
+
+class TestWhatRefreshCannotSilentlyDrop:
+    def test_links_to_other_workbooks_are_carried_with_the_formulas_that_use_them(self, tmp_path):
+        path = build(tmp_path, "deployment_cost_model", "BOOK.xlsx")
+        workbook = openpyxl.load_workbook(path)
+        workbook.create_sheet("Mine")["A1"] = "=[1]Sheet1!$A$1*2"
+        link_to_other_workbook(workbook)
+        workbook.save(path)
+        done = refresh(path)
+        assert any("links to 1 other workbook(s) were carried for the formulas that use them: Mine!A1" in w
+                   for w in done.warnings)
+        again = openpyxl.load_workbook(path)
+        assert again["Mine"]["A1"].value == "=[1]Sheet1!$A$1*2"
+        assert [link.file_link.Target for link in again._external_links] == ["other.xlsx"]
+        # the link's own part, with the other workbook's cached value, as Excel needs it to resolve [1]
+        # (LibreOffice cannot evaluate links written by openpyxl at all, so it cannot check this one)
+        with zipfile.ZipFile(path) as archive:
+            assert b"<v>21</v>" in archive.read("xl/externalLinks/externalLink1.xml")
+            assert b"<externalReference " in archive.read("xl/workbook.xml")
+
+    def test_a_vba_project_is_reported(self, tmp_path):
+        path = build(tmp_path, "deployment_cost_model", "BOOK.xlsx")
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 macros")
+        done = refresh(path)
+        assert any("BOOK.xlsx holds a VBA project (macros, xl/vbaProject.bin)" in w and "still has them" in w
+                   for w in done.warnings)
+        assert zipfile.ZipFile(done.backup).read("xl/vbaProject.bin").endswith(b"macros")
+
+
+class TestKilledRefresh:
+    def test_the_book_survives_kills_at_random_moments_and_the_next_run_tidies_up(self, tmp_path):
+        """SIGKILL a refresh at seeded random moments: BOOK.xlsx is always a whole workbook with the user's input."""
+        import random
+        import signal
+        import sys
+        import time
+
+        root = Path(__file__).resolve().parents[1]
+        path = build(tmp_path, "deployment_cost_model", "BOOK.xlsx")
+        edit(path, {"in_requests_per_month": 12345678.5})
+        command = [sys.executable, "-m", "xlcalc.cli", "refresh", str(path), "--no-values"]
+        generator = random.Random(11)
+        for _ in range(8):
+            process = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(generator.uniform(0.3, 3.0))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            assert inputs_of(path)["in_requests_per_month"].value == 12345678.5
+        assert subprocess.run(command, cwd=root, capture_output=True).returncode == 0
+        left = [p.name for p in tmp_path.iterdir() if p.name != "BOOK.xlsx" and not p.name.startswith("BOOK.backup-")]
+        assert left == [] and inputs_of(path)["in_requests_per_month"].value == 12345678.5

@@ -38,3 +38,7 @@ class RecalcError(XlcalcError, RuntimeError):
 
 class InvalidInputWarning(UserWarning):
     """Some elements of an array call were invalid and came back as NaN (see ``xlcalc.invalid_reasons``)."""
+
+
+class WorkbookWriteError(XlcalcError, OSError):
+    """A workbook could not be written (read-only folder, full disk, no permission); the message names the path."""

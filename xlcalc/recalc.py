@@ -11,6 +11,8 @@ libreoffice-calc-nogui``.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import shutil
 import subprocess
@@ -19,7 +21,7 @@ import threading
 from pathlib import Path
 
 from ._excel import EXCEL_ERRORS
-from .errors import RecalcError, WorkbookError
+from .errors import RecalcError, WorkbookError, WorkbookWriteError
 
 #: How long one LibreOffice run may take before it is stopped, in seconds.
 TIMEOUT_S = 300
@@ -51,13 +53,85 @@ def soffice_path() -> str | None:
     return None
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale(folder, prefix: str, suffix: str = "") -> list[Path]:
+    """Remove what killed xlcalc runs left in ``folder``: entries ``<prefix><pid>-*<suffix>`` whose process is gone.
+
+    Only entries owned by this user whose process id no longer runs are removed (a live process of that
+    id keeps its files). Returns what was removed.
+    """
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in Path(folder).iterdir():
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(suffix)):
+                continue
+            pid = name[len(prefix):].split("-", 1)[0]
+            try:
+                if not pid.isdigit() or entry.lstat().st_uid != os.getuid() or _process_alive(int(pid)):
+                    continue
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                removed.append(entry)
+            except OSError:
+                continue
+    return removed
+
+
+def _make_temporary_folder(prefix: str) -> Path:
+    """A new folder <prefix><pid>-<random> in the temporary folder; WorkbookWriteError when none can be made."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    except OSError as exc:
+        raise WorkbookWriteError(f"could not create a folder in the temporary folder {tempfile.gettempdir()!r}: "
+                                 f"{exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def scratch_folder(kind: str):
+    """A temporary folder xlcalc-<kind>-<pid>-<random> removed afterwards; leftovers of killed runs go first."""
+    prefix = f"xlcalc-{kind}-"
+    remove_stale(tempfile.gettempdir(), prefix)
+    folder = _make_temporary_folder(prefix)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_profile() -> None:
+    if _profile_dir is not None:
+        shutil.rmtree(_profile_dir, ignore_errors=True)
+
+
 def _profile() -> Path:
-    """A private LibreOffice user profile (one per process) that recalculates every file on load."""
+    """A private LibreOffice user profile (one per process, removed at exit) that recalculates every file on load.
+
+    It lives in the temporary folder as xlcalc-lo-profile-<pid>-<random>; profiles of processes that were
+    killed before they could remove theirs are removed when the next one is made.
+    """
     global _profile_dir
     if _profile_dir is None or not _profile_dir.exists():
-        base = Path(tempfile.mkdtemp(prefix="xlcalc-lo-profile-"))
-        (base / "user").mkdir()
-        (base / "user" / "registrymodifications.xcu").write_text(_PROFILE_SETTINGS, encoding="utf-8")
+        prefix = "xlcalc-lo-profile-"
+        remove_stale(tempfile.gettempdir(), prefix)
+        base = _make_temporary_folder(prefix)
+        try:
+            (base / "user").mkdir()
+            (base / "user" / "registrymodifications.xcu").write_text(_PROFILE_SETTINGS, encoding="utf-8")
+        except OSError as exc:
+            shutil.rmtree(base, ignore_errors=True)
+            raise WorkbookWriteError(f"could not write a LibreOffice profile in {str(base)!r}: "
+                                     f"{exc.strerror or exc}") from None
+        if _profile_dir is None:
+            atexit.register(_remove_profile)
         _profile_dir = base
     return _profile_dir
 
@@ -99,7 +173,11 @@ def recalculate(workbooks, out_dir) -> list[Path]:
             *[str(p) for p in paths],
         ]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+            # LibreOffice's own temporary files go inside the profile, so they leave with it
+            (profile / "tmp").mkdir(exist_ok=True)
+            environment = dict(os.environ, TMPDIR=str(profile / "tmp"))
+            done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
+                                  env=environment)
         except subprocess.TimeoutExpired:
             raise RecalcError(f"LibreOffice did not finish recalculating within {TIMEOUT_S} s") from None
     results = [out_dir / name for name in names]
@@ -136,13 +214,14 @@ def read_names(path, prefixes=("in_", "out_")) -> dict:
 
 def error_cells(path) -> list[tuple[str, str, str]]:
     """Every cell that holds an error value after recalculation: (sheet, cell, value)."""
+    from .workbook_files import filled_cells
+
     workbook = _open_values(path)
     found = []
     for sheet in workbook.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.data_type == "e" or is_error_value(cell.value):
-                    found.append((sheet.title, cell.coordinate, str(cell.value)))
+        for cell in filled_cells(sheet):
+            if cell.data_type == "e" or is_error_value(cell.value):
+                found.append((sheet.title, cell.coordinate, str(cell.value)))
     return found
 
 

@@ -12,22 +12,26 @@ Text read from the workbook is written back as text, never as a formula (a cell 
 stays that text). An input or price cell in which the user typed a formula keeps its last computed value
 where the file has one.
 
-Writing goes through :func:`xlcalc.workbook_files.save_workbook`: temporary file, backup, rename; a file
-open in Excel is refused.
+Links to other workbooks (``=[1]Sheet1!$A$1*2`` in a cell the user filled) are carried with the cells
+that use them; a VBA project cannot be (an .xlsx file holds no macros) and is reported.
+
+Writing goes through :func:`xlcalc.workbook_files.save_workbook`: temporary file, backup, rename, a
+computed value for every formula; a file open in Excel is refused; through a symbolic link, the file it
+points at is written.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import re
+import zipfile
 from pathlib import Path
-
-from openpyxl.utils import get_column_letter
 
 from . import workbook_files
 from .errors import WorkbookError
 from .templates import price_sheet
-from .workbook_check import style_name
+from .workbook_check import price_rows, style_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Refreshed:
     price_rows_added: int
     other_cells_kept: int
     warnings: list
+    values_missing: str | None = None
 
 
 def _value_of(cell, cached_cell, what: str, warnings: list):
@@ -107,7 +112,7 @@ def _copy_prices(old, cached, new, warnings: list) -> tuple[int, int]:
         return 0, len(catalog)
     cached_sheet = cached[title] if title in cached.sheetnames else None
     rows = []
-    for row, values in price_sheet.read_rows(old[title]):
+    for row, values in price_rows(old[title]):
         for index, column in enumerate(price_sheet.PRICE_COLUMNS, start=1):
             cell = old[title].cell(row=row, column=index)
             if cell.data_type == "f":
@@ -181,10 +186,9 @@ def _protected_cells(old) -> set:
     cells = {(c.parent.title, c.coordinate) for n in old.defined_names if n.startswith("in_")
              for c in workbook_files.named_cells(old, n)}
     if price_sheet.PRICE_SHEET_TITLE in old.sheetnames:
-        for row in range(price_sheet.PRICE_FIRST_ROW, max(old[price_sheet.PRICE_SHEET_TITLE].max_row,
-                                                          price_sheet.PRICE_LAST_ROW) + 1):
-            for column in range(1, len(price_sheet.PRICE_COLUMNS) + 1):
-                cells.add((price_sheet.PRICE_SHEET_TITLE, f"{get_column_letter(column)}{row}"))
+        cells |= {(price_sheet.PRICE_SHEET_TITLE, c.coordinate)
+                  for c in workbook_files.filled_cells(old[price_sheet.PRICE_SHEET_TITLE])
+                  if c.row >= price_sheet.PRICE_FIRST_ROW and c.column <= len(price_sheet.PRICE_COLUMNS)}
     return cells
 
 
@@ -201,11 +205,10 @@ def _copy_other_cells(old, new, warnings: list) -> int:
     for sheet in old.worksheets:
         if sheet.title not in new.sheetnames:
             target = new.create_sheet(sheet.title)
-            for row in sheet.iter_rows():
-                for cell in row:
-                    if cell.value is not None:
-                        _copy_cell(cell, target[cell.coordinate])
-                        carried += 1
+            for cell in workbook_files.filled_cells(sheet):
+                if cell.value is not None:
+                    _copy_cell(cell, target[cell.coordinate])
+                    carried += 1
             for letter, dimension in sheet.column_dimensions.items():
                 target.column_dimensions[letter].width = dimension.width
             for merged in sheet.merged_cells.ranges:
@@ -214,16 +217,15 @@ def _copy_other_cells(old, new, warnings: list) -> int:
                             "(charts and images are not)")
             continue
         target = new[sheet.title]
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.value is None or (sheet.title, cell.coordinate) in skip:
-                    continue
-                new_cell = target[cell.coordinate]
-                if new_cell.value is None and not style_name(cell).startswith(TEMPLATE_STYLE_PREFIX):
-                    _copy_cell(cell, new_cell)
-                    carried += 1
-                elif cell.data_type != "f" and new_cell.data_type == "f":
-                    replaced.append(f"{sheet.title}!{cell.coordinate}")
+        for cell in workbook_files.filled_cells(sheet):
+            if cell.value is None or (sheet.title, cell.coordinate) in skip:
+                continue
+            new_cell = target[cell.coordinate]
+            if new_cell.value is None and not style_name(cell).startswith(TEMPLATE_STYLE_PREFIX):
+                _copy_cell(cell, new_cell)
+                carried += 1
+            elif cell.data_type != "f" and new_cell.data_type == "f":
+                replaced.append(f"{sheet.title}!{cell.coordinate}")
     if replaced:
         shown = ", ".join(replaced[:5]) + (f" and {len(replaced) - 5} more" if len(replaced) > 5 else "")
         warnings.append(f"{len(replaced)} cell(s) held a typed value where today's template has a formula; the "
@@ -231,16 +233,53 @@ def _copy_other_cells(old, new, warnings: list) -> int:
     return carried
 
 
-def refresh(path, out=None, *, progress=None) -> Refreshed:
+#: A reference to another workbook in formula text: [1]Sheet1!A1 or '[2]My sheet'!B3 (openpyxl numbers the links).
+_EXTERNAL_REFERENCE = re.compile(r"\[(\d+)\]")
+
+
+def _carry_external_links(old, new, warnings: list) -> None:
+    """Give ``new`` the links to other workbooks that the user's formulas carried into it use ([1], [2], ...)."""
+    links = list(getattr(old, "_external_links", []))
+    if not links:
+        return
+    users = [f"{sheet.title}!{cell.coordinate}"
+             for sheet in new.worksheets for cell in workbook_files.filled_cells(sheet)
+             if cell.data_type == "f" and isinstance(cell.value, str) and _EXTERNAL_REFERENCE.search(cell.value)]
+    if new._external_links:  # today's template has links of its own: the user's numbers would point at them
+        warnings.append(f"your workbook links to {len(links)} other workbook(s), which today's template cannot "
+                        f"carry; the formulas that use them ({_cell_list(users)}) will show #REF!")
+        return
+    new._external_links = links
+    if users:
+        warnings.append(f"the links to {len(links)} other workbook(s) were carried for the formulas that use them: "
+                        f"{_cell_list(users)}")
+
+
+def _cell_list(cells) -> str:
+    cells = list(cells)
+    return ", ".join(cells[:5]) + (f" and {len(cells) - 5} more" if len(cells) > 5 else "") if cells else "none"
+
+
+def _report_macros(path: Path, warnings: list) -> None:
+    with zipfile.ZipFile(path) as archive:
+        macros = [n for n in archive.namelist() if n.lower().endswith("vbaproject.bin")]
+    if macros:
+        warnings.append(f"{path.name} holds a VBA project (macros, {macros[0]}), which an .xlsx workbook cannot "
+                        "hold: the refreshed workbook has no macros; your previous file (kept as the backup, or "
+                        "left as it is with -o) still has them")
+
+
+def refresh(path, out=None, *, progress=None, values: bool = True) -> Refreshed:
     """Rebuild the xlcalc workbook at ``path`` from today's template into ``out`` (default: ``path`` itself).
 
     Keeps every in_ value and every row of the price sheet; writes atomically with a backup of the file it
-    replaces. Raises WorkbookError for a file that is not an xlcalc workbook or that Excel has open.
+    replaces, with computed values for every formula when ``values`` (and LibreOffice is there). Raises
+    WorkbookError for a file that is not an xlcalc workbook or that Excel has open.
     """
     path = Path(path)
     target = Path(out) if out is not None else path
-    workbook_files.check_not_open(target)
     old, template, _ = workbook_files.open_xlcalc(path)
+    workbook_files.check_target(target)  # before the slow part: a path that cannot be written fails at once
     cached = workbook_files.load(path, data_only=True)
     if progress:
         progress(f"rebuilding {path.name} from today's {template} template")
@@ -249,5 +288,7 @@ def refresh(path, out=None, *, progress=None) -> Refreshed:
     inputs = _copy_inputs(old, cached, new, warnings)
     kept, added = _copy_prices(old, cached, new, warnings)
     others = _copy_other_cells(old, new, warnings)
-    saved = workbook_files.save_workbook(new, target)
-    return Refreshed(saved.path, saved.backup, template, inputs, kept, added, others, warnings)
+    _carry_external_links(old, new, warnings)
+    _report_macros(path, warnings)
+    saved = workbook_files.save_workbook(new, target, values=values, progress=progress)
+    return Refreshed(saved.path, saved.backup, template, inputs, kept, added, others, warnings, saved.values_missing)

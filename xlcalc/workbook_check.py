@@ -16,11 +16,10 @@ import dataclasses
 import io
 import math
 import re
-import tempfile
 from pathlib import Path
 
-from . import recalc, workbook_files
-from .errors import XlcalcError
+from . import recalc, workbook_files, xlsx_bytes
+from .errors import RecalcError, XlcalcError
 from .templates import checks, price_sheet
 
 #: Relative tolerance between a recalculated out_ value and the Python solver.
@@ -35,10 +34,7 @@ def reload(workbook):
     """An openpyxl workbook as it reads back from a file (so both sides of a comparison look alike)."""
     import openpyxl
 
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return openpyxl.load_workbook(buffer)
+    return openpyxl.load_workbook(io.BytesIO(xlsx_bytes.workbook_bytes(workbook)))
 
 
 def style_name(cell) -> str:
@@ -51,13 +47,12 @@ def style_name(cell) -> str:
 
 def _cells(sheet) -> dict:
     found = {}
-    for row in sheet.iter_rows():
-        for cell in row:
-            name = style_name(cell)
-            if cell.value is None and name == "Normal" and cell.number_format == "General":
-                continue
-            found[cell.coordinate] = (repr(cell.value), cell.data_type, name, cell.number_format,
-                                      bool(cell.protection.locked))
+    for cell in workbook_files.filled_cells(sheet):
+        name = style_name(cell)
+        if cell.value is None and name == "Normal" and cell.number_format == "General":
+            continue
+        found[cell.coordinate] = (repr(cell.value), cell.data_type, name, cell.number_format,
+                                  bool(cell.protection.locked))
     return found
 
 
@@ -129,6 +124,27 @@ def compare_content(expected, actual, *, limit: int = 20) -> list[str]:
     return differences
 
 
+def packaging_problem(path, *, values: bool = True) -> str | None:
+    """Why a rebuild of an up-to-date workbook would still change its bytes, or None.
+
+    That is: zip timestamps that are not xlcalc's fixed ones (a file from an older xlcalc or another
+    program), or, with ``values``, formula cells without a computed value.
+    """
+    import zipfile
+
+    from . import cached_values
+
+    with zipfile.ZipFile(path) as archive:
+        if any(member.date_time != xlsx_bytes.FIXED_ZIP_TIME for member in archive.infolist()):
+            return "it was not written reproducibly (its zip timestamps vary)"
+        if values:
+            missing = sum(len(cached_values.cells_without_value(archive.read(part)))
+                          for part in xlsx_bytes.sheet_parts(archive).values())
+            if missing:
+                return f"{missing} formula cells carry no computed value"
+    return None
+
+
 # ----------------------------------------------------------------------------------------------
 # Checking a user's workbook against the solver
 
@@ -194,11 +210,28 @@ def solver_outputs(module, inputs: dict, price_rows=None) -> dict:
     return module.expected_outputs(inputs, prices=price_rows)
 
 
+def price_rows(sheet) -> list[tuple[int, dict]]:
+    """The non-empty rows of a user's price table: [(row number, {field key: value})], values as stored.
+
+    Like :func:`xlcalc.templates.price_sheet.read_rows`, but visits only the cells the file holds, so a
+    note typed far down the sheet costs nothing.
+    """
+    keys = [column.key for column in price_sheet.PRICE_COLUMNS]
+    rows: dict = {}
+    for cell in workbook_files.filled_cells(sheet):
+        if cell.row >= price_sheet.PRICE_FIRST_ROW and cell.column <= len(keys) and cell.value not in (None, ""):
+            rows.setdefault(cell.row, dict.fromkeys(keys))
+    for row, values in rows.items():
+        for index, key in enumerate(keys, start=1):
+            values[key] = sheet.cell(row=row, column=index).value
+    return sorted(rows.items())
+
+
 def read_price_rows(workbook) -> list | None:
     """The rows of a workbook's price sheet ({field key: value}), or None when it has none."""
     if price_sheet.PRICE_SHEET_TITLE not in workbook.sheetnames:
         return None
-    return [values for _, values in price_sheet.read_rows(workbook[price_sheet.PRICE_SHEET_TITLE])]
+    return [values for _, values in price_rows(workbook[price_sheet.PRICE_SHEET_TITLE])]
 
 
 def input_problem(exc: BaseException, inputs: dict) -> str:
@@ -225,14 +258,16 @@ def check_workbook(path, *, progress=None, rel: float = REL_TOLERANCE) -> CheckR
     """
     path = Path(path)
     _, template, module = workbook_files.open_xlcalc(path)
-    with tempfile.TemporaryDirectory(prefix="xlcalc-check-") as folder:
+    if recalc.soffice_path() is None:
+        raise RecalcError(f"LibreOffice is needed to check a workbook and was not found: {recalc.INSTALL_HINT}")
+    with recalc.scratch_folder("check") as folder:
         if progress:
             progress(f"recalculating {path.name} in LibreOffice")
         # copy under a plain name: LibreOffice reads the copy, the user's file is never touched
-        source = Path(folder) / "in" / "workbook.xlsx"
+        source = folder / "in" / "workbook.xlsx"
         source.parent.mkdir()
         source.write_bytes(path.read_bytes())
-        recalculated = recalc.recalculate([source], Path(folder) / "out")[0]
+        recalculated = recalc.recalculate([source], folder / "out")[0]
         values = recalc.read_names(recalculated)
         errors = recalc.error_cells_outside_chart_feeds(recalculated)  # #N/A in a chart-feed cell is a gap
         prices = read_price_rows(workbook_files.load(recalculated, data_only=True))

@@ -6,7 +6,9 @@ it); :func:`identify` reads them, so ``refresh`` and ``check`` reject any other 
 :func:`save_workbook` never leaves a half-written file: it writes a temporary file in the target's folder,
 keeps a backup of the file it replaces (BOOK.backup-<date>-<time>.xlsx), and renames the new file into place
 with :func:`os.replace`; it refuses to write over a file that Excel (``~$BOOK.xlsx``) or LibreOffice
-(``.~lock.BOOK.xlsx#``) has open.
+(``.~lock.BOOK.xlsx#``) has open, writes through a symbolic link to the file it points at, and stores a
+computed value for every formula (:mod:`xlcalc.cached_values`) unless told not to. :func:`load` checks a
+file with :func:`xlcalc.workbook_limits.check_xlsx` before openpyxl parses it.
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
-from . import __version__
-from .errors import WorkbookError
+from . import __version__, recalc, xlsx_bytes
+from .errors import RecalcError, WorkbookError, WorkbookWriteError
+from .workbook_limits import check_xlsx
+
+#: The most cells a defined name may cover for :func:`named_cells` (the widest template name covers 199).
+MAX_NAMED_CELLS = 10_000
 
 TEMPLATE_KEY = "xlcalc_template"
 VERSION_KEY = "xlcalc_version"
@@ -75,10 +83,17 @@ def load(path, *, data_only: bool = False):
     path = Path(path)
     if not path.is_file():
         raise WorkbookError(f"{str(path)!r} does not exist or is not a file")
+    check_xlsx(path)
     try:
         return openpyxl.load_workbook(path, data_only=data_only)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, AttributeError,
+            IndexError, EOFError, zlib.error, ParseError) as exc:
         raise WorkbookError(f"{str(path)!r} is not an .xlsx workbook that xlcalc can read ({exc})") from None
+
+
+def filled_cells(sheet) -> list:
+    """The cells a sheet holds, row by row: only those in the file, never the empty rectangle up to its far corner."""
+    return sorted(sheet._cells.values(), key=lambda cell: (cell.row, cell.column))
 
 
 def identify(workbook, path="the workbook") -> tuple[str, str]:
@@ -106,7 +121,15 @@ def named_cells(workbook, name: str) -> list:
     destinations = list(defined.destinations)
     if len(destinations) != 1 or destinations[0][0] not in workbook.sheetnames:
         return []
+    from openpyxl.utils.cell import range_boundaries
+
     sheet, ref = destinations[0]
+    try:
+        left, top, right, bottom = range_boundaries(ref.replace("$", ""))
+    except (TypeError, ValueError):
+        return []
+    if None in (left, top, right, bottom) or (right - left + 1) * (bottom - top + 1) > MAX_NAMED_CELLS:
+        return []
     found = workbook[sheet][ref.replace("$", "")]
     if not isinstance(found, tuple):
         return [found]
@@ -149,42 +172,111 @@ def _default_mode() -> int:
 
 @dataclasses.dataclass(frozen=True)
 class Saved:
-    """Where a workbook was written, and the backup of the file it replaced (None when there was none)."""
+    """Where a workbook was written, the backup of the file it replaced, and why it has no computed values.
+
+    ``values_missing`` is None when every formula carries its computed value (or none were asked for).
+    """
 
     path: Path
     backup: Path | None
+    values_missing: str | None = None
 
 
-def save_workbook(workbook, path, *, backup: bool = True) -> Saved:
-    """Write an openpyxl workbook to ``path`` atomically, keeping a backup of a file it replaces.
+def temporary_prefix(path) -> str:
+    """Start of the name of the temporary file save_workbook writes beside ``path``: .BOOK.xlcalc-<pid>-."""
+    return f".{Path(path).stem}.xlcalc-"
 
-    The workbook goes to a temporary file in the same folder, which is renamed over ``path`` only once
-    it is complete, so ``path`` is either the old file or the new one, never half of each. Refuses when
-    a spreadsheet program has ``path`` open or the folder does not exist.
-    """
+
+def _could_not(what: str, path, exc: OSError) -> WorkbookWriteError:
+    return WorkbookWriteError(f"could not {what} {str(path)!r}: {exc.strerror or exc}")
+
+
+def _cannot_create(path: Path, exc: OSError) -> WorkbookWriteError:
+    return WorkbookWriteError(f"could not write {str(path)!r}: no file can be created in {str(path.parent)!r} "
+                              f"({exc.strerror or exc})")
+
+
+def check_target(path) -> Path:
+    """The file to write for ``path`` (a symbolic link's target), refusing what cannot or must not be replaced."""
     path = Path(path)
+    if path.is_symlink():
+        check_not_open(path)  # a program that opened the link keeps its lock file beside the link
+        path = Path(os.path.realpath(path))
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise WorkbookError(f"folder {str(folder)!r} does not exist")
+        raise WorkbookError(f"folder {str(folder)!r} does not exist" + (" (it is a file)" if folder.exists() else ""))
     if path.exists() and not path.is_file():
         raise WorkbookError(f"{str(path)!r} exists and is not a file")
     if path.suffix.lower() != ".xlsx":
         raise WorkbookError(f"{str(path)!r} must end in .xlsx")
+    if path.exists() and not zipfile.is_zipfile(path):
+        raise WorkbookError(f"{str(path)!r} exists and is not an .xlsx workbook: xlcalc will not replace it")
     check_not_open(path)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=".xlsx.tmp")
-    os.close(handle)
+    try:  # can a file be made there at all? (read-only or virtual file systems say no)
+        with tempfile.TemporaryFile(dir=folder, prefix=f"{temporary_prefix(path)}{os.getpid()}-"):
+            pass
+    except OSError as exc:
+        raise _cannot_create(path, exc) from None
+    return path
+
+
+def workbook_file_bytes(workbook, *, values: bool = True, fixed_time: bool = False, progress=None):
+    """(bytes of the .xlsx file, reason values are missing or None): exact numbers, reproducible zip, values."""
+    from . import cached_values
+
+    data = xlsx_bytes.workbook_bytes(workbook)
+    if not values:
+        return xlsx_bytes.repack(data, fixed_time=fixed_time), None
+    if recalc.soffice_path() is None:
+        return xlsx_bytes.repack(data, fixed_time=fixed_time), "LibreOffice is not installed"
+    if progress:
+        progress("computing the values of its formulas in LibreOffice")
+    try:
+        return cached_values.with_cached_values(data, fixed_time=fixed_time), None
+    except RecalcError as exc:
+        return xlsx_bytes.repack(data, fixed_time=fixed_time), str(exc)
+
+
+def save_workbook(workbook, path, *, backup: bool = True, values: bool = True, fixed_time: bool = False,
+                  progress=None) -> Saved:
+    """Write an openpyxl workbook to ``path`` atomically, keeping a backup of a file it replaces.
+
+    The workbook goes to a temporary file in the same folder, which is renamed over ``path`` only once
+    it is complete, so ``path`` is either the old file or the new one, never half of each; temporary
+    files that killed runs left beside it are removed first. Through a symbolic link, the file it points
+    at is written. Refuses when a spreadsheet program has ``path`` open, the folder does not exist or
+    ``path`` is something other than a workbook. With ``values``, every formula carries its value as
+    computed by LibreOffice (see ``Saved.values_missing`` when that was not possible); with ``fixed_time``
+    the file's bytes depend on its content only. WorkbookWriteError when the disk refuses (read-only
+    folder, full disk, no permission).
+    """
+    path = check_target(path)
+    folder = path.parent
+    recalc.remove_stale(folder, temporary_prefix(path), ".xlsx.tmp")
+    data, values_missing = workbook_file_bytes(workbook, values=values, fixed_time=fixed_time, progress=progress)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f"{temporary_prefix(path)}{os.getpid()}-",
+                                             suffix=".xlsx.tmp")
+    except OSError as exc:
+        raise _cannot_create(path, exc) from None
     temporary = Path(temporary)
     kept = None
     try:
-        workbook.save(temporary)
-        with open(temporary, "rb+") as stream:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, path.stat().st_mode & 0o7777 if path.exists() else _default_mode())
         if backup and path.exists():
             kept = backup_path(path)
             shutil.copy2(path, kept)
         os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        if kept is not None:
+            kept.unlink(missing_ok=True)
+        raise _could_not("write", path, exc) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return Saved(path, kept)
+    return Saved(path, kept, values_missing)
