@@ -95,20 +95,23 @@ def get_fit(fit=DEFAULT_FIT) -> Fit:
 
 # ----------------------------------------------------------------------------------------------
 # Kernels: plain numpy on valid inputs, shared by the public functions and the lifetime solvers.
+# np.power, not **: the lifetime solvers also call these on floats, and Python's ** rounds differently
+# from numpy's vectorised power in about one case in twenty; np.power gives a float the digits it gets
+# in an array.
 
 def _loss(f: Fit, n, d):
-    return f.E + f.A / n**f.alpha + f.B / d**f.beta
+    return f.E + f.A / np.power(n, f.alpha) + f.B / np.power(d, f.beta)
 
 
 def _chinchilla_tokens(f: Fit, n):
-    return (f.beta * f.B * n**f.alpha / (f.alpha * f.A)) ** (1.0 / f.beta)
+    return np.power(f.beta * f.B * np.power(n, f.alpha) / (f.alpha * f.A), 1.0 / f.beta)
 
 
 def _chinchilla_for_loss(f: Fit, loss):
     """The point of the iso-loss curve where the Chinchilla condition alpha*A/N^alpha = beta*B/D^beta holds."""
     excess = loss - f.E
-    params = (f.A * (f.alpha + f.beta) / (f.beta * excess)) ** (1.0 / f.alpha)
-    tokens = (f.B * (f.alpha + f.beta) / (f.alpha * excess)) ** (1.0 / f.beta)
+    params = np.power(f.A * (f.alpha + f.beta) / (f.beta * excess), 1.0 / f.alpha)
+    tokens = np.power(f.B * (f.alpha + f.beta) / (f.alpha * excess), 1.0 / f.beta)
     return params, tokens
 
 
@@ -147,6 +150,8 @@ class ChinchillaModel:
 
 
 def _check_loss_above_floor(c: Checked, f: Fit, name: str = "loss") -> None:
+    if c.floats is not None and math.isfinite(c.floats[name]) and c.floats[name] > f.E:
+        return  # scalar fast path: the same test on a float
     c.require(name, np.isfinite(c[name]) & (c[name] > f.E),
               f"must be greater than the irreducible loss E = {format_value(f.E)} of fit '{f.name}'")
 
