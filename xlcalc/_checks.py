@@ -64,7 +64,7 @@ def overflow_checked(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # x/0 is inf: rejected the same way
             return function(*args, **kwargs)
 
     return wrapper
@@ -123,7 +123,7 @@ class Checked:
         if arguments and all(_plain_number(v) for v in arguments.values()):
             # Scalar fast path: no broadcasting; the checks below read these floats (same tests, same messages).
             self.floats = {name: float(v) for name, v in arguments.items()}
-            self.values = {name: np.array(v) for name, v in self.floats.items()}
+            self._values = None  # 0-d arrays, made when asked for
             self.scalar, self.shape = True, ()
             self.bad = np.zeros((), dtype=bool)
             return
@@ -135,9 +135,16 @@ class Checked:
         except ValueError:
             shapes = ", ".join(f"{n}{a.shape}" for n, a in arrays.items())
             raise InvalidInputError(f"arguments have shapes that do not broadcast together: {shapes}") from None
-        self.values = dict(zip(arrays, broadcast))
+        self._values = dict(zip(arrays, broadcast))
         self.shape = broadcast[0].shape if broadcast else ()
         self.bad = np.zeros(self.shape, dtype=bool)
+
+    @property
+    def values(self) -> dict:
+        """Argument name -> its broadcast array (0-d for a scalar call)."""
+        if self._values is None:
+            self._values = {name: np.array(v) for name, v in self.floats.items()}
+        return self._values
 
     @property
     def why(self) -> np.ndarray:

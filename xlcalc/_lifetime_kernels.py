@@ -31,29 +31,33 @@ def _start_and_tolerance(f: Fit, log_q, log_r):
     The iterates climb from x0 to the root, so |x| <= max(|x0|, |x0 + ln 2/beta|) along the way: the
     step tolerance, relative to that bound, is never tighter than X_TOLERANCE relative to x."""
     b = f.beta
-    x0 = np.maximum((math.log(f.B * (f.alpha + b)) - log_r) / b, (log_q - log_r) / (1 + b))
+    x0 = np.maximum((math.log(f.B * (f.alpha + b)) - log_r) / b, (log_q - log_r) / (1 + b))  # p as above
     tolerance = X_TOLERANCE * np.maximum(np.maximum(1.0, np.abs(x0)), np.abs(x0 + math.log(2.0) / b))
     return x0, tolerance
 
 
-def optimal_log_tokens_one(f: Fit, loss: float, s: float) -> float:
+def optimal_log_tokens_one(f: Fit, loss: np.float64, s: np.float64) -> np.float64:
     """ln D minimising N(D) (D + s) at one loss: the reference Newton loop (one exp and one log a step).
 
     h(x) = ln(P + Q e^(-x)) - beta x - ln R with P = B (alpha+beta), Q = B beta s, R = alpha (loss - E) is
     convex and decreasing, so Newton steps from the left end of the bracket never overshoot the root.
+    Takes and gives numpy floats, whose arithmetic follows np.errstate as arrays do (a Python float
+    raises on a division by zero).
     """
     b, p = f.beta, f.B * (f.alpha + f.beta)
-    log_q = float(np.log((f.B * b) * s)) if s > 0 else -math.inf
-    log_r = float(np.log(f.alpha * (loss - f.E)))
-    x, tolerance = (float(v) for v in _start_and_tolerance(f, log_q, log_r))
+    log_q = np.log((f.B * b) * s) if s > 0 else np.float64(-math.inf)
+    log_r = np.log(f.alpha * (loss - f.E))
+    # _start_and_tolerance for one value (max and abs are exact: the digits of np.maximum and np.abs)
+    x = max((math.log(p) - log_r) / b, (log_q - log_r) / (1 + b))
+    tolerance = X_TOLERANCE * max(max(1.0, abs(x)), abs(x + math.log(2.0) / b))
     for _ in range(MAX_NEWTON_STEPS):
-        tail = float(np.exp(log_q - x))                              # Q e^(-x)
+        tail = np.exp(log_q - x)                                      # Q e^(-x)
         total = p + tail
-        step = (float(np.log(total)) - x * b - log_r) / (tail / total + b)  # -h / h'
+        step = (np.log(total) - x * b - log_r) / (tail / total + b)   # -h / h'
         x += step
         if abs(step) <= tolerance:
             return x
-    return math.nan  # not reached for valid inputs; NaN becomes an invalid element with its reason
+    return np.float64(math.nan)  # not reached for valid inputs; NaN becomes an invalid element with its reason
 
 
 def optimal_log_tokens(f: Fit, loss: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -99,7 +103,8 @@ def _params_at(f: Fit, loss, log_tokens):
 def _saving(optimum, reference):
     """Fraction saved against the reference. The reference lies on the same iso-loss curve, so the exact
     saving is never negative; rounding at near-zero demand can give -1e-15, which is clamped to 0."""
-    return np.maximum((reference - optimum) / reference, 0.0)
+    saving = (reference - optimum) / reference
+    return max(saving, 0.0) if saving.ndim == 0 else np.maximum(saving, 0.0)  # the same value; max is faster
 
 
 def compute_results(f: Fit, loss, inference_tokens, log_tokens) -> tuple:
@@ -188,15 +193,27 @@ def _budget_results(f: Fit, total_flops, inference_tokens, tokens, log_params) -
             ch_params, ch_tokens, _loss(f, ch_params, ch_tokens))
 
 
-def budget_results_one(f: Fit, total_flops: float, inference_tokens: float) -> tuple:
-    """BudgetOptimum's eight numbers for one scenario: the reference (scalar bracketed Newton)."""
-    third, log_c = inference_tokens / 3.0, float(np.log(total_flops))
-    x0, lo, hi = (float(v) for v in _budget_bracket(f, total_flops, third, log_c))
+def budget_results_one(f: Fit, total_flops: np.float64, inference_tokens: np.float64) -> tuple:
+    """BudgetOptimum's eight numbers for one scenario (numpy floats): the reference (scalar bracketed Newton).
+
+    The brackets are those of _budget_bracket and _chinchilla_bracket for one value (where, max, min
+    and abs pick or negate, which is exact, so the digits are the same)."""
+    a, b = f.alpha, f.beta
+    third, log_c = inference_tokens / 3.0, np.log(total_flops)
+    n0 = np.power(a * f.A / (b * f.B), 1.0 / (a + b)) * np.power(total_flops / 6.0, b / (a + b))
+    x0 = np.log(total_flops / (6.0 * n0))
+    value0 = _budget_value_and_slope(f, x0, third, log_c)[0]
+    width = abs(value0) / b * (1 + 1e-12) + 1e-12
+    lo, hi = (x0, x0 + width) if value0 > 0 else (x0 - width, x0)
     log_tokens, _ = solve_decreasing_one(lambda x: _budget_value_and_slope(f, x, third, log_c), lo, hi, x0)
-    log_6k, power, log_2t, log_c, lo, hi = (float(v) for v in _chinchilla_bracket(f, total_flops, inference_tokens))
+    log_6k = math.log(6.0) + math.log(b * f.B / (a * f.A)) / b
+    power = 1.0 + a / b
+    log_2t = np.log(2.0 * inference_tokens) if inference_tokens > 0 else np.float64(-math.inf)
+    hi = min((log_c - log_6k) / power, log_c - log_2t)
+    lo = hi - math.log(2.0)
     log_params, _ = solve_decreasing_one(lambda z: _chinchilla_value_and_slope(z, log_6k, power, log_2t, log_c),
                                          lo, hi, hi)
-    return _budget_results(f, total_flops, inference_tokens, float(np.exp(log_tokens)), log_params)
+    return _budget_results(f, total_flops, inference_tokens, np.exp(log_tokens), log_params)
 
 
 def budget_results(f: Fit, total_flops, inference_tokens) -> tuple:

@@ -62,18 +62,19 @@ def solve_decreasing_one(value_and_slope, lo: float, hi: float, x0: float, *, xt
                          maxiter=MAX_ITERATIONS):
     """:func:`solve_decreasing` for one problem on floats, step for step (the same digits; no arrays).
 
-    ``value_and_slope(x)`` returns g and dg/dx at x. Returns ``(root, iterations)``.
+    ``value_and_slope(x)`` returns g and dg/dx at x as numpy floats (whose arithmetic follows np.errstate,
+    as arrays do). Returns ``(root, iterations)``.
     """
     if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
         return math.nan, 0
     x = min(max(x0, lo), hi)
     for iterations in range(1, maxiter + 1):
-        g, slope = (float(v) for v in value_and_slope(x))
+        g, slope = value_and_slope(x)
         if g > 0:
             lo = x
         else:
             hi = x
-        candidate = x + -g / slope if slope != 0 else math.nan
+        candidate = x + -g / slope
         new = candidate if math.isfinite(candidate) and lo <= candidate <= hi else 0.5 * (lo + hi)
         scale = xtol * max(1.0, abs(x))
         if g == 0 or abs(new - x) <= scale or hi - lo <= scale:

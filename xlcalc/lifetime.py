@@ -152,7 +152,7 @@ def _solved(c: Checked, one, chunk, count: int, f: Fit, *names: str) -> tuple:
     if c.scalar:
         if c.bad:  # only inside invalid_reasons(): a scalar call with a bad value raises before this
             return c.finish(*[math.nan] * count)
-        return c.finish(*one(f, *(c.floats[name] if c.floats else float(c[name]) for name in names)))
+        return c.finish(*one(f, *(np.float64(c.floats[name] if c.floats else c[name]) for name in names)))
     return c.finish_outputs(*c.map_chunks(lambda *args: chunk(f, *args), count, *names))
 
 
@@ -303,16 +303,17 @@ def budget_optimal(total_flops, inference_tokens, *, fit=DEFAULT_FIT) -> BudgetO
     c = Checked(total_flops=total_flops, inference_tokens=inference_tokens)
     c.positive("total_flops")
     c.non_negative("inference_tokens")
+    names = ("total_flops", "inference_tokens")
+    reason = ("cannot be met: the budget barely covers the inference, leaving a model of under one parameter or "
+              "one training token; raise total_flops or lower inference_tokens")
     if c.scalar:
-        results = [math.nan] * 8 if c.bad else kernels.budget_results_one(f, c.floats["total_flops"] if c.floats
-                                                                            else float(c["total_flops"]),
-                                                                            c.floats["inference_tokens"] if c.floats
-                                                                            else float(c["inference_tokens"]))
-        outputs = [np.asarray(r, dtype=float) for r in results]
+        outputs = [math.nan] * 8 if c.bad else kernels.budget_results_one(
+            f, *(np.float64(c.floats[name] if c.floats else c[name]) for name in names))
+        if outputs[0] < 1.0 or outputs[1] < 1.0:
+            c.reject_where(np.array(True), reason)
+        n, d, lo, tr, inf, cn, cd, cl = c.finish(*outputs)
     else:
-        outputs = c.map_chunks(lambda C, T: kernels.budget_results(f, C, T), 8, "total_flops", "inference_tokens")
-    c.reject_where((outputs[0] < 1.0) | (outputs[1] < 1.0),
-                   "cannot be met: the budget barely covers the inference, leaving a model of under one "
-                   "parameter or one training token; raise total_flops or lower inference_tokens")
-    n, d, lo, tr, inf, cn, cd, cl = c.finish_outputs(*outputs) if not c.scalar else c.finish(*outputs)
+        outputs = c.map_chunks(lambda C, T: kernels.budget_results(f, C, T), 8, *names)
+        c.reject_where((outputs[0] < 1.0) | (outputs[1] < 1.0), reason)
+        n, d, lo, tr, inf, cn, cd, cl = c.finish_outputs(*outputs)
     return BudgetOptimum(n, d, lo, tr, inf, BudgetReference(cn, cd, cl))
