@@ -41,22 +41,23 @@ def optimal_log_tokens_one(f: Fit, loss: np.float64, s: np.float64) -> np.float6
 
     h(x) = ln(P + Q e^(-x)) - beta x - ln R with P = B (alpha+beta), Q = B beta s, R = alpha (loss - E) is
     convex and decreasing, so Newton steps from the left end of the bracket never overshoot the root.
-    Takes and gives numpy floats, whose arithmetic follows np.errstate as arrays do (a Python float
-    raises on a division by zero).
+    The loop runs on Python floats, which is several times faster than numpy floats: it cannot divide by
+    zero (total >= P > 0 and -h' >= beta > 0; an overflow gives inf and then NaN, as in an array).
     """
     b, p = f.beta, f.B * (f.alpha + f.beta)
-    log_q = np.log((f.B * b) * s) if s > 0 else np.float64(-math.inf)
-    log_r = np.log(f.alpha * (loss - f.E))
+    log_q = float(np.log((f.B * b) * s)) if s > 0 else -math.inf
+    log_r = float(np.log(f.alpha * (loss - f.E)))
     # _start_and_tolerance for one value (max and abs are exact: the digits of np.maximum and np.abs)
     x = max((math.log(p) - log_r) / b, (log_q - log_r) / (1 + b))
     tolerance = X_TOLERANCE * max(max(1.0, abs(x)), abs(x + math.log(2.0) / b))
+    exp, log = np.exp, np.log
     for _ in range(MAX_NEWTON_STEPS):
-        tail = np.exp(log_q - x)                                      # Q e^(-x)
+        tail = float(exp(log_q - x))                                   # Q e^(-x)
         total = p + tail
-        step = (np.log(total) - x * b - log_r) / (tail / total + b)   # -h / h'
+        step = (float(log(total)) - x * b - log_r) / (tail / total + b)   # -h / h'
         x += step
         if abs(step) <= tolerance:
-            return x
+            return np.float64(x)
     return np.float64(math.nan)  # not reached for valid inputs; NaN becomes an invalid element with its reason
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .. import workbook_files
 from ..errors import WorkbookError
 from ._output import print_json
 
@@ -63,6 +62,7 @@ def _user_edited(path: Path, template: str, new) -> bool:
     That is: it is not this template's xlcalc workbook, or its in_ values, price rows or sheet names differ
     from today's build. Changed formulas or layout alone (a newer template) do not count.
     """
+    from .. import workbook_files
     from ..workbook_check import read_price_rows, reload
 
     try:
@@ -81,6 +81,7 @@ def _user_edited(path: Path, template: str, new) -> bool:
 
 
 def _build(args) -> int:
+    from .. import workbook_files  # zipfile and friends only when a workbook is built (not for --help)
     from ..workbook_check import compare_content
 
     folder: Path = args.out
