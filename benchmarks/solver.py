@@ -32,7 +32,6 @@ import argparse
 import math
 import os
 import statistics
-import time
 import tracemalloc
 import warnings
 
@@ -43,6 +42,7 @@ import numpy as np  # noqa: E402
 from scipy.optimize import newton  # noqa: E402
 
 import xlcalc  # noqa: E402
+from _timing import cpu_name, cpu_times, min_median  # noqa: E402  (benchmarks/ is the script's folder)
 from xlcalc import _lifetime_kernels as kernels  # noqa: E402
 
 # The paper's default hardware (cost_calculator.py): H100 at $2.00/h, bf16 training, fp8 inference.
@@ -108,20 +108,6 @@ def paper_outcome(solve, *args) -> float:
 
 # ----------------------------------------------------------------------------------------------
 # Timing
-
-
-def cpu_times(repeats: int, run) -> list[float]:
-    """CPU seconds of ``repeats`` runs of ``run()``."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        run()
-        times.append(time.process_time() - start)
-    return times
-
-
-def min_median(times) -> str:
-    return f"min {min(times):.4g} s, median {statistics.median(times):.4g} s"
 
 
 def per_call_us(repeats: int, calls) -> list[float]:
@@ -320,19 +306,6 @@ def _in_chunks(kernel, *arrays, chunk=4096):
     for start in range(0, out.size, chunk):
         out[start:start + chunk] = kernel(*(a[start:start + chunk] for a in arrays))
     return out
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

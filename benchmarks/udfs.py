@@ -20,7 +20,6 @@ import os
 import pathlib
 import statistics
 import sys
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -31,6 +30,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests")
 from test_udfs_xlwings import MISSING, ExcelRange, windows_xlwings  # noqa: E402
 
 import xlcalc.udfs as plain  # noqa: E402
+from _timing import cpu_name, cpu_times  # noqa: E402  (benchmarks/ is the script's folder)
 
 CASES = {
     "CHINCHILLA_LOSS": lambda x: (x * 1e9 + 1e8, 1e12, MISSING),   # closed form
@@ -48,15 +48,6 @@ TYPICAL = {
     "tokens_b": 5e12, "train_tokens": 1.4e12,
 }
 NOT_NUMBERS = ("FIT_CONSTANTS", "SCALING_FIT", "GPU_SPEC", "GPU_LIST")  # names or ranges, not one number
-
-
-def cpu_times(repeats, run) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        run()
-        times.append(time.process_time() - start)
-    return times
 
 
 def plain_args(args):
@@ -96,6 +87,7 @@ def main(argv=None) -> int:
     sample = x[:: max(1, options.cells // options.single_sample)]
     scale = x.size / sample.size
     r = options.repeats
+    print(f"CPU: {cpu_name()}")
     print(f"{options.cells} cells; one-cell formulas timed on {sample.size} cells and scaled; {r} repeats each; "
           "CPU seconds")
     print(f"{'function':16} {'path':8} {'range min':>9} {'median':>9} {'cells min':>10} {'median':>10} "

@@ -8,7 +8,6 @@ element is available inside :func:`invalid_reasons`, which is how the Excel laye
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import functools
 import math
@@ -34,8 +33,7 @@ class InvalidReasons:
         return self.reasons is not None and bool(np.any(np.asarray(self.reasons, dtype=object) != ""))
 
 
-@contextlib.contextmanager
-def invalid_reasons():
+class invalid_reasons:  # noqa: N801 - used as a function, ``with invalid_reasons() as why:``
     """Collect per-element reasons instead of raising or warning.
 
     Inside the block, no core function raises for a bad value, scalar or array; bad elements come back
@@ -50,12 +48,16 @@ def invalid_reasons():
     >>> list(why.reasons)
     ['', 'params = -1 is not allowed: must be a number > 0']
     """
-    collected = InvalidReasons()
-    token = _collector.set(collected)
-    try:
-        yield collected
-    finally:
-        _collector.reset(token)
+
+    # A class, not @contextlib.contextmanager: entering and leaving cost a third as much, which a one-cell
+    # Excel formula (one block per call) notices.
+    def __enter__(self) -> InvalidReasons:
+        collected = InvalidReasons()
+        self._token = _collector.set(collected)
+        return collected
+
+    def __exit__(self, *exc_info) -> None:
+        _collector.reset(self._token)
 
 
 def overflow_checked(function):
@@ -123,7 +125,7 @@ class Checked:
         if arguments and all(_plain_number(v) for v in arguments.values()):
             # Scalar fast path: no broadcasting; the checks below read these floats (same tests, same messages).
             self.floats = {name: float(v) for name, v in arguments.items()}
-            self._values = None  # 0-d arrays, made when asked for
+            self._values = None  # numpy floats, made when asked for
             self.scalar, self.shape = True, ()
             self.bad = np.zeros((), dtype=bool)
             return
@@ -141,9 +143,9 @@ class Checked:
 
     @property
     def values(self) -> dict:
-        """Argument name -> its broadcast array (0-d for a scalar call)."""
-        if self._values is None:
-            self._values = {name: np.array(v) for name, v in self.floats.items()}
+        """Argument name -> its broadcast array (a numpy float for a scalar call)."""
+        if self._values is None:  # scalar call: numpy floats (indexing with () or a 0-d mask works as on 0-d arrays)
+            self._values = {name: np.float64(v) for name, v in self.floats.items()}
         return self._values
 
     @property
