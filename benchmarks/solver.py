@@ -44,6 +44,7 @@ from scipy.optimize import newton  # noqa: E402
 import xlcalc  # noqa: E402
 from _timing import cpu_name, cpu_times, min_median  # noqa: E402  (benchmarks/ is the script's folder)
 from xlcalc import _lifetime_kernels as kernels  # noqa: E402
+from xlcalc._checks import CHUNK_ELEMENTS  # noqa: E402
 
 # The paper's default hardware (cost_calculator.py): H100 at $2.00/h, bf16 training, fp8 inference.
 H100_BF16_FLOPS, H100_FP8_FLOPS, H100_USD_PER_HOUR = 9.89e14, 1.978e15, 2.00
@@ -300,7 +301,7 @@ def main(argv=None) -> None:
         print(f"    {extra:.1f} bytes a scenario beyond inputs and outputs")
 
 
-def _in_chunks(kernel, *arrays, chunk=4096):
+def _in_chunks(kernel, *arrays, chunk=CHUNK_ELEMENTS):
     """Run a chunk kernel over whole arrays (as Checked.map_chunks does, without the checks)."""
     out = np.empty_like(arrays[0])
     for start in range(0, out.size, chunk):

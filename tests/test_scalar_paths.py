@@ -15,6 +15,7 @@ import pytest
 
 import xlcalc
 from xlcalc import InvalidInputError, _excel, _lifetime_kernels, udfs
+from xlcalc._checks import CHUNK_ELEMENTS
 from xlcalc.lifetime import budget_optimal, compute_optimal, cost_optimal, cost_optimal_per_request
 
 COUNT = 2000
@@ -135,16 +136,17 @@ class TestChunkedKernelEqualsReference:
 
     def test_result_does_not_depend_on_the_chunk(self):
         rng = np.random.default_rng(7)
-        loss, inference = 1.69 + 10 ** rng.uniform(-3, 1, 10_000), 10 ** rng.uniform(0, 20, 10_000)
+        size = 2 * CHUNK_ELEMENTS + 1234  # several chunks, the last one short
+        loss, inference = 1.69 + 10 ** rng.uniform(-3, 1, size), 10 ** rng.uniform(0, 20, size)
         whole = compute_optimal(loss, inference)
-        order = rng.permutation(10_000)
+        order = rng.permutation(size)
         shuffled = compute_optimal(loss[order], inference[order])
         assert np.array_equal(shuffled.params, whole.params[order])
         assert np.array_equal(shuffled.saving, whole.saving[order])
 
     def test_bad_elements_do_not_change_their_neighbours(self):
-        loss = np.array([2.0, -1.0, 2.1, math.nan] * 3000)
-        with pytest.warns(xlcalc.InvalidInputWarning, match="6000 of 12000"):
+        loss = np.array([2.0, -1.0, 2.1, math.nan] * CHUNK_ELEMENTS)
+        with pytest.warns(xlcalc.InvalidInputWarning, match=f"{2 * CHUNK_ELEMENTS} of {4 * CHUNK_ELEMENTS}"):
             mixed_result = compute_optimal(loss, 1e12)
         clean = compute_optimal(loss[::2], 1e12)
         assert np.array_equal(mixed_result.tokens[::2], clean.tokens)

@@ -99,8 +99,11 @@ def as_float_array(name: str, value) -> np.ndarray:
     return array
 
 
-# Elements per chunk of an array call (see Checked.map_chunks): 8 buffers of 4096 floats stay in a 256 KB cache.
-CHUNK_ELEMENTS = 4096
+# Elements per chunk of an array call (see Checked.map_chunks): large enough that numpy's per-call overhead
+# (about 20 ufunc calls a Newton step) is small against the work, small enough that a solver's buffers
+# (5 x 128 KB) stay in a core's L2 cache and its temporaries are a few MB whatever the call's size.
+# Measured on 1e6 compute-optimal solves: 4096 -> 0.081 s, 16384 -> 0.071 s, 32768 -> 0.069 s.
+CHUNK_ELEMENTS = 16384
 _EXACT_INT = 2**53
 NON_FINITE_REASON = "give a result outside the floating-point range (too extreme)"
 
