@@ -194,3 +194,68 @@ class TestExcelOneCellEqualsRanges:
         assert fast == general
         texts = sum(isinstance(cell, str) for out in fast for cell in (out if isinstance(out, list) else [[out]])[0])
         assert 0 < texts < len(calls) * 4  # both values and error texts were compared
+
+
+# Typical values by argument name for the serving and economics functions (then scaled at random).
+TYPICAL = {
+    "params": 7e10, "tokens": 1.4e12, "usd_per_hour": 2.0, "peak_tflops": 989.0, "mem_bw_tbs": 3.35,
+    "input_tokens": 1000.0, "output_tokens": 250.0, "memory_gb": 80.0, "layers": 80.0, "kv_heads": 8.0,
+    "head_dim": 128.0, "params_a": 7e10, "tokens_a": 1.4e12, "params_b": 3e10, "tokens_b": 5e12,
+    "tokens_per_request": 1250.0, "requests_per_day": 1e6, "tdp_w": 700.0, "requests_per_month": 1e8,
+    "inference_tokens": 1e13, "train_tokens": 1.4e12, "purchase_usd": 30000.0, "years": 4.0,
+}
+WHOLE = ("batch", "gpus", "gpus_per_replica", "layers", "kv_heads", "head_dim")
+
+
+def _numbers(result) -> list:
+    """A result's numbers in order: a float, a tuple of them, or a dataclass (nested ones included)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(result):
+        return [x for f in dataclasses.fields(result) for x in _numbers(getattr(result, f.name))]
+    if isinstance(result, tuple):
+        return [x for item in result for x in _numbers(item)]
+    return [result]
+
+
+def _serving_and_economics():
+    from xlcalc import economics, serving
+
+    found = []
+    for name in xlcalc.__all__:
+        function = getattr(xlcalc, name)
+        if inspect.isfunction(function) and function.__module__ in (economics.__name__, serving.__name__):
+            found.append(pytest.param(function, id=name))
+    return found
+
+
+class TestServingAndEconomicsScalarEqualsArray:
+    @pytest.mark.parametrize("function", _serving_and_economics())
+    def test_same_numbers_and_errors(self, function):
+        rng = np.random.default_rng(sum(map(ord, function.__name__)))
+        count = 400
+        arrays = {}
+        for name, parameter in inspect.signature(function).parameters.items():
+            if name == "fit" or (parameter.default is not inspect.Parameter.empty and rng.random() < 0.5):
+                continue
+            typical = TYPICAL.get(name, parameter.default if isinstance(parameter.default, (int, float)) else 1.0)
+            values = typical * 10 ** rng.uniform(-1, 1, count) if typical else 10 ** rng.uniform(0, 4, count)
+            if name in WHOLE or name.startswith(("mfu", "bw_eff", "utilisation")):
+                values = np.ceil(values) if name in WHOLE else rng.uniform(0.01, 1.0, count)
+            arrays[name] = mixed(rng, values, count, bad_share=0.03)
+        with xlcalc.invalid_reasons() as why, np.errstate(all="ignore"):
+            result = function(**arrays)
+        columns = [np.broadcast_to(np.asarray(v, dtype=float), (count,)) for v in _numbers(result)]
+        reasons = np.broadcast_to(np.asarray(why.reasons, dtype=object), (count,))
+        for i in range(count):
+            scalars = {name: float(v[i]) for name, v in arrays.items()}
+            if reasons[i]:
+                with pytest.raises(xlcalc.XlcalcError) as raised, np.errstate(all="ignore"):
+                    function(**scalars)
+                assert str(raised.value) == reasons[i]
+            else:
+                with np.errstate(all="ignore"):
+                    got = _numbers(function(**scalars))
+                assert all(type(x) is float for x in got)
+                assert all(same(x, float(c[i])) for x, c in zip(got, columns)), (scalars, got)
+        assert 0 < sum(map(bool, reasons)) < count
