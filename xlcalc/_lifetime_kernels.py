@@ -155,6 +155,20 @@ def _budget_value_and_slope(f: Fit, x, third, log_c):
     return g, -b - ratio / (1.0 + ratio) - a * d / (d + third)
 
 
+def _budget_value_and_slope_one(f: Fit, x: float, third: float, log_c: float) -> tuple:
+    """_budget_value_and_slope on Python floats, the same operations (a third of the time on numpy floats).
+
+    Python raises where numpy gives inf on a division by zero, so D = 0 (e^x underflows) goes to numpy."""
+    a, b = f.alpha, f.beta
+    d = float(np.exp(x))
+    if d == 0.0:
+        return tuple(float(v) for v in _budget_value_and_slope(f, np.float64(x), np.float64(third), np.float64(log_c)))
+    ratio = third / d
+    g = (math.log(b * f.B) - math.log(a * f.A)) - b * x + float(np.log1p(ratio)) \
+        - a * (float(np.log(6.0 * (d + third))) - log_c)
+    return g, -b - ratio / (1.0 + ratio) - a * d / (d + third)
+
+
 def _budget_bracket(f: Fit, total_flops, third, log_c):
     """Start (the training-only Chinchilla optimum for the whole budget) and a bracket from the slope bounds."""
     a, b = f.alpha, f.beta
@@ -186,6 +200,14 @@ def _chinchilla_value_and_slope(z, log_6k, power, log_2t, log_c):  # negated so 
     return -(total - log_c), -(power * w_first + (1.0 - w_first))
 
 
+def _chinchilla_value_and_slope_one(z: float, log_6k: float, power: float, log_2t: float, log_c: float) -> tuple:
+    """_chinchilla_value_and_slope on Python floats (no division: nothing for Python to raise on)."""
+    first, second = log_6k + power * z, log_2t + z
+    total = float(np.logaddexp(first, second))
+    w_first = float(np.exp(first - total))
+    return -(total - log_c), -(power * w_first + (1.0 - w_first))
+
+
 def _budget_results(f: Fit, total_flops, inference_tokens, tokens, log_params) -> tuple:
     params = total_flops / (6.0 * tokens + 2.0 * inference_tokens)
     ch_params = np.exp(log_params)
@@ -195,26 +217,26 @@ def _budget_results(f: Fit, total_flops, inference_tokens, tokens, log_params) -
 
 
 def budget_results_one(f: Fit, total_flops: np.float64, inference_tokens: np.float64) -> tuple:
-    """BudgetOptimum's eight numbers for one scenario (numpy floats): the reference (scalar bracketed Newton).
+    """BudgetOptimum's eight numbers for one scenario (numpy floats in and out; the solves run on Python floats).
 
     The brackets are those of _budget_bracket and _chinchilla_bracket for one value (where, max, min
     and abs pick or negate, which is exact, so the digits are the same)."""
     a, b = f.alpha, f.beta
-    third, log_c = inference_tokens / 3.0, np.log(total_flops)
+    third, log_c = float(inference_tokens / 3.0), float(np.log(total_flops))
     n0 = np.power(a * f.A / (b * f.B), 1.0 / (a + b)) * np.power(total_flops / 6.0, b / (a + b))
-    x0 = np.log(total_flops / (6.0 * n0))
-    value0 = _budget_value_and_slope(f, x0, third, log_c)[0]
+    x0 = float(np.log(total_flops / (6.0 * n0)))
+    value0 = _budget_value_and_slope_one(f, x0, third, log_c)[0]
     width = abs(value0) / b * (1 + 1e-12) + 1e-12
     lo, hi = (x0, x0 + width) if value0 > 0 else (x0 - width, x0)
-    log_tokens, _ = solve_decreasing_one(lambda x: _budget_value_and_slope(f, x, third, log_c), lo, hi, x0)
+    log_tokens, _ = solve_decreasing_one(lambda x: _budget_value_and_slope_one(f, x, third, log_c), lo, hi, x0)
     log_6k = math.log(6.0) + math.log(b * f.B / (a * f.A)) / b
     power = 1.0 + a / b
-    log_2t = np.log(2.0 * inference_tokens) if inference_tokens > 0 else np.float64(-math.inf)
+    log_2t = float(np.log(2.0 * inference_tokens)) if inference_tokens > 0 else -math.inf
     hi = min((log_c - log_6k) / power, log_c - log_2t)
     lo = hi - math.log(2.0)
-    log_params, _ = solve_decreasing_one(lambda z: _chinchilla_value_and_slope(z, log_6k, power, log_2t, log_c),
+    log_params, _ = solve_decreasing_one(lambda z: _chinchilla_value_and_slope_one(z, log_6k, power, log_2t, log_c),
                                          lo, hi, hi)
-    return _budget_results(f, total_flops, inference_tokens, np.exp(log_tokens), log_params)
+    return _budget_results(f, total_flops, inference_tokens, np.exp(np.float64(log_tokens)), np.float64(log_params))
 
 
 def budget_results(f: Fit, total_flops, inference_tokens) -> tuple:

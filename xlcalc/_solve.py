@@ -62,8 +62,8 @@ def solve_decreasing_one(value_and_slope, lo: float, hi: float, x0: float, *, xt
                          maxiter=MAX_ITERATIONS):
     """:func:`solve_decreasing` for one problem on floats, step for step (the same digits; no arrays).
 
-    ``value_and_slope(x)`` returns g and dg/dx at x as numpy floats (whose arithmetic follows np.errstate,
-    as arrays do). Returns ``(root, iterations)``.
+    ``value_and_slope(x)`` returns g and dg/dx at x (g' < 0, so the Newton step never divides by zero).
+    Returns ``(root, iterations)``.
     """
     if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
         return math.nan, 0
