@@ -1,22 +1,25 @@
-"""Python-side time of the Excel functions: one formula over a 10,000-cell range against 10,000 one-cell formulas.
+"""Python-side time of the Excel functions: one formula over a range against one-cell formulas, and one cell alone.
 
-Run: python benchmarks/udfs.py [--cells 10000] [--single-sample 2000]
+Run: python benchmarks/udfs.py [--cells 10000] [--single-sample 2000] [--repeats 5]
 
 Each call goes through xlwings' real Windows ``call_udf`` (argument conversion, our wrapper, the core
 function, conversion of the result) over the stand-ins of tests/test_udfs_xlwings.py, as Excel makes it:
 the range as a COM range whose Value is rows of cells. The same is timed for the plain Python functions
-(what xlwings Lite runs). The one-cell formulas are timed on a sample and scaled to the full count. Excel's
-own side (COM marshalling, about 0.1-1 ms per call on Windows) comes on top of every one-cell call, so the
-real gap is larger than printed.
+(what xlwings Lite runs). The one-cell formulas are timed on a sample and scaled to the full count. Both
+sides get the same --repeats, printed as min and median CPU time of one core. Excel's own side (COM
+marshalling, about 0.1-1 ms per call on Windows) comes on top of every one-cell call, so the real gap is
+larger than printed. Part 2 times one call of every Excel function that takes numbers, with typical
+one-cell arguments, as plain Python.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import pathlib
+import statistics
 import sys
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -27,6 +30,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests")
 from test_udfs_xlwings import MISSING, ExcelRange, windows_xlwings  # noqa: E402
 
 import xlcalc.udfs as plain  # noqa: E402
+from _timing import cpu_name, cpu_times  # noqa: E402  (benchmarks/ is the script's folder)
 
 CASES = {
     "CHINCHILLA_LOSS": lambda x: (x * 1e9 + 1e8, 1e12, MISSING),   # closed form
@@ -34,45 +38,74 @@ CASES = {
     "COST_PER_MTOK": lambda x: (x * 1e11 + 1e9, 2.0, 989.5, 3.35, MISSING, MISSING, MISSING, MISSING, MISSING),
 }
 
-
-def best_of(repeats, run):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+# Typical one-cell values by argument name (part 2); optional arguments not listed are left empty.
+TYPICAL = {
+    "params": 7e10, "tokens": 1.4e12, "loss": 2.0, "inference_tokens": 1e13, "compute_flops": 5.88e23,
+    "total_flops": 1e24, "requests": 1e9, "input_tokens_per_request": 1000.0, "output_tokens_per_request": 250.0,
+    "train_usd_per_hour": 2.0, "train_peak_tflops": 989.0, "infer_usd_per_hour": 2.0, "infer_peak_tflops": 989.0,
+    "usd_per_hour": 2.0, "peak_tflops": 989.0, "mem_bw_tbs": 3.35, "requests_per_month": 1e8,
+    "input_tokens": 1000.0, "output_tokens": 250.0, "params_a": 7e10, "tokens_a": 1.4e12, "params_b": 3e10,
+    "tokens_b": 5e12, "train_tokens": 1.4e12,
+}
+NOT_NUMBERS = ("FIT_CONSTANTS", "SCALING_FIT", "GPU_SPEC", "GPU_LIST")  # names or ranges, not one number
 
 
 def plain_args(args):
     return tuple(None if a is MISSING else a for a in args)
 
 
+def compare(name, path, repeats, one_range, one_cell, scale) -> None:
+    """Print the range call and the one-cell calls (scaled to all cells) as min and median, and their ratio."""
+    ranges, cells = cpu_times(repeats, one_range), [t * scale for t in cpu_times(repeats, one_cell)]
+    print(f"{name:16} {path:8} {min(ranges):9.4f} {statistics.median(ranges):9.4f} {min(cells):10.3f} "
+          f"{statistics.median(cells):10.3f} {min(cells) / min(ranges):7.0f} "
+          f"{statistics.median(cells) / statistics.median(ranges):7.0f}")
+
+
+def one_cell_times(repeats: int, calls: int) -> None:
+    """Part 2: microseconds of CPU per one-cell call of each Excel function that takes numbers."""
+    print(f"\nOne cell, plain Python: CPU microseconds per call, {calls} calls a repeat, {repeats} repeats")
+    for name in plain.__all__:
+        if name in NOT_NUMBERS:
+            continue
+        function = getattr(plain, name)
+        args = [TYPICAL.get(p) for p in inspect.signature(function).parameters]
+        result = function(*args)
+        shown = result if not isinstance(result, list) else result[0]
+        assert not any(isinstance(v, str) for v in (shown if isinstance(shown, list) else [shown])), (name, result)
+        us = [t / calls * 1e6 for t in cpu_times(repeats, lambda: [function(*args) for _ in range(calls)])]
+        print(f"  {name:18} min {min(us):7.1f} us, median {statistics.median(us):7.1f} us")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=10_000)
     parser.add_argument("--single-sample", type=int, default=2_000)
+    parser.add_argument("--repeats", type=int, default=5)
     options = parser.parse_args(argv)
     x = np.linspace(0.0, 1.0, options.cells)
     sample = x[:: max(1, options.cells // options.single_sample)]
-    print(f"{options.cells} cells; one-cell formulas timed on {sample.size} cells and scaled; best of 3")
-    print(f"{'function':16} {'path':8} {'one range (s)':>14} {'one-cell calls (s)':>19} {'ratio':>8}")
+    scale = x.size / sample.size
+    r = options.repeats
+    print(f"CPU: {cpu_name()}")
+    print(f"{options.cells} cells; one-cell formulas timed on {sample.size} cells and scaled; {r} repeats each; "
+          "CPU seconds")
+    print(f"{'function':16} {'path':8} {'range min':>9} {'median':>9} {'cells min':>10} {'median':>10} "
+          f"{'ratio':>7} {'median':>7}")
     with windows_xlwings() as windows:
         call_udf = windows.xlwings_udfs.call_udf
         for name, make in CASES.items():
             column = make(x.reshape(-1, 1))
             range_args = tuple(ExcelRange(a.tolist()) if isinstance(a, np.ndarray) else a for a in column)
-            one_range = best_of(3, lambda: call_udf("xlcalc.udfs", name, range_args))
             cells = [make(v) for v in sample]
-            one_cell = best_of(3, lambda: [call_udf("xlcalc.udfs", name, c) for c in cells]) * x.size / sample.size
-            print(f"{name:16} {'call_udf':8} {one_range:14.4f} {one_cell:19.3f} {one_cell / one_range:8.0f}")
+            compare(name, "call_udf", r, lambda: call_udf("xlcalc.udfs", name, range_args),
+                    lambda: [call_udf("xlcalc.udfs", name, c) for c in cells], scale)
 
             function = getattr(plain, name)
             range_plain = plain_args(tuple(a.tolist() if isinstance(a, np.ndarray) else a for a in column))
-            one_range = best_of(3, lambda: function(*range_plain))
             cells = [plain_args(make(float(v))) for v in sample]
-            one_cell = best_of(3, lambda: [function(*c) for c in cells]) * x.size / sample.size
-            print(f"{name:16} {'plain':8} {one_range:14.4f} {one_cell:19.3f} {one_cell / one_range:8.0f}")
+            compare(name, "plain", r, lambda: function(*range_plain), lambda: [function(*c) for c in cells], scale)
+    one_cell_times(r, 1000)
     return 0
 
 

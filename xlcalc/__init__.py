@@ -1,5 +1,7 @@
 """xlcalc: inference-aware LLM scaling laws and serving economics, for Python and Excel."""
 
+import importlib
+
 from ._checks import invalid_reasons
 from .economics import (
     MonthlyCost,
@@ -17,18 +19,6 @@ from .economics import (
     owned_usd_per_hour,
     train_cost,
     train_flops,
-)
-from .fitting import ScalingFitResult, fit_scaling_law, paper_grid
-from .hardware import (
-    ACCELERATOR_FIELDS,
-    Accelerator,
-    Catalog,
-    Price,
-    default_catalog,
-    gpu,
-    gpu_names,
-    load_catalog,
-    prices,
 )
 from .errors import (
     DataFileError,
@@ -63,10 +53,6 @@ from .lifetime import (
     cost_optimal,
     cost_optimal_per_request,
 )
-from .latency import EFFICIENCIES, allreduce_s, efficiencies_for, time_per_token_s, ttft_s
-from .model_shapes import ModelShape, flops_per_token, interpolated_shape, model_names, model_shape, weights_bytes
-from .runs import Runs, read_runs
-from .slo import SloServing, TargetUnreachableError, max_batch
 from .serving import (
     blended_cost_per_mtok,
     check_fits,
@@ -167,3 +153,32 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# Imported on first use (PEP 562), so that `import xlcalc` and `xlcalc solve` load only numpy and the
+# math: fitting (and the optimiser it uses), the hardware catalog (CSV files, importlib.resources) and
+# the training-run reader, and the model-shape catalog with the latency models built on it, are loaded when
+# one of their names is first asked for.
+_LAZY = {
+    "fitting": ("ScalingFitResult", "fit_scaling_law", "paper_grid"),
+    "hardware": ("ACCELERATOR_FIELDS", "Accelerator", "Catalog", "Price", "default_catalog", "gpu", "gpu_names",
+                 "load_catalog", "prices"),
+    "runs": ("Runs", "read_runs"),
+    "latency": ("EFFICIENCIES", "allreduce_s", "efficiencies_for", "time_per_token_s", "ttft_s"),
+    "model_shapes": ("ModelShape", "flops_per_token", "interpolated_shape", "model_names", "model_shape",
+                     "weights_bytes"),
+    "slo": ("SloServing", "TargetUnreachableError", "max_batch"),
+}
+_LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str):
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xlcalc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_NAMES))

@@ -21,11 +21,12 @@ from __future__ import annotations
 import datetime
 import functools
 import inspect
+import math
 import numbers
 
 import numpy as np
 
-from ._checks import format_value, invalid_reasons
+from ._checks import _plain_number, format_value, invalid_reasons
 from .errors import DataFileError, DoesNotFitError, InvalidInputError, UnknownNameError
 from .laws import DEFAULT_FIT, FITS, Fit, get_fit
 
@@ -285,6 +286,52 @@ def compute(core, numbers: dict, *, fit=None, outputs=None):
     fit : the Excel ``fit`` argument, or None when ``core`` takes no fit.
     outputs : attribute names of ``core``'s result to lay out per scenario, or None for a one-value result.
     """
+    one_cell = _single_numbers(core, numbers)
+    if one_cell is not None:
+        return _compute_one_cell(core, one_cell, fit, outputs)
+    return compute_ranges(core, numbers, fit=fit, outputs=outputs)
+
+
+# Scalar fast path of compute(): every argument one usable number (what a one-cell formula passes). The
+# general path below builds grids, broadcasts and maps error arrays, about 100 us for one cell; this gives
+# the same value or error text without them (tests/test_scalar_paths.py compares the two).
+
+
+def _single_numbers(core, numbers: dict) -> dict | None:
+    """Argument name -> float when every argument is one number (or an empty optional cell), else None."""
+    floats = {}
+    for name, value in numbers.items():
+        while type(value) is list and len(value) == 1:  # [[x]]: one cell as xlwings passes it with ndim=2
+            value = value[0]
+        if _plain_number(value):
+            floats[name] = float(value)
+        elif value is None and isinstance(_default_of(core, name), (int, float)) \
+                and not isinstance(_default_of(core, name), bool):
+            floats[name] = float(_default_of(core, name))
+        else:
+            return None
+    return floats
+
+
+def _compute_one_cell(core, floats: dict, fit, outputs):
+    """compute() for one cell of each argument: the core's scalar call, its value or error text."""
+    kwargs = {}
+    if fit is not None or "fit" in _parameters(core):
+        kwargs["fit"] = fit_value(fit)
+    with invalid_reasons() as why, np.errstate(all="ignore"):
+        result = core(**floats, **kwargs)
+    values = [result] if outputs is None else [getattr(result, o) for o in outputs]
+    if why.reasons:
+        cells = [f"{NUM} {why.reasons}"] * len(values)
+    else:
+        cells = [f"{NA} no result for these inputs" if v != v else
+                 f"{NUM} the result is infinite for these inputs" if v in (math.inf, -math.inf) else float(v)
+                 for v in values]
+    return cells[0] if len(cells) == 1 else [cells]
+
+
+def compute_ranges(core, numbers: dict, *, fit=None, outputs=None):
+    """compute() for ranges: the general path (any cells, any shapes)."""
     named = {name: number_cells(name, value, _default_of(core, name)) for name, value in numbers.items()}
     kwargs = {}
     if fit is not None or "fit" in _parameters(core):

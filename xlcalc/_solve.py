@@ -9,6 +9,8 @@ start converges monotonically; see xlcalc.lifetime.)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # Iterations stop when every step is below this, in natural-log units (relative 4e-15 in tokens).
@@ -54,3 +56,28 @@ def solve_decreasing(value_and_slope, lo, hi, x0=None, *, xtol=X_TOLERANCE, maxi
         active = active[~done]
     # Anything still active after maxiter is left NaN rather than returned unconverged.
     return root, iterations
+
+
+def solve_decreasing_one(value_and_slope, lo: float, hi: float, x0: float, *, xtol=X_TOLERANCE,
+                         maxiter=MAX_ITERATIONS):
+    """:func:`solve_decreasing` for one problem on floats, step for step (the same digits; no arrays).
+
+    ``value_and_slope(x)`` returns g and dg/dx at x (g' < 0, so the Newton step never divides by zero).
+    Returns ``(root, iterations)``.
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        return math.nan, 0
+    x = min(max(x0, lo), hi)
+    for iterations in range(1, maxiter + 1):
+        g, slope = value_and_slope(x)
+        if g > 0:
+            lo = x
+        else:
+            hi = x
+        candidate = x + -g / slope
+        new = candidate if math.isfinite(candidate) and lo <= candidate <= hi else 0.5 * (lo + hi)
+        scale = xtol * max(1.0, abs(x))
+        if g == 0 or abs(new - x) <= scale or hi - lo <= scale:
+            return (x if g == 0 else new), iterations
+        x = new
+    return math.nan, maxiter

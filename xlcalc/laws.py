@@ -95,28 +95,31 @@ def get_fit(fit=DEFAULT_FIT) -> Fit:
 
 # ----------------------------------------------------------------------------------------------
 # Kernels: plain numpy on valid inputs, shared by the public functions and the lifetime solvers.
+# np.power, not **, here and below: a scalar call computes on numpy floats, whose ** (like Python's) rounds
+# differently from numpy's vectorised power in about one case in twenty; np.power gives a scalar the
+# digits it gets in an array.
 
 def _loss(f: Fit, n, d):
-    return f.E + f.A / n**f.alpha + f.B / d**f.beta
+    return f.E + f.A / np.power(n, f.alpha) + f.B / np.power(d, f.beta)
 
 
 def _chinchilla_tokens(f: Fit, n):
-    return (f.beta * f.B * n**f.alpha / (f.alpha * f.A)) ** (1.0 / f.beta)
+    return np.power(f.beta * f.B * np.power(n, f.alpha) / (f.alpha * f.A), 1.0 / f.beta)
 
 
 def _chinchilla_for_loss(f: Fit, loss):
     """The point of the iso-loss curve where the Chinchilla condition alpha*A/N^alpha = beta*B/D^beta holds."""
     excess = loss - f.E
-    params = (f.A * (f.alpha + f.beta) / (f.beta * excess)) ** (1.0 / f.alpha)
-    tokens = (f.B * (f.alpha + f.beta) / (f.alpha * excess)) ** (1.0 / f.beta)
+    params = np.power(f.A * (f.alpha + f.beta) / (f.beta * excess), 1.0 / f.alpha)
+    tokens = np.power(f.B * (f.alpha + f.beta) / (f.alpha * excess), 1.0 / f.beta)
     return params, tokens
 
 
 def _params_on_curve(f: Fit, loss, tokens):
     """N such that L(N, D) = loss; NaN where the data term alone reaches the loss."""
-    rest = loss - f.E - f.B / tokens**f.beta
+    rest = loss - f.E - f.B / np.power(tokens, f.beta)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(rest > 0, (f.A / np.where(rest > 0, rest, 1.0)) ** (1.0 / f.alpha), np.nan)
+        return np.where(rest > 0, np.power(f.A / np.where(rest > 0, rest, 1.0), 1.0 / f.alpha), np.nan)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -147,6 +150,8 @@ class ChinchillaModel:
 
 
 def _check_loss_above_floor(c: Checked, f: Fit, name: str = "loss") -> None:
+    if c.floats is not None and math.isfinite(c.floats[name]) and c.floats[name] > f.E:
+        return  # scalar fast path: the same test on a float
     c.require(name, np.isfinite(c[name]) & (c[name] > f.E),
               f"must be greater than the irreducible loss E = {format_value(f.E)} of fit '{f.name}'")
 
@@ -188,7 +193,7 @@ def chinchilla_optimal(compute_flops, *, fit=DEFAULT_FIT) -> ChinchillaOptimum:
     c.positive("compute_flops")
     flops = c.valid("compute_flops")
     g = (f.alpha * f.A / (f.beta * f.B)) ** (1.0 / (f.alpha + f.beta))
-    params = g * (flops / 6.0) ** (f.beta / (f.alpha + f.beta))
+    params = g * np.power(flops / 6.0, f.beta / (f.alpha + f.beta))
     tokens = flops / (6.0 * params)
     n, d, l, fl = c.finish(params, tokens, _loss(f, params, tokens), flops)
     return ChinchillaOptimum(n, d, l, fl)
@@ -218,11 +223,11 @@ def tokens_for_loss(loss, params, *, fit=DEFAULT_FIT):
     _check_loss_above_floor(c, f)
     c.positive("params")
     with np.errstate(divide="ignore", invalid="ignore"):
-        floor = f.E + f.A / c["params"] ** f.alpha
+        floor = f.E + f.A / np.power(c["params"], f.alpha)
     c.require("params", c["loss"] > floor,
               "is too small to reach this loss with any number of tokens (its loss with infinite data is higher)")
-    rest = c.valid("loss") - f.E - f.A / c.valid("params") ** f.alpha
-    return c.finish((f.B / rest) ** (1.0 / f.beta))
+    rest = c.valid("loss") - f.E - f.A / np.power(c.valid("params"), f.alpha)
+    return c.finish(np.power(f.B / rest, 1.0 / f.beta))
 
 
 def params_for_loss(loss, tokens, *, fit=DEFAULT_FIT):
@@ -235,7 +240,7 @@ def params_for_loss(loss, tokens, *, fit=DEFAULT_FIT):
     _check_loss_above_floor(c, f)
     c.positive("tokens")
     with np.errstate(divide="ignore", invalid="ignore"):
-        floor = f.E + f.B / c["tokens"] ** f.beta
+        floor = f.E + f.B / np.power(c["tokens"], f.beta)
     c.require("tokens", c["loss"] > floor,
               "are too few to reach this loss at any model size (the loss with infinite parameters is higher)")
     return c.finish(_params_on_curve(f, c.valid("loss"), c.valid("tokens")))

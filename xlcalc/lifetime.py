@@ -29,12 +29,12 @@ import math
 
 import numpy as np
 
+from . import _lifetime_kernels as kernels
 from ._checks import Checked, overflow_checked
-from ._solve import MAX_ITERATIONS as MAX_NEWTON_STEPS
-from ._solve import X_TOLERANCE, solve_decreasing
-from .laws import DEFAULT_FIT, Fit, _chinchilla_for_loss, _chinchilla_tokens, _loss, get_fit
+from .laws import DEFAULT_FIT, Fit, get_fit
 from .laws import _check_loss_above_floor
-from .units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
+
+_usd_per_flop = kernels.usd_per_flop  # the lifetime-sizing workbook states its prices with this
 
 
 # ----------------------------------------------------------------------------------------------
@@ -107,112 +107,6 @@ class BudgetOptimum:
 
 
 # ----------------------------------------------------------------------------------------------
-# Kernels (valid inputs only, flat arrays)
-
-
-def _optimal_tokens_on_curve(f: Fit, loss, s):
-    """ln D of the minimum of N(D) (D + s) on the iso-loss curve L = loss (see the module Notes).
-
-    h(x) = -beta x + ln(P + Q e^(-x)) - ln R with P = B (alpha+beta), Q = B beta s, R = alpha c is convex
-    and decreasing, so Newton steps from the left end of the bracket never overshoot the root: a plain
-    Newton loop over the whole array is safe, with one exp and one log per step.
-    """
-    loss, s = np.broadcast_arrays(np.asarray(loss, dtype=float), np.asarray(s, dtype=float))
-    a, b = f.alpha, f.beta
-    p = f.B * (a + b)
-    q = (f.B * b) * s
-    log_r = np.log(a * (loss - f.E))
-    with np.errstate(divide="ignore"):
-        x = np.maximum((math.log(p) - log_r) / b, (np.log(q) - log_r) / (1 + b))  # log(0) = -inf when s = 0
-    for _ in range(MAX_NEWTON_STEPS):
-        tail = q * np.exp(-x)                      # Q e^(-x)
-        total = p + tail
-        h = np.log(total) - b * x - log_r
-        step = h / (b + tail / total)              # -h / h'
-        x += step
-        # absolute near x = 0 (D near 1 token), relative elsewhere
-        unconverged = np.abs(step) > X_TOLERANCE * np.maximum(1.0, np.abs(x))
-        if not np.any(unconverged):
-            return x
-    # Not reached for valid inputs (convergence is monotone and quadratic); never return an unconverged
-    # number: NaN here becomes an invalid element with its reason in Checked.finish.
-    return np.where(unconverged, np.nan, x)
-
-
-def _params_at(f: Fit, loss, log_tokens):
-    return (f.A / (loss - f.E - f.B * np.exp(-f.beta * log_tokens))) ** (1.0 / f.alpha)
-
-
-def _minimise_on_curve(f: Fit, loss, s):
-    """(params, tokens) minimising N (D + s) at the given loss."""
-    log_tokens = _optimal_tokens_on_curve(f, loss, s)
-    return _params_at(f, loss, log_tokens), np.exp(log_tokens)
-
-
-def _usd_per_flop(usd_per_hour, peak_tflops, mfu):
-    return usd_per_hour / (SECONDS_PER_HOUR * peak_tflops * FLOPS_PER_TFLOPS * mfu)
-
-
-def _saving(optimum, reference):
-    """Fraction saved against the reference. The reference lies on the same iso-loss curve, so the exact
-    saving is never negative; rounding at near-zero demand can give -1e-15, which is clamped to 0."""
-    return np.maximum((reference - optimum) / reference, 0.0)
-
-
-def _budget_optimum(f: Fit, total_flops, inference_tokens):
-    """(params, tokens) of the lowest loss with 6ND + 2NT = C."""
-    C, T = np.broadcast_arrays(np.asarray(total_flops, float), np.asarray(inference_tokens, float))
-    a, b = f.alpha, f.beta
-    third = T / 3.0
-    log_ab = math.log(b * f.B) - math.log(a * f.A)
-
-    def value_and_slope(x, i):
-        d = np.exp(x)
-        t = third[i]
-        ratio = t / d
-        # ln(beta B D^-beta (1 + T/(3D))) - ln(alpha A (6(D + T/3)/C)^alpha)
-        g = log_ab - b * x + np.log1p(ratio) - a * (np.log(6.0 * (d + t)) - np.log(C[i]))
-        slope = -b - ratio / (1.0 + ratio) - a * d / (d + t)
-        return g, slope
-
-    # Start from the training-only Chinchilla optimum for the whole budget, then bracket by the slope bounds.
-    g0 = (a * f.A / (b * f.B)) ** (1.0 / (a + b))
-    n0 = g0 * (C / 6.0) ** (b / (a + b))
-    x0 = np.log(C / (6.0 * n0))
-    value0, _ = value_and_slope(x0, np.arange(x0.size).reshape(x0.shape))
-    width = np.abs(value0) / b * (1 + 1e-12) + 1e-12
-    lo = np.where(value0 > 0, x0, x0 - width)
-    hi = np.where(value0 > 0, x0 + width, x0)
-    log_tokens, _ = solve_decreasing(value_and_slope, lo.ravel(), hi.ravel(), x0=x0.ravel())
-    tokens = np.exp(log_tokens).reshape(C.shape)
-    return C / (6.0 * tokens + 2.0 * T), tokens
-
-
-def _chinchilla_within_budget(f: Fit, total_flops, inference_tokens):
-    """(params, tokens) of the Chinchilla-proportioned model with 6 N D_chin(N) + 2 N T = C."""
-    C, T = np.broadcast_arrays(np.asarray(total_flops, float), np.asarray(inference_tokens, float))
-    a, b = f.alpha, f.beta
-    # D_chin(N) = k N^(alpha/beta); g(z) = ln(6k e^((1+alpha/beta) z) + 2T e^z) - ln C is increasing in z = ln N.
-    log_6k = math.log(6.0) + math.log(b * f.B / (a * f.A)) / b
-    power = 1.0 + a / b
-    with np.errstate(divide="ignore"):
-        log_2t = np.log(2.0 * T)
-    log_c = np.log(C)
-    hi = np.minimum((log_c - log_6k) / power, log_c - log_2t)
-    lo = hi - math.log(2.0)
-
-    def value_and_slope(z, i):  # negated so that it decreases
-        first, second = log_6k + power * z, log_2t[i] + z
-        total = np.logaddexp(first, second)
-        w_first = np.exp(first - total)
-        return -(total - log_c[i]), -(power * w_first + (1.0 - w_first))
-
-    log_params, _ = solve_decreasing(value_and_slope, lo.ravel(), hi.ravel(), x0=hi.ravel())
-    params = np.exp(log_params).reshape(C.shape)
-    return params, _chinchilla_tokens(f, params)
-
-
-# ----------------------------------------------------------------------------------------------
 # Public functions
 
 
@@ -248,15 +142,28 @@ def compute_optimal(loss, inference_tokens, *, fit=DEFAULT_FIT) -> ComputeOptimu
     c = Checked(loss=loss, inference_tokens=inference_tokens)
     _check_loss_above_floor(c, f)
     c.non_negative("inference_tokens")
-    lo, d_inf = c.valid("loss"), c.valid("inference_tokens")
-    params, tokens = _minimise_on_curve(f, lo, d_inf / 3.0)
-    ch_params, ch_tokens = _chinchilla_for_loss(f, lo)
-    train, infer = 6.0 * params * tokens, 2.0 * params * d_inf
-    ch_flops = 6.0 * ch_params * ch_tokens + 2.0 * ch_params * d_inf
-    saving = _saving(train + infer, ch_flops)
-    n, d, fl, tr, inf, sv, cn, cd, cf = c.finish(params, tokens, train + infer, train, infer, saving,
-                                                 ch_params, ch_tokens, ch_flops)
+    n, d, fl, tr, inf, sv, cn, cd, cf = _solved(c, _compute_one, _compute_chunk, 9, f, "loss", "inference_tokens")
     return ComputeOptimum(n, d, fl, tr, inf, sv, ComputeReference(cn, cd, cf))
+
+
+def _solved(c: Checked, one, chunk, count: int, f: Fit, *names: str) -> tuple:
+    """The ``count`` results of a checked call: ``one(f, *floats)`` for a scalar call (the fast path),
+    ``chunk(f, *arrays)`` a chunk at a time for an array call; NaN where invalid."""
+    if c.scalar:
+        if c.bad:  # only inside invalid_reasons(): a scalar call with a bad value raises before this
+            return c.finish(*[math.nan] * count)
+        return c.finish(*one(f, *(np.float64(c.floats[name] if c.floats else c[name]) for name in names)))
+    return c.finish_outputs(*c.map_chunks(lambda *args: chunk(f, *args), count, *names))
+
+
+def _compute_one(f: Fit, loss: float, inference_tokens: float) -> tuple:
+    log_tokens = kernels.optimal_log_tokens_one(f, loss, inference_tokens / 3.0)
+    return kernels.compute_results(f, loss, inference_tokens, log_tokens)
+
+
+def _compute_chunk(f: Fit, loss, inference_tokens) -> tuple:
+    log_tokens = kernels.optimal_log_tokens(f, loss, np.divide(inference_tokens, 3.0))
+    return kernels.compute_results(f, loss, inference_tokens, log_tokens)
 
 
 @overflow_checked
@@ -297,7 +204,7 @@ def cost_optimal(loss, input_tokens, output_tokens, *, train_usd_per_hour, train
                 infer_usd_per_hour=infer_usd_per_hour, infer_peak_tflops=infer_peak_tflops,
                 mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode)
     c.non_negative("input_tokens", "output_tokens")
-    return _cost_optimum(c, f, lambda: (c.valid("input_tokens"), c.valid("output_tokens")))
+    return _cost_optimum(c, f, ("input_tokens", "output_tokens"))
 
 
 @overflow_checked
@@ -324,34 +231,45 @@ def cost_optimal_per_request(loss, requests, input_tokens_per_request, output_to
                 infer_usd_per_hour=infer_usd_per_hour, infer_peak_tflops=infer_peak_tflops,
                 mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode)
     c.non_negative("requests", "input_tokens_per_request", "output_tokens_per_request")
-
-    def lifetime_tokens():
-        requests = c.valid("requests")
-        return requests * c.valid("input_tokens_per_request"), requests * c.valid("output_tokens_per_request")
-
-    return _cost_optimum(c, f, lifetime_tokens)
+    return _cost_optimum(c, f, ("requests", "input_tokens_per_request", "output_tokens_per_request"))
 
 
-def _cost_optimum(c: Checked, f: Fit, lifetime_tokens) -> CostOptimum:
-    """The cost optimum once the token arguments are checked; ``lifetime_tokens()`` gives (input, output)
-    lifetime totals over the valid elements, called after every check."""
+COST_ARGUMENTS = ("loss", "input_tokens", "output_tokens", "train_usd_per_hour", "train_peak_tflops",
+                  "infer_usd_per_hour", "infer_peak_tflops", "mfu_train", "mfu_prefill", "mfu_decode")
+
+
+def _cost_optimum(c: Checked, f: Fit, token_names) -> CostOptimum:
+    """The cost optimum once the token arguments are checked; ``token_names`` are the three arguments that
+    give the lifetime input and output tokens (requests and tokens per request), or the two totals."""
     _check_loss_above_floor(c, f)
     c.positive("train_usd_per_hour", "train_peak_tflops", "infer_usd_per_hour", "infer_peak_tflops")
     c.fraction("mfu_train", "mfu_prefill", "mfu_decode")
-    v = {name: c.valid(name) for name in c.values}
-    v["input_tokens"], v["output_tokens"] = lifetime_tokens()
-    k_train = _usd_per_flop(v["train_usd_per_hour"], v["train_peak_tflops"], v["mfu_train"])
-    k_prefill = _usd_per_flop(v["infer_usd_per_hour"], v["infer_peak_tflops"], v["mfu_prefill"])
-    k_decode = _usd_per_flop(v["infer_usd_per_hour"], v["infer_peak_tflops"], v["mfu_decode"])
-    usd_per_param = 2.0 * (v["input_tokens"] * k_prefill + v["output_tokens"] * k_decode)
-    params, tokens = _minimise_on_curve(f, v["loss"], usd_per_param / (6.0 * k_train))
-    ch_params, ch_tokens = _chinchilla_for_loss(f, v["loss"])
-    train, infer = 6.0 * k_train * params * tokens, params * usd_per_param
-    ch_usd = 6.0 * k_train * ch_params * ch_tokens + ch_params * usd_per_param
-    saving = _saving(train + infer, ch_usd)
-    n, d, usd, tr, inf, sv, cn, cd, cu = c.finish(params, tokens, train + infer, train, infer, saving,
-                                                  ch_params, ch_tokens, ch_usd)
+    names = ("loss", *token_names, *COST_ARGUMENTS[3:])
+    one = _cost_one if len(token_names) == 2 else _cost_per_request_one
+    chunk = _cost_chunk if len(token_names) == 2 else _cost_per_request_chunk
+    n, d, usd, tr, inf, sv, cn, cd, cu = _solved(c, one, chunk, 9, f, *names)
     return CostOptimum(n, d, usd, tr, inf, sv, CostReference(cn, cd, cu))
+
+
+def _cost_one(f: Fit, loss: float, *tokens_and_prices: float) -> tuple:
+    k_train, usd_per_param = kernels.cost_prices(*tokens_and_prices)
+    log_tokens = kernels.optimal_log_tokens_one(f, loss, usd_per_param / (6.0 * k_train))
+    return kernels.cost_results(f, loss, k_train, usd_per_param, log_tokens)
+
+
+def _cost_chunk(f: Fit, loss, *tokens_and_prices) -> tuple:
+    k_train, usd_per_param = kernels.cost_prices(*tokens_and_prices)
+    log_tokens = kernels.optimal_log_tokens(f, loss, usd_per_param / (6.0 * k_train))
+    return kernels.cost_results(f, loss, k_train, usd_per_param, log_tokens)
+
+
+def _cost_per_request_one(f: Fit, loss, requests, input_per_request, output_per_request, *prices) -> tuple:
+    return _cost_one(f, loss, requests * input_per_request, requests * output_per_request, *prices)
+
+
+def _cost_per_request_chunk(f: Fit, loss, requests, input_per_request, output_per_request, *prices) -> tuple:
+    return _cost_chunk(f, loss, np.multiply(requests, input_per_request), np.multiply(requests, output_per_request),
+                       *prices)
 
 
 @overflow_checked
@@ -385,12 +303,17 @@ def budget_optimal(total_flops, inference_tokens, *, fit=DEFAULT_FIT) -> BudgetO
     c = Checked(total_flops=total_flops, inference_tokens=inference_tokens)
     c.positive("total_flops")
     c.non_negative("inference_tokens")
-    C, T = c.valid("total_flops"), c.valid("inference_tokens")
-    params, tokens = _budget_optimum(f, C, T)
-    c.reject_results((params < 1.0) | (tokens < 1.0),
-                     "cannot be met: the budget barely covers the inference, leaving a model of under one "
-                     "parameter or one training token; raise total_flops or lower inference_tokens")
-    ch_params, ch_tokens = _chinchilla_within_budget(f, C, T)
-    n, d, lo, tr, inf, cn, cd, cl = c.finish(params, tokens, _loss(f, params, tokens), 6.0 * params * tokens,
-                                             2.0 * params * T, ch_params, ch_tokens, _loss(f, ch_params, ch_tokens))
+    names = ("total_flops", "inference_tokens")
+    reason = ("cannot be met: the budget barely covers the inference, leaving a model of under one parameter or "
+              "one training token; raise total_flops or lower inference_tokens")
+    if c.scalar:
+        outputs = [math.nan] * 8 if c.bad else kernels.budget_results_one(
+            f, *(np.float64(c.floats[name] if c.floats else c[name]) for name in names))
+        if outputs[0] < 1.0 or outputs[1] < 1.0:
+            c.reject_where(np.array(True), reason)
+        n, d, lo, tr, inf, cn, cd, cl = c.finish(*outputs)
+    else:
+        outputs = c.map_chunks(lambda C, T: kernels.budget_results(f, C, T), 8, *names)
+        c.reject_where((outputs[0] < 1.0) | (outputs[1] < 1.0), reason)
+        n, d, lo, tr, inf, cn, cd, cl = c.finish_outputs(*outputs)
     return BudgetOptimum(n, d, lo, tr, inf, BudgetReference(cn, cd, cl))

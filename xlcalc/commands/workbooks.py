@@ -22,7 +22,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import recalc, workbook_files
 from ..errors import WorkbookError, WorkbookWriteError
 from ._output import print_json
 
@@ -43,10 +42,12 @@ def _path(text: str) -> Path:
 
 
 def _warn_values_missing(path, reason) -> None:
+    from ..recalc import INSTALL_HINT
+
     if reason:
         print(f"warning: {path} was written without computed values ({reason}): Excel and LibreOffice compute "
               "them on opening, but pandas and file previews show empty results; "
-              f"{recalc.INSTALL_HINT}, or pass --no-values to skip this step", file=sys.stderr)
+              f"{INSTALL_HINT}, or pass --no-values to skip this step", file=sys.stderr)
 
 
 _NO_VALUES_HELP = "do not compute and store formula values with LibreOffice (readers that do not recalculate see none)"
@@ -89,6 +90,7 @@ def _user_edited(path: Path, template: str, new) -> bool:
     That is: it is not this template's xlcalc workbook, or its in_ values, price rows or sheet names differ
     from today's build. Changed formulas or layout alone (a newer template) do not count.
     """
+    from .. import workbook_files
     from ..workbook_check import read_price_rows, reload
 
     try:
@@ -119,6 +121,7 @@ def _make_folder(folder: Path) -> None:
 
 
 def _build(args) -> int:
+    from .. import workbook_files  # zipfile and friends only when a workbook is built (not for --help)
     from ..workbook_check import compare_content, packaging_problem
 
     folder: Path = args.out
