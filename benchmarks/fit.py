@@ -1,110 +1,169 @@
-"""Whole scaling-law fit on the 47 real runs: xlcalc's batched Newton against the paper's per-start L-BFGS-B.
+"""Whole scaling-law fits: xlcalc's screened search against the paper's code and against xlcalc's full grid.
 
-Run: python benchmarks/fit.py [--repeats 3] [--sample 20] [--vectorised-sample 200] [--seed 0]
+Run: python3 benchmarks/fit.py [--repeats 3] [--paper-sample 10] [--full-grid-sizes 47,240] [--bootstrap 200]
 
-xlcalc's fit (all 4,500 starts of the paper's grid, then the polish) is timed as a whole, best of
---repeats. The baseline is the method of the paper's public code (huber_optimize.py): one
-scipy.optimize.minimize(method="L-BFGS-B") per start with scipy's finite-difference gradient, timed on a
-random sample of the same starts in the same run and extrapolated to 4,500 starts, in two forms:
-- as written: the objective loops over the runs in Python with scipy.special.logsumexp and huber per run;
-- vectorised objective: the same L-BFGS-B calls on a numpy objective (a fairer, faster baseline).
-Single-threaded BLAS is forced so every figure is for one core.
+Data: the 47 MosaicML runs of the paper (tests/data), 240 runs shaped like Epoch's Chinchilla extraction and
+2,000 runs spread over sizes 3e7 to 3e10 (tests/synthetic_runs.py). Every method is timed --repeats times in
+this run and printed with its min and median; ratios are baseline / xlcalc from the same run (min over min,
+median over median). Peak memory is tracemalloc's peak over one more, untimed fit (numpy reports its arrays
+to tracemalloc). One core: BLAS threads are set to 1 before numpy loads; the paper's code ran its 4,500
+starts with joblib over all cores, here they run one after another.
+
+Baselines:
+- the paper's code as written (nikhilsardana/beyond-chinchilla, huber_optimize.py): one
+  scipy.optimize.minimize(huber_loss, start, (delta, df), method="L-BFGS-B") per start with scipy's
+  finite-difference gradient, the objective a Python loop over the rows with scipy.special.logsumexp and
+  huber, plus its extra huber_loss call per result. Same: objective, grid, delta, optimiser and its default
+  tolerances. Differs: its polars DataFrame's df.rows(named=True) is replaced by the same list of dicts
+  built once (faster than polars building them on every call, so the baseline is flattered). A whole run
+  takes about half an hour on one core, so each repeat times a fixed random sample of --paper-sample starts
+  and the time for 4,500 starts is extrapolated from it (the output says so);
+- xlcalc's full grid (fit_scaling_law(..., search="full-grid")): the previous method, every start run to
+  convergence by the batched damped Newton method; it is also the reference the tests compare with.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import pathlib
+import platform
+import statistics
+import sys
 import time
+import tracemalloc
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+import scipy  # noqa: E402
 import scipy.optimize  # noqa: E402
 from scipy.special import huber, logsumexp  # noqa: E402
 
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from synthetic_runs import epoch_shaped_runs, spread_runs  # noqa: E402
+from xlcalc import udfs  # noqa: E402
 from xlcalc.fitting import HUBER_DELTA, fit_scaling_law, paper_grid  # noqa: E402
+from xlcalc.runs import read_runs  # noqa: E402
 
-RUNS_CSV = pathlib.Path(__file__).resolve().parent.parent / "tests" / "data" / "mosaic_training_runs.csv"
-
-
-def read_runs():
-    with open(RUNS_CSV, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return [(float(r["Parameters"]), float(r["Tokens"]), float(r["Smoothed Loss"])) for r in rows]
+RUNS_CSV = ROOT / "tests" / "data" / "mosaic_training_runs.csv"
 
 
-def paper_objective(runs):
-    """huber_optimize.py's huber_loss: a Python loop over the runs."""
-
-    def objective(start):
-        alpha, beta, e, a, b = start
-        total = 0.0
-        for n, d, l in runs:
-            residual = logsumexp([a - alpha * np.log(n), b - beta * np.log(d), e]) - np.log(l)
-            total += huber(HUBER_DELTA, residual)
-        return total
-
-    return objective
-
-
-def vectorised_objective(runs):
-    """The same objective with numpy over all runs at once."""
-    log_n, log_d, log_l = (np.log(np.array(column)) for column in zip(*runs))
-
-    def objective(start):
-        alpha, beta, e, a, b = start
-        terms = np.stack([a - alpha * log_n, b - beta * log_d, np.full(log_n.shape, e)])
-        return huber(HUBER_DELTA, logsumexp(terms, axis=0) - log_l).sum()
-
-    return objective
+def huber_loss(params, delta, rows):
+    """huber_optimize.py's objective as written: a Python loop over the rows (dicts, as df.rows(named=True))."""
+    alpha, beta, e, a, b = params
+    huber_sum = 0
+    for row in rows:
+        N_i = row["Parameters"]
+        D_i = row["Tokens"]
+        L_i = row["Smoothed Loss"]
+        assert L_i != 0 and D_i != 0 and N_i != 0
+        residual = logsumexp([a - alpha * np.log(N_i), b - beta * np.log(D_i), e]) - np.log(L_i)
+        huber_sum += huber(delta, residual)
+    return huber_sum
 
 
-def time_per_start(objective, starts):
-    """Seconds per start of scipy L-BFGS-B with its finite-difference gradient (the paper's call)."""
-    begin = time.perf_counter()
-    for start in starts:
-        scipy.optimize.minimize(objective, start, method="L-BFGS-B")
-    return (time.perf_counter() - begin) / len(starts)
+def paper_task(initial_guess, rows):
+    """huber_optimize.py's optimize_task: L-BFGS-B from one start, then the objective at its end point."""
+    result = scipy.optimize.minimize(huber_loss, initial_guess, (HUBER_DELTA, rows), method="L-BFGS-B")
+    return result, huber_loss(result.x, HUBER_DELTA, rows)
+
+
+def timed(function, repeats):
+    """Seconds of each of ``repeats`` calls, and the last result."""
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - begin)
+    return times, result
+
+
+def peak_mb(function) -> float:
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def spread(times) -> str:
+    return f"min {min(times):.3f} s, median {statistics.median(times):.3f} s"
+
+
+def ratio(baseline, ours) -> str:
+    return (f"{min(baseline) / min(ours):,.1f}x (min) / "
+            f"{statistics.median(baseline) / statistics.median(ours):,.1f}x (median)")
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+        return f"{names[0]} ({len(names)} logical CPUs)"
+    except (OSError, IndexError):
+        return platform.processor() or "unknown CPU"
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--sample", type=int, default=20, help="starts timed with the paper's objective as written")
-    parser.add_argument("--vectorised-sample", type=int, default=200, help="starts timed with the numpy objective")
+    parser.add_argument("--paper-sample", type=int, default=10, help="starts of the paper's code timed per repeat")
+    parser.add_argument("--full-grid-sizes", default="47,240",
+                        help="data sizes (of 47, 240, 2000) on which the full grid is timed; 2000 takes minutes")
+    parser.add_argument("--bootstrap", type=int, default=200, help="resamples of the bootstrap timed on 47 runs")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    runs = read_runs()
-    params, tokens, losses = (np.array(column) for column in zip(*runs))
+    runs = read_runs(RUNS_CSV)
+    datasets = {47: (runs.params, runs.tokens, runs.losses), 240: epoch_shaped_runs(), 2000: spread_runs(2000)}
+    full_sizes = {int(x) for x in args.full_grid_sizes.split(",") if x}
+    print(f"CPU: {cpu_name()}; one core (BLAS threads 1); load average at start "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}; "
+          f"{args.repeats} repeats of every method\n")
+
     grid = paper_grid()
+    for size, data in datasets.items():
+        fast_times, fast = timed(lambda: fit_scaling_law(*data), args.repeats)
+        print(f"{size} runs: xlcalc screened    {spread(fast_times)}; peak {peak_mb(lambda: fit_scaling_law(*data)):.0f} MB;"
+              f" {fast.descended} of {fast.starts} starts descended; objective {fast.objective:.10e}")
+        if size in full_sizes:
+            full_times, full = timed(lambda: fit_scaling_law(*data, search="full-grid"), args.repeats)
+            same = abs(full.objective - fast.objective) <= 1e-10 * full.objective
+            print(f"{size} runs: xlcalc full grid   {spread(full_times)}; peak "
+                  f"{peak_mb(lambda: fit_scaling_law(*data, search='full-grid')):.0f} MB; objective "
+                  f"{full.objective:.10e} ({'the same minimum' if same else 'A DIFFERENT MINIMUM'})")
+            print(f"{size} runs: full grid / screened = {ratio(full_times, fast_times)}")
+        else:
+            print(f"{size} runs: xlcalc full grid   not run (add {size} to --full-grid-sizes)")
+        if size == 47:
+            rows = [{"Parameters": n, "Tokens": d, "Smoothed Loss": l} for n, d, l in zip(*data)]
+            sample = grid[np.random.default_rng(args.seed).choice(len(grid), args.paper_sample, replace=False)]
+            per_start, _ = timed(lambda: [paper_task(start, rows) for start in sample], args.repeats)
+            whole = [t / len(sample) * len(grid) for t in per_start]
+            print(f"{size} runs: paper's code        {min(per_start) / len(sample) * 1e3:.0f} ms a start (min), "
+                  f"timed on a sample of {len(sample)} starts and EXTRAPOLATED to {len(grid)}: {spread(whole)}")
+            print(f"{size} runs: paper's code / screened = {ratio(whole, fast_times)}")
+        print()
 
-    best = float("inf")
-    for _ in range(args.repeats):
-        begin = time.perf_counter()
-        result = fit_scaling_law(params, tokens, losses)
-        best = min(best, time.perf_counter() - begin)
+    data = datasets[47]
+    boot_times, boot = timed(lambda: fit_scaling_law(*data, bootstrap=args.bootstrap, seed=args.seed), args.repeats)
+    print(f"bootstrap, 47 runs, {args.bootstrap} resamples (fit included): {spread(boot_times)}; "
+          f"bootstrap_constants {boot.bootstrap_constants.shape}")
 
-    rng = np.random.default_rng(args.seed)
-    written = time_per_start(paper_objective(runs), grid[rng.choice(len(grid), args.sample, replace=False)])
-    vectorised = time_per_start(vectorised_objective(runs),
-                                   grid[rng.choice(len(grid), args.vectorised_sample, replace=False)])
-    starts = len(grid)
-
-    print(f"runs: {len(runs)}, starts: {starts}, one core")
-    print(f"xlcalc batched Newton          : whole fit {best:.2f} s (best of {args.repeats}); "
-          f"{result.converged} of {result.starts} starts converged; objective {result.objective:.10e}")
-    print("  E, A, B, alpha, beta =", ", ".join(f"{x:.6g}" for x in result.constants))
-    print(f"paper's L-BFGS-B, as written   : {written * 1e3:.0f} ms/start on {args.sample} starts "
-          f"-> {written * starts / 60:.1f} min for {starts} starts")
-    print(f"paper's L-BFGS-B, numpy loss   : {vectorised * 1e3:.1f} ms/start on {args.vectorised_sample} starts "
-          f"-> {vectorised * starts:.0f} s for {starts} starts")
-    print(f"ratio: {written * starts / best:,.0f}x against the code as written, "
-          f"{vectorised * starts / best:,.1f}x against L-BFGS-B with a numpy objective")
+    column = lambda a: [[float(x)] for x in a]  # noqa: E731  a column as Excel passes it
+    cells = [column(a) for a in data]
+    udfs._fit_constants.cache_clear()
+    first, _ = timed(lambda: udfs.SCALING_FIT(*cells), 1)
+    again, _ = timed(lambda: udfs.SCALING_FIT(*cells), args.repeats)
+    print(f"SCALING_FIT on 47 runs: first call {first[0]:.3f} s; recalculated over the same runs "
+          f"{min(again) * 1e3:.2f} ms (min) / {statistics.median(again) * 1e3:.2f} ms (median), from its cache")
 
 
 if __name__ == "__main__":

@@ -8,21 +8,10 @@ is the end point with the lowest objective, as in the paper's code.
 
 Notes
 -----
-Instead of one scipy L-BFGS-B run per start with a finite-difference gradient, all starts are minimised
-at once as one (starts, 5) array by a damped Newton method (Levenberg-Marquardt on the exact Hessian):
-per start, (H + mu I) s = -g is solved by a batched 5x5 Cholesky factorisation, and mu grows when the
-step is not a descent step or the objective falls by less than 10% of what the quadratic model
-predicted, and shrinks when the model is good. Gradient and Hessian are analytic. With w_k the softmax
-weights of the three terms, psi(r) = clip(r, -delta, delta) and g_r = dr/dtheta,
-
-  gradient = sum_i psi(r_i) g_r,i
-  Hessian  = sum_i [1(|r_i| <= delta) - psi(r_i)] g_r,i g_r,i^T + psi(r_i) sum_k w_k,i J_k,i J_k,i^T
-
-where J_k is the derivative of the k-th logsumexp term. Internally a and b are shifted by alpha and beta
-times the mean log N and log D (an exact reparametrisation that makes the Hessian far better
-conditioned). Starts stop when the model predicts a relative decrease below 1e-10; the starts that end
-within 1e-6 of the best objective are then polished to a predicted relative decrease of 1e-15 and the
-best of them is the fit.
+The search (:mod:`xlcalc.fit_search`) minimises from the starts with a batched damped Newton method on the
+exact gradient and Hessian. By default it scores every start in one vectorised pass and descends only the
+best-scored ones (``search="screened"``); ``search="full-grid"`` runs all 4,500 starts to convergence as
+the paper does, and is the reference the tests compare the screened search with.
 
 On flat valleys: with delta = 1e-3 most residuals are in the linear part of the Huber loss, and the
 objective is nearly flat along a valley in which A and B trade off with alpha and beta. On the 47
@@ -31,12 +20,17 @@ minimum (A = 35.39), about scipy's default stopping threshold ftol * max(|f|, 1)
 stops somewhere along the valley depending on its start and on rounding. This module goes on to the
 minimum (gradient 1e-15, positive definite Hessian); the losses both fits predict for the runs differ
 by less than 0.1%.
+
+A fit is refused as unreliable (an InvalidInputError that says why) when one of its three terms adds
+less than MIN_TERM_SHARE (0.01%) to the predicted loss of every run, so that the runs do not determine it
+(E -> 0, or a term pushed out of the data's range), or when an exponent ends outside EXPONENT_RANGE
+(0.02 to 2: at the edges of the grid's 0 to 2). Runs outside physical ranges (params or tokens below 1,
+params above 1e15, tokens above 1e18, losses above 100 nats) are refused before fitting.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import numbers
 
@@ -44,38 +38,20 @@ import numpy as np
 
 from ._checks import as_float_array, format_value
 from .errors import InvalidInputError
+from .fit_search import SEARCH_TOLERANCE, Problem, distinct, full_grid_search, minimise, paper_grid, screened_search
 from .laws import Fit
 
 HUBER_DELTA = 1e-3
+MAX_DELTA = 100.0            # a log residual of 100 is a loss off by e^100: any larger delta is least squares
 PARAMETERS = ("E", "A", "B", "alpha", "beta")
-
-# The starting grid of the paper's code (alpha, beta, e, a, b): 5 * 5 * 5 * 6 * 6 = 4,500 starts.
-GRID_AXES = (
-    (0.0, 0.5, 1.0, 1.5, 2.0),                # alpha
-    (0.0, 0.5, 1.0, 1.5, 2.0),                # beta
-    (-1.0, -0.5, 0.0, 0.5, 1.0),              # e = log E
-    (0.0, 5.0, 10.0, 15.0, 20.0, 25.0),       # a = log A
-    (0.0, 5.0, 10.0, 15.0, 20.0, 25.0),       # b = log B
-)
-
-SEARCH_TOLERANCE = 1e-10     # stop a start when the predicted relative decrease is below this
-POLISH_TOLERANCE = 1e-15     # the same, for the polish of the best end points
-POLISH_MARGIN = 1e-6         # end points within this relative margin of the best are polished
-MAX_ITERATIONS = 2000
-MAX_STEP = 10.0              # longest Newton step, in log units
+SEARCHES = {"screened": screened_search, "full-grid": full_grid_search}
+RUN_LIMITS = {"params": (1.0, 1e15), "tokens": (1.0, 1e18), "losses": (0.0, 100.0)}  # (exclusive for 0) ranges
+MIN_TERM_SHARE = 1e-4        # a term adding less than this to every run's predicted loss is not determined
+EXPONENT_RANGE = (0.02, 2.0)  # fitted alpha or beta outside this (the grid's 0 to 2, less a sliver at 0): no fit
 BOOTSTRAP_STARTS = 8         # distinct local minima of the full fit used as starts for each resample
 MAX_BOOTSTRAP = 100_000      # resamples; refitted in chunks of BOOTSTRAP_CHUNK to bound memory
-BOOTSTRAP_CHUNK = 500
+BOOTSTRAP_CHUNK = 50         # (also how often progress is reported)
 LOG_FLOAT_MAX = math.log(np.finfo(float).max)   # 709.78: exp of anything larger overflows
-
-
-def paper_grid() -> np.ndarray:
-    """The 4,500 starting points of the paper's code, as rows (alpha, beta, e, a, b).
-
-    >>> paper_grid().shape
-    (4500, 5)
-    """
-    return np.array(list(itertools.product(*GRID_AXES)), dtype=float)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -84,7 +60,11 @@ def paper_grid() -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class ScalingFitResult:
-    """A law fitted to runs: E, A, B, alpha, beta, Huber objective, starts, residuals (log L_pred - log L)."""
+    """A law fitted to runs: E, A, B, alpha, beta, Huber objective, starts, residuals (log L_pred - log L).
+
+    ``bootstrap_constants`` holds the refitted constants of every bootstrap resample (rows E, A, B, alpha,
+    beta), ``intervals`` their percentile intervals.
+    """
 
     E: float
     A: float
@@ -100,6 +80,8 @@ class ScalingFitResult:
     confidence: float | None = None
     intervals: dict | None = None
     bootstrap_constants: np.ndarray | None = None
+    descended: int | None = None     # starts run to convergence (the screened search descends the best-scored)
+    search: str = "screened"
     law: dataclasses.InitVar[Fit | None] = None  # the Fit of these constants, as fit_scaling_law built it
 
     def __post_init__(self, law):
@@ -119,166 +101,40 @@ class ScalingFitResult:
 
 
 # ----------------------------------------------------------------------------------------------
-# Kernels: the objective with its gradient and Hessian, and the batched damped Newton method.
-
-
-class _Problem:
-    """The runs, centred in log space, and the Huber objective over a batch of points q (starts, 5).
-
-    q = (alpha, beta, e, a', b') with a' = a - alpha * mean(log N), b' = b - beta * mean(log D).
-    ``weights`` is (n,) or (starts, n): how many times each run counts (bootstrap resamples).
-    """
-
-    def __init__(self, params, tokens, losses, delta):
-        log_n, log_d = np.log(params), np.log(tokens)
-        self.mean_n, self.mean_d = log_n.mean(), log_d.mean()
-        self.x, self.y = log_n - self.mean_n, log_d - self.mean_d
-        self.log_loss = np.log(losses)
-        self.delta = delta
-
-    def internal(self, p):
-        q = np.array(p, dtype=float, copy=True)
-        q[:, 3] -= q[:, 0] * self.mean_n
-        q[:, 4] -= q[:, 1] * self.mean_d
-        return q
-
-    def external(self, q):
-        p = np.array(q, dtype=float, copy=True)
-        p[:, 3] += p[:, 0] * self.mean_n
-        p[:, 4] += p[:, 1] * self.mean_d
-        return p
-
-    def residuals(self, q):
-        """log L_pred - log L for each point (rows) and run (columns), with the softmax weights of the terms."""
-        t0 = q[:, 3:4] - q[:, 0:1] * self.x
-        t1 = q[:, 4:5] - q[:, 1:2] * self.y
-        t2 = q[:, 2:3]
-        top = np.maximum(np.maximum(t0, t1), t2)
-        w0, w1, w2 = np.exp(t0 - top), np.exp(t1 - top), np.exp(t2 - top)
-        total = w0 + w1 + w2
-        return top + np.log(total) - self.log_loss, (w0 / total, w1 / total, w2 / total)
-
-    def evaluate(self, q, weights):
-        """Objective (starts,), gradient (starts, 5) and Hessian (starts, 5, 5) at q."""
-        d = self.delta
-        r, (w0, w1, w2) = self.residuals(q)
-        size = np.abs(r)
-        inside = size <= d
-        f = (weights * np.where(inside, 0.5 * r * r, d * (size - 0.5 * d))).sum(1)
-        psi = weights * np.clip(r, -d, d)
-        dr = np.stack((-w0 * self.x, -w1 * self.y, w2, w0, w1), axis=1)     # dr/dq, (starts, 5, runs)
-        g = np.einsum("sn,sin->si", psi, dr)
-        c = weights * inside - psi
-        h = np.einsum("sin,sjn->sij", dr * c[:, None, :], dr, optimize=True)
-        p0, p1 = psi * w0, psi * w1
-        s0, s1 = (p0 * self.x).sum(1), (p1 * self.y).sum(1)
-        h[:, 0, 0] += (p0 * self.x * self.x).sum(1)
-        h[:, 1, 1] += (p1 * self.y * self.y).sum(1)
-        h[:, 2, 2] += (psi * w2).sum(1)
-        h[:, 3, 3] += p0.sum(1)
-        h[:, 4, 4] += p1.sum(1)
-        h[:, 0, 3] -= s0
-        h[:, 3, 0] -= s0
-        h[:, 1, 4] -= s1
-        h[:, 4, 1] -= s1
-        return f, g, h
-
-
-def _cholesky_solve(a, b):
-    """Solve a s = b for a batch of symmetric matrices; ``ok`` is False where a is not positive definite."""
-    n = a.shape[-1]
-    low = np.zeros_like(a)
-    ok = np.ones(a.shape[0], dtype=bool)
-    for j in range(n):
-        pivot = a[:, j, j] - (low[:, j, :j] ** 2).sum(1)
-        ok &= pivot > 0
-        root = np.sqrt(np.where(pivot > 0, pivot, 1.0))
-        low[:, j, j] = root
-        for i in range(j + 1, n):
-            low[:, i, j] = (a[:, i, j] - (low[:, i, :j] * low[:, j, :j]).sum(1)) / root
-    z = np.empty_like(b)
-    for i in range(n):
-        z[:, i] = (b[:, i] - (low[:, i, :i] * z[:, :i]).sum(1)) / low[:, i, i]
-    s = np.empty_like(b)
-    for i in reversed(range(n)):
-        s[:, i] = (z[:, i] - (low[:, i + 1:, i] * s[:, i + 1:]).sum(1)) / low[:, i, i]
-    return s, ok
-
-
-def _minimise(problem: _Problem, q, weights, tolerance):
-    """Damped Newton from every row of q at once; returns (q, objective, converged)."""
-    q = np.array(q, dtype=float, copy=True)
-    weights = np.broadcast_to(weights, (q.shape[0], problem.x.size))
-    f, g, h = problem.evaluate(q, weights)
-    mu = np.full(q.shape[0], 1e-3)
-    converged = np.zeros(q.shape[0], dtype=bool)
-    active = np.arange(q.shape[0])
-    identity = np.eye(5)
-    floor = 1e-28 * problem.x.size    # rounding level of a perfect fit
-    for _ in range(MAX_ITERATIONS):
-        if not active.size:
-            break
-        ga, ha = g[active], h[active]
-        step, ok = _cholesky_solve(ha + mu[active, None, None] * identity, -ga)
-        length = np.sqrt((step * step).sum(1))
-        step *= np.minimum(1.0, MAX_STEP / np.where(ok & (length > 0), length, 1.0))[:, None]
-        predicted = -((ga * step).sum(1) + 0.5 * np.einsum("si,sij,sj->s", step, ha, step))
-        ok &= predicted >= 0
-        done = ok & (predicted <= tolerance * f[active] + floor)
-        converged[active[done]] = True
-        mu[active[~ok]] *= 4.0
-        trial = ok & ~done
-        tried = active[trial]
-        ft, gt, ht = problem.evaluate(q[tried] + step[trial], weights[tried])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = (f[tried] - ft) / predicted[trial]
-        better = (ft < f[tried]) & (ratio > 0.1)
-        moved = tried[better]
-        q[moved] += step[trial][better]
-        f[moved], g[moved], h[moved] = ft[better], gt[better], ht[better]
-        # a good model shrinks the damping; a poor one, a rejected step or an overflow (NaN) grows it
-        mu[tried] *= np.where(better & (ratio > 0.75), 1.0 / 3.0, np.where(better & (ratio >= 0.25), 1.0, 4.0))
-        np.clip(mu, 1e-15, None, out=mu)
-        stalled = mu[active] > 1e12                     # no descent step left: not converged
-        active = active[~done & ~stalled]
-    return q, f, converged
-
-
-def _distinct(q, f, count):
-    """Up to ``count`` rows of q with the lowest f, one per end point (rounded to 1e-6)."""
-    order = np.argsort(f, kind="stable")
-    _, first = np.unique(np.round(q[order], 6), axis=0, return_index=True)
-    return order[np.sort(first)][:count]
-
-
-def _best(problem, q0, weights):
-    """Search from q0 and polish the end points near the best.
-
-    Returns the best point, its objective, how many searches converged, and every end point with its objective.
-    """
-    q, f, converged = _minimise(problem, q0, weights, SEARCH_TOLERANCE)
-    f = np.where(np.isfinite(f), f, np.inf)
-    if not np.isfinite(f.min()):
-        raise InvalidInputError("no starting point gives a finite objective: check the grid")
-    near = np.flatnonzero(f <= f.min() * (1 + POLISH_MARGIN) + 1e-300)
-    candidates = near[_distinct(q[near], f[near], near.size)]
-    qp, fp, _ = _minimise(problem, q[candidates], weights, POLISH_TOLERANCE)
-    best = int(np.argmin(fp))
-    return qp[best], float(fp[best]), int(converged.sum()), q, f
-
-
-# ----------------------------------------------------------------------------------------------
 # Input checks
 
 
 def _runs_argument(name, value) -> np.ndarray:
     array = as_float_array(name, value).ravel()
-    bad = np.flatnonzero(~(np.isfinite(array) & (array > 0)))
+    low, high = RUN_LIMITS[name]
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~(np.isfinite(array) & (array >= low) & (array <= high) & (array > 0)))
     if bad.size:
         i = int(bad[0])
-        raise InvalidInputError(f"{name}[{i}] = {format_value(array[i])} is not allowed: must be a number > 0"
+        allowed = f"a number > 0 and at most {high:g}" if low == 0 else f"a number from {low:g} to {high:g}"
+        raise InvalidInputError(f"{name}[{i}] = {format_value(array[i])} is not allowed: must be {allowed}"
                                 + (f" ({bad.size} such values)" if bad.size > 1 else ""))
     return array
+
+
+def _real(name, value, allowed) -> float:
+    """A real number as a float, or an InvalidInputError naming it (also for integers beyond the float range)."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError
+        number = float(value)
+    except (TypeError, OverflowError):
+        raise InvalidInputError(f"{name} = {_shown(value)} is not allowed: must be {allowed}") from None
+    return number
+
+
+def _shown(value) -> str:
+    """format_value, also for an integer too large for a float (10**400 shows as 1e+400)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value:
+        exponent = int(math.log10(abs(value)))
+        if exponent > 300:
+            return f"{value / 10 ** exponent:.6g}e+{exponent}"
+    return format_value(value)
 
 
 def _check_grid(grid) -> np.ndarray:
@@ -355,7 +211,7 @@ def _usable_fit(constants, runs: int, delta: float) -> Fit:
 
 
 def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, bootstrap=0, seed=None,
-                    confidence=0.95) -> ScalingFitResult:
+                    confidence=0.95, search="screened", progress=None) -> ScalingFitResult:
     """Fit L(N, D) = E + A/N^alpha + B/D^beta to training runs (params, tokens, final loss in nats/token) by Huber loss.
 
     Parameters
@@ -374,6 +230,12 @@ def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, boo
         Seed of the resampling, a whole number >= 0 (None: a fresh one each call).
     confidence : float
         Level of the percentile intervals (0.95: the 2.5% and 97.5% quantiles of the refits).
+    search : {"screened", "full-grid"}
+        "screened" (default): score every start, descend the best-scored 64, polish the distinct basins;
+        "full-grid": run every start to convergence (the paper's method: 10-50x slower, the same minimum
+        on every data set the tests try).
+    progress : callable, optional
+        Called as progress(done, total) while the bootstrap resamples are refitted.
 
     Returns
     -------
@@ -387,8 +249,9 @@ def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, boo
     ------
     InvalidInputError
         For arguments that are not allowed, and for runs that do not determine a law: fewer than 5 runs or
-        5 distinct (params, tokens) points, a single value of params or of tokens, or a best fit that is not
-        a valid :class:`~xlcalc.laws.Fit` (for example alpha <= 0 when losses do not fall with size).
+        5 distinct (params, tokens) points, a single value of params or of tokens, a best fit that is not
+        a valid :class:`~xlcalc.laws.Fit` (for example alpha <= 0 when losses do not fall with size), or
+        an unreliable one: a term adding under 0.01% to every run's loss (E -> 0), an exponent outside 0.02 to 2.
 
     Notes
     -----
@@ -415,44 +278,83 @@ def fit_scaling_law(params, tokens, losses, *, delta=HUBER_DELTA, grid=None, boo
     if n.size < len(PARAMETERS):
         raise InvalidInputError(f"{n.size} runs is too few: fitting E, A, B, alpha and beta needs at least "
                                 f"{len(PARAMETERS)} runs")
-    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not (math.isfinite(delta) and delta > 0):
-        raise InvalidInputError(f"delta = {format_value(delta)} is not allowed: must be a number > 0")
+    delta_allowed = f"a number > 0 and at most {MAX_DELTA:g} (beyond, the Huber loss is least squares already)"
+    delta = _real("delta", delta, delta_allowed)
+    if not 0 < delta <= MAX_DELTA:
+        raise InvalidInputError(f"delta = {format_value(delta)} is not allowed: must be {delta_allowed}")
     bootstrap = _count("bootstrap", bootstrap, 0, MAX_BOOTSTRAP)
     seed = _seed(seed)
+    if search not in SEARCHES:
+        raise InvalidInputError(f"search = {format_value(search)} is not allowed: must be one of "
+                                + ", ".join(repr(k) for k in SEARCHES))
+    if progress is not None and not callable(progress):
+        raise InvalidInputError(f"progress = {format_value(progress)} is not allowed: must be a function "
+                                "progress(done, total) or None")
     if not (isinstance(confidence, numbers.Real) and 0 < confidence < 1):
         raise InvalidInputError(f"confidence = {format_value(confidence)} is not allowed: must be in (0, 1)")
     starts = _check_grid(grid)
     _check_spread(n, d)
 
-    problem = _Problem(n, d, l, float(delta))
-    ones = np.ones(n.size)
+    problem = Problem(n, d, l, delta)
     with np.errstate(over="ignore", invalid="ignore"):  # starts far outside any sensible range overflow
-        q, objective, converged, ends, end_objectives = _best(problem, problem.internal(starts), ones)
+        found = SEARCHES[search](problem, problem.internal(starts))
+    if found.q is None:
+        raise InvalidInputError("no starting point gives a finite objective: check the grid")
+    q = found.q
     e, a, b = problem.external(q[None, :])[0, 2:]
-    residuals, _ = problem.residuals(q[None, :])
+    residuals, shares = problem.residuals(q[None, :])
     residuals = residuals[0]
     with np.errstate(over="ignore"):
         E, A, B = (float(x) for x in np.exp([e, a, b]))
-    law = _usable_fit((E, A, B, float(q[0]), float(q[1])), n.size, float(delta))
+        predicted = l * np.exp(residuals)
+    constants = (E, A, B, float(q[0]), float(q[1]))
+    law = _usable_fit(constants, n.size, delta)
+    share_a, share_b, share_e = (share[0] for share in shares)
+    _check_reliable(constants, (share_e, share_a, share_b), predicted)
 
     intervals = samples = None
     if bootstrap:
-        samples = _bootstrap(problem, ends, end_objectives, bootstrap, seed)
+        samples = _bootstrap(problem, found.ends, found.end_objectives, bootstrap, seed, progress)
         tail = (1 - confidence) / 2
         low, high = np.quantile(samples, [tail, 1 - tail], axis=0)
         intervals = {name: (float(lo), float(hi)) for name, lo, hi in zip(PARAMETERS, low, high)}
     return ScalingFitResult(
-        E=E, A=A, B=B, alpha=float(q[0]), beta=float(q[1]),
-        objective=objective, starts=starts.shape[0], converged=converged,
-        residuals=residuals, predicted_losses=l * np.exp(residuals), delta=float(delta),
+        *constants, objective=found.objective, starts=starts.shape[0], converged=found.converged,
+        residuals=residuals, predicted_losses=predicted, delta=delta,
         confidence=float(confidence) if bootstrap else None, intervals=intervals, bootstrap_constants=samples,
-        law=law)
+        descended=found.descended, search=search, law=law)
 
 
-def _bootstrap(problem, ends, end_objectives, resamples, seed) -> np.ndarray:
+def _check_reliable(constants, shares, predicted) -> None:
+    """Refuse a fit the runs do not pin down: a term that adds almost nothing to every run, an exponent far
+    beyond the grid, or predicted losses that overflow. ``shares``: each term's share of every run's
+    predicted loss, in the order E, A/N^alpha, B/D^beta."""
+    E, A, B, alpha, beta = constants
+    terms = (("E", f"E = {format_value(E)}", "the irreducible loss"),
+             ("A", f"A/N^alpha (A = {format_value(A)}, alpha = {format_value(alpha)})", "the params term"),
+             ("B", f"B/D^beta (B = {format_value(B)}, beta = {format_value(beta)})", "the tokens term"))
+    for (name, shown, what), share in zip(terms, shares):
+        if np.max(share) < MIN_TERM_SHARE:
+            raise InvalidInputError(
+                f"the runs do not determine a scaling law reliably: the best fit has {shown}, {what}, adding "
+                f"less than {MIN_TERM_SHARE:.2%} to every run's predicted loss, so the runs do not determine it "
+                "(it sits at the edge of the search); check the units and spread of params, tokens and losses")
+    low, high = EXPONENT_RANGE
+    for name, value in (("alpha", alpha), ("beta", beta)):
+        if not low <= value <= high:
+            raise InvalidInputError(
+                f"the runs do not determine a scaling law reliably: the best fit has {name} = {format_value(value)}, "
+                f"outside {low:g} to {high:g} (at the edge of the starting grid, 0 to 2); check the units and "
+                "spread of the runs")
+    if not np.all(np.isfinite(predicted)):
+        raise InvalidInputError("the runs do not determine a scaling law reliably: the best fit predicts a loss "
+                                "that overflows for some run")
+
+
+def _bootstrap(problem, ends, end_objectives, resamples, seed, progress) -> np.ndarray:
     """Refit ``resamples`` resamples of the runs from the full fit's distinct minima; rows E, A, B, alpha, beta."""
-    runs = problem.x.size
-    starts = ends[_distinct(ends, end_objectives, BOOTSTRAP_STARTS)]
+    runs = problem.runs
+    starts = ends[distinct(ends, end_objectives, BOOTSTRAP_STARTS)]
     counts = np.random.default_rng(seed).multinomial(runs, np.full(runs, 1.0 / runs), size=resamples)
     k = starts.shape[0]
     p = np.empty((resamples, 5))
@@ -461,8 +363,11 @@ def _bootstrap(problem, ends, end_objectives, resamples, seed) -> np.ndarray:
         size = chunk.shape[0]
         q0 = np.tile(starts, (size, 1))
         weights = np.repeat(chunk.astype(float), k, axis=0)
-        q, f, _ = _minimise(problem, q0, weights, SEARCH_TOLERANCE)
-        best = np.argmin(f.reshape(size, k), axis=1) + k * np.arange(size)
+        with np.errstate(over="ignore", invalid="ignore"):
+            q, f, _ = minimise(problem, q0, weights, SEARCH_TOLERANCE)
+        best = np.argmin(np.where(np.isfinite(f), f, np.inf).reshape(size, k), axis=1) + k * np.arange(size)
         p[first:first + size] = problem.external(q[best])
+        if progress is not None:
+            progress(first + size, resamples)
     with np.errstate(over="ignore"):
         return np.column_stack([np.exp(p[:, 2]), np.exp(p[:, 3]), np.exp(p[:, 4]), p[:, 0], p[:, 1]])

@@ -17,6 +17,8 @@ taking cells as Excel passes them (rows of values) and returning values or error
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import xlwings as xw
 
@@ -133,8 +135,20 @@ def FIT_CONSTANTS(fit_name):
 def SCALING_FIT(params_range, tokens_range, loss_range):
     """Fit L = E + A/N^alpha + B/D^beta to your training runs: a row E, A, B, alpha, beta usable as any fit argument."""
     data = xl.data_columns({"params_range": params_range, "tokens_range": tokens_range, "loss_range": loss_range})
-    fitted = fitting.fit_scaling_law(data["params_range"], data["tokens_range"], data["loss_range"])
-    return [[float(x) for x in fitted.constants]]
+    columns = (data["params_range"], data["tokens_range"], data["loss_range"])
+    return [list(_fit_constants(*(np.ascontiguousarray(c, dtype=float).tobytes() for c in columns)))]
+
+
+# Excel recalculates SCALING_FIT whenever the sheet holding its ranges changes, usually with the same runs
+# (xlwings issues #1981, #2535 ask for caching of slow UDFs). The cache lives here, not in xlcalc.fitting:
+# only this layer sees identical calls over and over, its options are fixed, and its answer is five plain
+# floats, where the core's result holds numpy arrays a shared cache would hand to every caller. The key is
+# the bytes of the three float64 columns; a failed fit is not cached (it raises before anything is stored).
+@functools.lru_cache(maxsize=32)
+def _fit_constants(params: bytes, tokens: bytes, losses: bytes) -> tuple[float, ...]:
+    """The fitted constants (E, A, B, alpha, beta) of runs given as float64 bytes, remembered for 32 data sets."""
+    columns = (np.frombuffer(b, dtype=float) for b in (params, tokens, losses))
+    return tuple(float(x) for x in fitting.fit_scaling_law(*columns).constants)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..fitting import HUBER_DELTA, PARAMETERS, fit_scaling_law
 from ..runs import read_runs
@@ -29,6 +30,19 @@ def _positive(text: str) -> float:
     return value
 
 
+def _progress_on(stream):
+    """A progress(done, total) that rewrites one line on ``stream`` when it is a terminal, else None."""
+    if not stream.isatty():
+        return None
+
+    def progress(done: int, total: int) -> None:
+        line = f"bootstrap: {done:,} of {total:,} resamples refitted"
+        stream.write("\r" + (line if done < total else " " * len(line) + "\r"))  # cleared when done
+        stream.flush()
+
+    return progress
+
+
 def register(subparsers) -> None:
     """Add the `fit` command."""
     p = subparsers.add_parser(
@@ -53,7 +67,7 @@ def register(subparsers) -> None:
 def _fit(args) -> int:
     runs = read_runs(args.runs, params_col=args.params_col, tokens_col=args.tokens_col, loss_col=args.loss_col)
     result = fit_scaling_law(runs.params, runs.tokens, runs.losses, delta=args.delta, bootstrap=args.bootstrap,
-                             seed=args.seed)
+                             seed=args.seed, progress=_progress_on(sys.stderr) if args.bootstrap else None)
     table = [[name, runs.params[i], runs.tokens[i], runs.losses[i], float(result.predicted_losses[i]),
               float(result.residuals[i])] for i, name in enumerate(runs.names)]
     if args.json:
@@ -61,7 +75,7 @@ def _fit(args) -> int:
             "file": runs.path, "columns": runs.columns, "runs": len(runs.names),
             "fit": dict(zip(PARAMETERS, result.constants)),
             "objective": result.objective, "delta": result.delta, "starts": result.starts,
-            "converged": result.converged, "bootstrap": args.bootstrap,
+            "descended": result.descended, "converged": result.converged, "bootstrap": args.bootstrap,
             "confidence": result.confidence,
             "intervals": {k: list(v) for k, v in result.intervals.items()} if result.intervals else None,
             "residuals": [dict(zip(("name", "params", "tokens", "loss", "predicted", "residual"), row))
@@ -80,7 +94,8 @@ def _fit(args) -> int:
                 [f"columns: params {runs.columns['params']!r}, tokens {runs.columns['tokens']!r}, "
                  f"loss {runs.columns['loss']!r}",
                  f"Huber objective {result.objective:.6e} (delta {result.delta:g}); "
-                 f"{result.converged} of {result.starts} starts converged",
+                 f"{result.starts} starts scored, the best {result.descended} descended, {result.converged} converged"
+                 + (" (the others stopped once 1.5x above the best)" if result.converged < result.descended else ""),
                  "use it: --fit " + ",".join(f"{v:.6g}" for v in result.constants)])
     print()
     print_table("Residuals (log predicted - log actual)",
