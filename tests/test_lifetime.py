@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from mpmath import mp, mpf
 
 import xlcalc
-from xlcalc import InvalidInputError
+from xlcalc import InvalidInputError, laws, lifetime
 from xlcalc.lifetime import budget_optimal, compute_optimal, cost_optimal
 
 from reference import TABLE_1, TABLE_2, TABLE_2_HARDWARE, TABLE_2_INPUT_TOKENS, TABLE_2_OUTPUT_TOKENS
@@ -249,16 +249,25 @@ class TestComputeOptimalProperties:
 
     def test_optimum_near_one_training_token(self):
         # ln D near 0: the stopping test must be absolute there (a relative one never passed: review defect)
+        # (the kernel itself: the public function refuses this model of under one parameter, issue 10 item 11)
         loss, d_inf = 1133.7587225097996, 3.158754577265016
-        opt = compute_optimal(loss, d_inf)
-        n, d = mp_optimum(xlcalc.get_fit("chinchilla"), loss, d_inf / 3)
-        assert opt.tokens == pytest.approx(d, rel=1e-12) and opt.params == pytest.approx(n, rel=1e-12)
+        fit = xlcalc.get_fit("chinchilla")
+        params, tokens = (float(v[0]) for v in lifetime._minimise_on_curve(fit, np.array([loss]), np.array([d_inf / 3])))
+        n, d = mp_optimum(fit, loss, d_inf / 3)
+        assert tokens == pytest.approx(d, rel=1e-12) and params == pytest.approx(n, rel=1e-12)
+        with pytest.raises(InvalidInputError, match="under one parameter or under one training token"):
+            compute_optimal(loss, d_inf)
 
     @settings(max_examples=200)
     @given(st.floats(1e-6, 1e4), st.floats(0, 1e3))
     def test_every_valid_input_is_solved(self, excess, d_inf):
-        opt = compute_optimal(1.69 + excess, d_inf)
-        assert math.isfinite(opt.params) and math.isfinite(opt.tokens)
+        params, tokens = lifetime._minimise_on_curve(xlcalc.get_fit("chinchilla"), np.array([1.69 + excess]),
+                                                     np.array([d_inf / 3]))
+        assert math.isfinite(params[0]) and math.isfinite(tokens[0])
+        ch_params, ch_tokens = laws._chinchilla_for_loss(xlcalc.get_fit("chinchilla"), 1.69 + excess)
+        if min(params[0], tokens[0], ch_params, ch_tokens) >= 1:  # else a model of under one: an error
+            opt = compute_optimal(1.69 + excess, d_inf)
+            assert (opt.params, opt.tokens) == (params[0], tokens[0])
 
     def test_overflow_is_an_error_not_inf(self):
         with pytest.raises(InvalidInputError, match=r"^inference_tokens = 1e\+300 give a result outside "

@@ -12,6 +12,8 @@ import contextlib
 import contextvars
 import functools
 import numbers
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -58,25 +60,37 @@ def invalid_reasons():
 
 
 def overflow_checked(function):
-    """Run a core function without numpy's overflow warnings: :meth:`Checked.finish` turns any inf or NaN
-    result of valid inputs into an invalid element with its reason (an error for a scalar call)."""
+    """Run a core function without numpy's overflow and division warnings: :meth:`Checked.finish` turns any inf
+    or NaN result of valid inputs into an invalid element with its reason (an error for a scalar call)."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return function(*args, **kwargs)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return function(*args, **kwargs)
+        except (OverflowError, ZeroDivisionError):  # Python float arithmetic on extreme constants (a fit's)
+            fit = kwargs.get("fit")
+            constants = getattr(fit, "constants", fit)
+            shown = "the inputs give" if constants is None or isinstance(constants, str) else (
+                "fit = (" + ", ".join(format_value(v) for v in np.ravel(constants)) + ") gives")
+            raise InvalidInputError(f"{function.__name__}: {shown} a result outside the floating-point range "
+                                    "(too extreme)") from None
 
     return wrapper
 
 
 def format_value(value) -> str:
-    """Show a user's value in a message: numbers as %g, anything else as repr."""
+    """Show a user's value in a message: numbers as %g, anything else as repr (shortened when long)."""
     if isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # a Python int beyond the float range, e.g. 10**400
+            return f"an integer of {len(str(abs(int(value))))} digits"
         if np.isnan(value):
             return "NaN"
         return f"{value:.6g}"
-    return repr(value)
+    shown = " ".join(repr(value).split())  # one line, even for a numpy array
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def as_float_array(name: str, value) -> np.ndarray:
@@ -90,10 +104,23 @@ def as_float_array(name: str, value) -> np.ndarray:
         raise InvalidInputError(f"{name} is {shown} beyond the floating-point range: it must be below "
                                 "about 1.8e308") from None
     except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} = {value!r} is not allowed: must be a number or an array of numbers") from None
+        raise InvalidInputError(f"{name} = {format_value(value)} is not allowed: must be a number or an array of "
+                                "numbers") from None
     if np.asarray(value).dtype == bool:
         raise InvalidInputError(f"{name} is an array of booleans: it must hold numbers")
     return array
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` for a warning issued in the caller of this function that points at the first frame
+    outside the xlcalc package: the user's line, however many xlcalc functions lie in between."""
+    level, frame = 2, sys._getframe(2)  # level 1 is the function that warns
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 class Checked:
@@ -129,13 +156,20 @@ class Checked:
         if not new.any():
             return
         shown = self.values[name] if shown is None else np.broadcast_to(shown, self.shape)
-        self.mark(new, lambda index: f"{name} = {format_value(shown[index])} is not allowed: {allowed}")
+        # one message per distinct bad value, not per element: a million-cell range of one bad value is quick
+        distinct, which = np.unique(np.asarray(shown, dtype=float)[new].ravel(), return_inverse=True)
+        texts = np.array([f"{name} = {format_value(v)} is not allowed: {allowed}" for v in distinct], dtype=object)
+        self.mark(new, texts[which.ravel()])
 
     def mark(self, new, reason_of, error=InvalidInputError) -> None:
-        """Mark the elements of mask ``new`` invalid with ``reason_of(index)``; a scalar call raises ``error``
-        (outside :func:`invalid_reasons`). Every check, before or after solving, ends here."""
-        for index in zip(*np.nonzero(new)) if self.shape else [()]:
-            self.why[index] = reason_of(index)
+        """Mark the elements of mask ``new`` invalid with ``reason_of(index)`` (or the reasons of the marked
+        elements in order, as an array); a scalar call raises ``error`` (outside :func:`invalid_reasons`).
+        Every check, before or after solving, ends here."""
+        if not callable(reason_of):
+            self.why[new if self.shape else ()] = reason_of if self.shape else reason_of[0]
+        else:
+            for index in zip(*np.nonzero(new)) if self.shape else [()]:
+                self.why[index] = reason_of(index)
         self.bad |= new
         if self.scalar and _collector.get() is None:
             raise error(self.why[()])
@@ -193,7 +227,7 @@ class Checked:
                 f"{count} of {self.bad.size} elements are invalid and came back as NaN; first: {first}. "
                 "Use xlcalc.invalid_reasons() to get the reason for each.",
                 InvalidInputWarning,
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),
             )
         out = []
         all_valid = not self.bad.any()
@@ -215,6 +249,15 @@ class Checked:
         for result in results:
             finite &= np.isfinite(np.broadcast_to(np.asarray(result, dtype=float), (count,)))
         self.reject_results(~finite, "give a result outside the floating-point range (too extreme)", valid)
+
+    def reject_tiny_models(self, *models, reason: str = "") -> None:
+        """Mark elements whose model (a ``(params, tokens)`` pair of kernel results) has under one parameter or
+        under one training token: a nonsense model, never an answer. ``reason`` says what to change."""
+        tiny = False
+        for params, tokens in models:
+            tiny = tiny | (np.asarray(params) < 1.0) | (np.asarray(tokens) < 1.0)
+        self.reject_results(tiny, "give a model of under one parameter or under one training token, which is "
+                                  "no real model" + (f": {reason}" if reason else ""))
 
     def reject_results(self, rejected, reason: str, valid=None) -> None:
         """Mark elements invalid after solving, naming the inputs of each element (the extreme ones if any), then ``reason``.

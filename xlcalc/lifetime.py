@@ -251,6 +251,7 @@ def compute_optimal(loss, inference_tokens, *, fit=DEFAULT_FIT) -> ComputeOptimu
     lo, d_inf = c.valid("loss"), c.valid("inference_tokens")
     params, tokens = _minimise_on_curve(f, lo, d_inf / 3.0)
     ch_params, ch_tokens = _chinchilla_for_loss(f, lo)
+    c.reject_tiny_models((params, tokens), (ch_params, ch_tokens), reason="lower the loss")
     train, infer = 6.0 * params * tokens, 2.0 * params * d_inf
     ch_flops = 6.0 * ch_params * ch_tokens + 2.0 * ch_params * d_inf
     saving = _saving(train + infer, ch_flops)
@@ -346,6 +347,7 @@ def _cost_optimum(c: Checked, f: Fit, lifetime_tokens) -> CostOptimum:
     usd_per_param = 2.0 * (v["input_tokens"] * k_prefill + v["output_tokens"] * k_decode)
     params, tokens = _minimise_on_curve(f, v["loss"], usd_per_param / (6.0 * k_train))
     ch_params, ch_tokens = _chinchilla_for_loss(f, v["loss"])
+    c.reject_tiny_models((params, tokens), (ch_params, ch_tokens), reason="lower the loss")
     train, infer = 6.0 * k_train * params * tokens, params * usd_per_param
     ch_usd = 6.0 * k_train * ch_params * ch_tokens + ch_params * usd_per_param
     saving = _saving(train + infer, ch_usd)
