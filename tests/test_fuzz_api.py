@@ -197,6 +197,13 @@ class TestFindings:
             with pytest.raises(xlcalc.InvalidInputError):
                 xlcalc.chinchilla_optimal(1e20, fit=[1.69, 406.4, 410.7, 1e-300, 0.283])
 
+    def test_a_broadcast_too_big_for_memory_is_refused_at_once(self):
+        column, row = np.full((100_000, 1), 7e9), np.full((1, 100_000), 1e12)
+        with pytest.raises(xlcalc.InvalidInputError, match=r"arguments broadcast to 10,000,000,000 elements "
+                                                           r"\(params\(100000, 1\), tokens\(1, 100000\)\): at most "
+                                                           r"16,777,216 in one call"):
+            xlcalc.loss(column, row)
+
     def test_integer_beyond_float_range_is_named(self):
         with pytest.raises(xlcalc.InvalidInputError, match="params is an integer of 401 digits beyond"):
             xlcalc.loss(10**400, 1e12)
