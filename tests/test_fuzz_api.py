@@ -204,6 +204,12 @@ class TestFindings:
                                                            r"16,777,216 in one call"):
             xlcalc.loss(column, row)
 
+    def test_each_bad_value_is_shown_as_typed(self):
+        with xlcalc.invalid_reasons() as why:
+            xlcalc.loss([0.0, -0.0, -1.0, -0.0, float("nan")], 1e12)
+        assert [r.split(" is ")[0] for r in why.reasons] == ["params = 0", "params = -0", "params = -1", "params = -0",
+                                                             "params = NaN"]
+
     def test_integer_beyond_float_range_is_named(self):
         with pytest.raises(xlcalc.InvalidInputError, match="params is an integer of 401 digits beyond"):
             xlcalc.loss(10**400, 1e12)

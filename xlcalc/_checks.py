@@ -166,8 +166,11 @@ class Checked:
             return
         shown = self.values[name] if shown is None else np.broadcast_to(shown, self.shape)
         # one message per distinct bad value, not per element: a million-cell range of one bad value is quick
-        distinct, which = np.unique(np.asarray(shown, dtype=float)[new].ravel(), return_inverse=True)
-        texts = np.array([f"{name} = {format_value(v)} is not allowed: {allowed}" for v in distinct], dtype=object)
+        # (distinct by bit pattern, so -0 stays -0 in its message, as typed)
+        bad_values = np.ascontiguousarray(np.asarray(shown, dtype=float)[new].ravel())
+        bits, which = np.unique(bad_values.view(np.int64), return_inverse=True)
+        texts = np.array([f"{name} = {format_value(v)} is not allowed: {allowed}" for v in bits.view(np.float64)],
+                         dtype=object)
         self.mark(new, texts[which.ravel()])
 
     def mark(self, new, reason_of, error=InvalidInputError) -> None:
