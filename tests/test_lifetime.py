@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from mpmath import mp, mpf
 
 import xlcalc
-from xlcalc import InvalidInputError
+from xlcalc import _lifetime_kernels as kernels
+from xlcalc import InvalidInputError, laws, lifetime
 from xlcalc.lifetime import budget_optimal, compute_optimal, cost_optimal
 
 from reference import TABLE_1, TABLE_2, TABLE_2_HARDWARE, TABLE_2_INPUT_TOKENS, TABLE_2_OUTPUT_TOKENS
@@ -39,6 +40,12 @@ def mp_optimum(fit, loss, s):
     n = (A / (c - B / d**b)) ** (1 / a)
     return float(n), float(d)
 
+
+
+def minimise_on_curve(f, loss, s):
+    """The optimum's (params, tokens) straight from the kernel, before the public checks (e.g. of tiny models)."""
+    log_tokens = kernels.optimal_log_tokens(f, loss, s)
+    return kernels._params_at(f, loss, log_tokens), np.exp(log_tokens)
 
 class TestComputeOptimalTable1:
     @pytest.mark.parametrize("row", TABLE_1, ids=lambda r: f"{r[1]:.0e}")
@@ -249,16 +256,25 @@ class TestComputeOptimalProperties:
 
     def test_optimum_near_one_training_token(self):
         # ln D near 0: the stopping test must be absolute there (a relative one never passed: review defect)
+        # (the kernel itself: the public function refuses this model of under one parameter, issue 10 item 11)
         loss, d_inf = 1133.7587225097996, 3.158754577265016
-        opt = compute_optimal(loss, d_inf)
-        n, d = mp_optimum(xlcalc.get_fit("chinchilla"), loss, d_inf / 3)
-        assert opt.tokens == pytest.approx(d, rel=1e-12) and opt.params == pytest.approx(n, rel=1e-12)
+        fit = xlcalc.get_fit("chinchilla")
+        params, tokens = (float(v[0]) for v in minimise_on_curve(fit, np.array([loss]), np.array([d_inf / 3])))
+        n, d = mp_optimum(fit, loss, d_inf / 3)
+        assert tokens == pytest.approx(d, rel=1e-12) and params == pytest.approx(n, rel=1e-12)
+        with pytest.raises(InvalidInputError, match="under one parameter or under one training token"):
+            compute_optimal(loss, d_inf)
 
     @settings(max_examples=200)
     @given(st.floats(1e-6, 1e4), st.floats(0, 1e3))
     def test_every_valid_input_is_solved(self, excess, d_inf):
-        opt = compute_optimal(1.69 + excess, d_inf)
-        assert math.isfinite(opt.params) and math.isfinite(opt.tokens)
+        params, tokens = minimise_on_curve(xlcalc.get_fit("chinchilla"), np.array([1.69 + excess]),
+                                                     np.array([d_inf / 3]))
+        assert math.isfinite(params[0]) and math.isfinite(tokens[0])
+        ch_params, ch_tokens = laws._chinchilla_for_loss(xlcalc.get_fit("chinchilla"), 1.69 + excess)
+        if min(params[0], tokens[0], ch_params, ch_tokens) >= 1:  # else a model of under one: an error
+            opt = compute_optimal(1.69 + excess, d_inf)
+            assert (opt.params, opt.tokens) == (params[0], tokens[0])
 
     def test_overflow_is_an_error_not_inf(self):
         with pytest.raises(InvalidInputError, match=r"^inference_tokens = 1e\+300 give a result outside "

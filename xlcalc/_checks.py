@@ -12,11 +12,17 @@ import contextvars
 import functools
 import math
 import numbers
+import os
+import sys
 import warnings
 
 import numpy as np
 
 from .errors import InvalidInputError, InvalidInputWarning
+
+# The most elements one call computes: 16.8 million (the 1,000,000-scenario benchmark is one sixteenth); each
+# result array of that size takes 134 MB, and a column of 1e5 against a row of 1e5 would need terabytes.
+MAX_ELEMENTS = 2**24
 
 _collector: contextvars.ContextVar = contextvars.ContextVar("xlcalc_invalid_reasons", default=None)
 
@@ -61,25 +67,37 @@ class invalid_reasons:  # noqa: N801 - used as a function, ``with invalid_reason
 
 
 def overflow_checked(function):
-    """Run a core function without numpy's overflow warnings: :meth:`Checked.finish` turns any inf or NaN
-    result of valid inputs into an invalid element with its reason (an error for a scalar call)."""
+    """Run a core function without numpy's overflow and division warnings: :meth:`Checked.finish` turns any inf
+    or NaN result of valid inputs into an invalid element with its reason (an error for a scalar call)."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # x/0 is inf: rejected the same way
-            return function(*args, **kwargs)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return function(*args, **kwargs)
+        except (OverflowError, ZeroDivisionError):  # Python float arithmetic on extreme constants (a fit's)
+            fit = kwargs.get("fit")
+            constants = getattr(fit, "constants", fit)
+            shown = "the inputs give" if constants is None or isinstance(constants, str) else (
+                "fit = (" + ", ".join(format_value(v) for v in np.ravel(constants)) + ") gives")
+            raise InvalidInputError(f"{function.__name__}: {shown} a result outside the floating-point range "
+                                    "(too extreme)") from None
 
     return wrapper
 
 
 def format_value(value) -> str:
-    """Show a user's value in a message: numbers as %g, anything else as repr."""
+    """Show a user's value in a message: numbers as %g, anything else as repr (shortened when long)."""
     if isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # a Python int beyond the float range, e.g. 10**400
+            return f"an integer of {len(str(abs(int(value))))} digits"
         if np.isnan(value):
             return "NaN"
         return f"{value:.6g}"
-    return repr(value)
+    shown = " ".join(repr(value).split())  # one line, even for a numpy array
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def as_float_array(name: str, value) -> np.ndarray:
@@ -93,7 +111,8 @@ def as_float_array(name: str, value) -> np.ndarray:
         raise InvalidInputError(f"{name} is {shown} beyond the floating-point range: it must be below "
                                 "about 1.8e308") from None
     except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} = {value!r} is not allowed: must be a number or an array of numbers") from None
+        raise InvalidInputError(f"{name} = {format_value(value)} is not allowed: must be a number or an array of "
+                                "numbers") from None
     if np.asarray(value).dtype == bool:
         raise InvalidInputError(f"{name} is an array of booleans: it must hold numbers")
     return array
@@ -111,6 +130,18 @@ NON_FINITE_REASON = "give a result outside the floating-point range (too extreme
 def _plain_number(value) -> bool:
     """A Python float (or numpy float scalar) or an int that converts exactly: the scalar fast path takes these."""
     return isinstance(value, float) or (type(value) is int and -_EXACT_INT < value < _EXACT_INT)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` for a warning issued in the caller of this function that points at the first frame
+    outside the xlcalc package: the user's line, however many xlcalc functions lie in between."""
+    level, frame = 2, sys._getframe(2)  # level 1 is the function that warns
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 class Checked:
@@ -140,8 +171,13 @@ class Checked:
         except ValueError:
             shapes = ", ".join(f"{n}{a.shape}" for n, a in arrays.items())
             raise InvalidInputError(f"arguments have shapes that do not broadcast together: {shapes}") from None
-        self._values = dict(zip(arrays, broadcast))
         self.shape = broadcast[0].shape if broadcast else ()
+        size = int(np.prod(self.shape, dtype=float))
+        if size > MAX_ELEMENTS:
+            shapes = ", ".join(f"{n}{a.shape}" for n, a in arrays.items() if a.ndim)
+            raise InvalidInputError(f"arguments broadcast to {size:,.0f} elements ({shapes}): at most "
+                                    f"{MAX_ELEMENTS:,} in one call; split the call")
+        self._values = dict(zip(arrays, broadcast))
         self.bad = np.zeros(self.shape, dtype=bool)
 
     @property
@@ -170,13 +206,23 @@ class Checked:
         if not new.any():
             return
         shown = self.values[name] if shown is None else np.broadcast_to(shown, self.shape)
-        self.mark(new, lambda index: f"{name} = {format_value(shown[index])} is not allowed: {allowed}")
+        # one message per distinct bad value, not per element: a million-cell range of one bad value is quick
+        # (distinct by bit pattern, so -0 stays -0 in its message, as typed)
+        bad_values = np.ascontiguousarray(np.asarray(shown, dtype=float)[new].ravel())
+        bits, which = np.unique(bad_values.view(np.int64), return_inverse=True)
+        texts = np.array([f"{name} = {format_value(v)} is not allowed: {allowed}" for v in bits.view(np.float64)],
+                         dtype=object)
+        self.mark(new, texts[which.ravel()])
 
     def mark(self, new, reason_of, error=InvalidInputError) -> None:
-        """Mark the elements of mask ``new`` invalid with ``reason_of(index)``; a scalar call raises ``error``
-        (outside :func:`invalid_reasons`). Every check, before or after solving, ends here."""
-        for index in zip(*np.nonzero(new)) if self.shape else [()]:
-            self.why[index] = reason_of(index)
+        """Mark the elements of mask ``new`` invalid with ``reason_of(index)`` (or the reasons of the marked
+        elements in order, as an array); a scalar call raises ``error`` (outside :func:`invalid_reasons`).
+        Every check, before or after solving, ends here."""
+        if not callable(reason_of):
+            self.why[new if self.shape else ()] = reason_of if self.shape else reason_of[0]
+        else:
+            for index in zip(*np.nonzero(new)) if self.shape else [()]:
+                self.why[index] = reason_of(index)
         self.bad |= new
         if self.scalar and _collector.get() is None:
             raise error(self.why[()])
@@ -242,7 +288,7 @@ class Checked:
                 return out[0] if len(out) == 1 else tuple(out)
         valid = self._valid_at_solve if self._valid_at_solve is not None else ~self.bad
         self._reject_non_finite(results, valid)
-        self._report(stacklevel=4)
+        self._report()
         out = []
         all_valid = not self.bad.any()
         for result in results:
@@ -256,7 +302,7 @@ class Checked:
             out.append(float(full) if self.scalar else full)
         return out[0] if len(out) == 1 else tuple(out)
 
-    def _report(self, stacklevel: int) -> None:
+    def _report(self) -> None:
         """Give the reasons to an active :func:`invalid_reasons` block, or warn once when any element is invalid."""
         collector = _collector.get()
         if collector is not None:
@@ -268,7 +314,7 @@ class Checked:
                 f"{count} of {self.bad.size} elements are invalid and came back as NaN; first: {first}. "
                 "Use xlcalc.invalid_reasons() to get the reason for each.",
                 InvalidInputWarning,
-                stacklevel=stacklevel,
+                stacklevel=_caller_stacklevel(),
             )
 
     # ------------------------------------------------------------------------------------------
@@ -325,7 +371,7 @@ class Checked:
         for output in outputs:
             non_finite |= ~np.isfinite(output)
         self.reject_where(non_finite, NON_FINITE_REASON)
-        self._report(stacklevel=4)
+        self._report()
         if self.bad.any():
             for output in outputs:
                 output[self.bad] = np.nan
@@ -338,6 +384,15 @@ class Checked:
         for result in results:
             finite &= np.isfinite(np.broadcast_to(np.asarray(result, dtype=float), (count,)))
         self.reject_results(~finite, NON_FINITE_REASON, valid)
+
+    def reject_tiny_models(self, *models, reason: str = "") -> None:
+        """Mark elements whose model (a ``(params, tokens)`` pair of kernel results) has under one parameter or
+        under one training token: a nonsense model, never an answer. ``reason`` says what to change."""
+        tiny = False
+        for params, tokens in models:
+            tiny = tiny | (np.asarray(params) < 1.0) | (np.asarray(tokens) < 1.0)
+        self.reject_results(tiny, "give a model of under one parameter or under one training token, which is "
+                                  "no real model" + (f": {reason}" if reason else ""))
 
     def reject_results(self, rejected, reason: str, valid=None) -> None:
         """Mark elements invalid after solving, naming the inputs of each element (the extreme ones if any), then ``reason``.

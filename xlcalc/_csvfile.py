@@ -14,12 +14,14 @@ import csv
 import io
 import math
 import os
-import pathlib
+import stat
 
-from .errors import DataFileError
+from .errors import DataFileError, InvalidInputError
 
 DELIMITERS = (",", ";", "\t")   # the first wins a tie
 NAN = float("nan")
+# The largest data file read: the paper's 47 training runs are 4 KB and the accelerator catalog 10 KB.
+MAX_BYTES = 64 * 2**20
 
 
 class Table:
@@ -54,22 +56,57 @@ def _decode(data: bytes, label: str) -> str:
 
 
 def read_text(source, label: str) -> str:
-    """The text of ``source`` (a path, or an open text or binary file) read as UTF-8 with an optional BOM."""
+    """The text of ``source`` (a path, or an open text or binary file) read as UTF-8 with an optional BOM.
+
+    A path must name a regular file (not a folder, device, pipe or socket: /dev/zero or a FIFO would
+    never end) of at most :data:`MAX_BYTES`; an open file is read up to that size."""
     if hasattr(source, "read"):
         try:
-            data = source.read()
+            data = source.read(MAX_BYTES + 1)
         except UnicodeDecodeError:
             raise DataFileError(f"{label}: not a text CSV file (it is not UTF-8)") from None
+        if len(data) > MAX_BYTES:
+            raise DataFileError(f"{label}: the file is larger than {MAX_BYTES // 2**20} MiB, far more than any "
+                                "data file xlcalc reads")
         if isinstance(data, bytes):
             return _decode(data, label)
         return data[1:] if data.startswith("\ufeff") else data
-    try:
-        data = pathlib.Path(os.fspath(source)).read_bytes()
+    return _decode(_read_regular_file(source, label), label)
+
+
+def _read_regular_file(path, label: str) -> bytes:
+    """The bytes of the regular file at ``path``, at most MAX_BYTES; DataFileError naming ``label`` otherwise."""
+    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
+        raise InvalidInputError(f"the file name {label} is not a path: give a str or a pathlib.Path")
+    if not os.fspath(path):
+        raise DataFileError("the file name is empty: give the path of a CSV file")
+    try:  # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below refuses it
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise DataFileError(f"{label}: no such file (cannot read the file)") from None
+    except ValueError:  # a NUL character in the name
+        raise DataFileError(f"{label}: not a valid file name") from None
     except OSError as exc:
         raise DataFileError(f"{label}: the file cannot be read ({exc.strerror or exc})") from None
-    return _decode(data, label)
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise DataFileError(f"{label}: the file cannot be read (it is a folder, not a file)")
+        raise DataFileError(f"{label}: the file cannot be read (it is a device, pipe or socket, not a regular "
+                            "file): give a CSV file")
+    if info.st_size > MAX_BYTES:
+        os.close(descriptor)
+        raise DataFileError(f"{label}: the file has {info.st_size:,} bytes, more than the {MAX_BYTES // 2**20} "
+                            "MiB xlcalc reads (far more than any data file needs)")
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            data = file.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise DataFileError(f"{label}: the file cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_BYTES:  # it grew while being read
+        raise DataFileError(f"{label}: the file is larger than {MAX_BYTES // 2**20} MiB, more than xlcalc reads")
+    return data
 
 
 def _delimiter(text: str, delimiters: tuple[str, ...]) -> str:
@@ -79,11 +116,13 @@ def _delimiter(text: str, delimiters: tuple[str, ...]) -> str:
     return max(delimiters, key=lambda delimiter: fields[delimiter])
 
 
-def read_table(source, label: str, *, delimiters: tuple[str, ...] = (",",)) -> Table:
+def read_table(source, label: str, *, delimiters: tuple[str, ...] = (",",), max_rows: int | None = None,
+               rows_are: str = "rows") -> Table:
     """Read the CSV ``source`` (a path or an open file), split by the one of ``delimiters`` that splits the header most.
 
     Lines that are blank or start with '#' are skipped where a record would start (inside a quoted field
-    they are part of it); so are records whose fields are all empty. Fields are stripped.
+    they are part of it); so are records whose fields are all empty. Fields are stripped. More than
+    ``max_rows`` records after the header is an error that counts them as ``rows_are``.
 
     Examples
     --------
@@ -114,6 +153,9 @@ def read_table(source, label: str, *, delimiters: tuple[str, ...] = (",",)) -> T
             fields = [field.strip() for field in fields]
             if any(fields):
                 records.append((position["start"], fields))
+                if max_rows is not None and len(records) > max_rows + 1:
+                    raise DataFileError(f"{label}: the file has more than {max_rows:,} {rows_are}, the most xlcalc "
+                                        "reads (far more than any real data file)")
     except csv.Error as exc:
         raise DataFileError(f"{label} line {position['start']}: cannot read the line as CSV ({exc})") from None
     return Table(label, delimiter, records)

@@ -29,12 +29,16 @@ import numpy as np
 from ._checks import _plain_number, format_value, invalid_reasons
 from .errors import DataFileError, DoesNotFitError, InvalidInputError, UnknownNameError
 from .laws import DEFAULT_FIT, FITS, Fit, get_fit
+from .runs import MAX_RUNS
 
 VALUE, NUM, NA = "#VALUE!", "#NUM!", "#N/A"
 # What an error cell holds when xlwings reads it with err_to_str=True (Windows and Office.js alike).
 EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!",
                 "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 REQUIRED = inspect.Parameter.empty
+# Cells one call may compute: four whole worksheet columns (=F(A:A) is real use); a column of 3,000 against
+# a row of 3,000 (9 million cells) is refused at once instead of computing for a minute.
+MAX_CELLS = 4 * 1_048_576
 
 
 class ExcelError(Exception):
@@ -121,7 +125,11 @@ def _number_or_reason(name: str, cell, default):
     if isinstance(cell, bool):
         return np.nan, f"{VALUE} {name} = {str(cell).upper()} is not allowed: must be a number"
     if isinstance(cell, numbers.Real):
-        return float(cell), ""
+        try:
+            return float(cell), ""
+        except OverflowError:  # a Python integer beyond the float range, e.g. 10**400
+            return np.nan, (f"{NUM} {name} is {format_value(cell)}, beyond the floating-point range: "
+                            "must be a number below about 1.8e308")
     if isinstance(cell, str):
         code = _excel_error_code(cell.strip())
         if code:
@@ -151,8 +159,12 @@ def number_cells(name: str, value, default=REQUIRED) -> Cells:
     """An argument of numbers; empty cells take ``default`` (an error when it is REQUIRED)."""
     rows = grid(value)
     if all(type(cell) is float or type(cell) is int for row in rows for cell in row):  # the common, fast case
-        values = np.array(rows, dtype=float)
-        return Cells(values, np.full(values.shape, "", dtype=object))
+        try:
+            values = np.array(rows, dtype=float)
+        except OverflowError:  # an integer beyond the float range: the cell by cell path names it
+            pass
+        else:
+            return Cells(values, np.full(values.shape, "", dtype=object))
     shape = (len(rows), len(rows[0]))
     values = np.empty(shape)
     errors = np.full(shape, "", dtype=object)
@@ -206,13 +218,18 @@ def fit_value(value) -> Fit:
 
 
 def broadcast_shape(named: dict[str, Cells]) -> tuple[int, int]:
-    """The common shape of the arguments, or an ExcelError naming the sizes that do not fit together."""
+    """The common shape of the arguments, or an ExcelError naming the sizes that do not fit together or
+    a result of more than :data:`MAX_CELLS` cells."""
     try:
-        return np.broadcast_shapes(*(cells.shape for cells in named.values()))
+        shape = np.broadcast_shapes(*(cells.shape for cells in named.values()))
     except ValueError:
         sizes = ", ".join(f"{name} is {_size(cells.shape)}" for name, cells in named.items() if cells.shape != (1, 1))
         raise ExcelError(VALUE, f"ranges do not fit together ({sizes}): give ranges of the same size, "
                                 "or single cells, or a column against a row") from None
+    if shape[0] * shape[1] > MAX_CELLS:
+        raise ExcelError(VALUE, f"the result would have {shape[0] * shape[1]:,} cells ({_size(shape)}): one call "
+                                f"gives at most {MAX_CELLS:,} (four full worksheet columns); give smaller ranges")
+    return shape
 
 
 def _first_error(named: dict[str, Cells], shape) -> np.ndarray:
@@ -412,4 +429,7 @@ def data_columns(named_values: dict) -> dict[str, np.ndarray]:
             raise ExcelError(VALUE, f"cell {bad[0] + 1} of the data: {errors[bad[0]].split(' ', 1)[1]}")
     if empty.all():
         raise ExcelError(VALUE, "the data ranges are empty")
+    if int((~empty).sum()) > MAX_RUNS:
+        raise ExcelError(VALUE, f"the data has {int((~empty).sum()):,} runs: at most {MAX_RUNS:,} can be fitted "
+                                "(a fit holds every run for each of its 4,500 starts)")
     return {name: values[~empty] for name, values in flat_values.items()}

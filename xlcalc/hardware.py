@@ -15,8 +15,9 @@ import os
 import re
 from importlib import resources
 
+from ._checks import format_value
 from ._csvfile import parse_number, read_table
-from .errors import DataFileError, UnknownNameError
+from .errors import DataFileError, InvalidInputError, UnknownNameError
 
 NAN = float("nan")
 SPEC_COLUMNS = ("name", "aliases", "vendor", "peak_tflops_bf16", "peak_tflops_fp8", "peak_tflops_int8",
@@ -129,11 +130,11 @@ class Catalog:
         if len(starting) == 1:
             return self._items[starting[0]]
         if starting:
-            raise UnknownNameError(f"accelerator {name!r} is ambiguous: it could be {', '.join(starting)}")
+            raise UnknownNameError(f"accelerator {format_value(name)} is ambiguous: it could be {', '.join(starting)}")
         close = difflib.get_close_matches(key, list(self._keys), n=5, cutoff=0.5)
         close_names = list(dict.fromkeys(self._keys[k] for k in close))
         hint = f"did you mean {', '.join(close_names)}? " if close_names else ""
-        raise UnknownNameError(f"accelerator {name!r} is not in the catalog: {hint}known: {', '.join(self.names)}")
+        raise UnknownNameError(f"accelerator {format_value(name)} is not in the catalog: {hint}known: {', '.join(self.names)}")
 
     def prices(self, name=None) -> list[Price]:
         """Offers for the accelerator ``name`` (cheapest first), or every offer in file order."""
@@ -285,6 +286,9 @@ def default_catalog() -> Catalog:
 
 
 def _catalog(catalog) -> Catalog:
+    if catalog is not None and not isinstance(catalog, Catalog):
+        raise InvalidInputError(f"catalog = {format_value(catalog)} is not allowed: must be a Catalog "
+                                "(xlcalc.load_catalog) or None for the bundled one")
     return default_catalog() if catalog is None else catalog
 
 

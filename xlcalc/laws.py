@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ._checks import Checked, format_value
+from ._checks import Checked, format_value, overflow_checked
 from .errors import InvalidInputError, UnknownNameError
 
 
@@ -32,8 +32,12 @@ class Fit:
         for field in ("E", "A", "B", "alpha", "beta"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-                raise InvalidInputError(f"fit {field} = {value!r} is not allowed: must be a number")
-            object.__setattr__(self, field, float(value))
+                raise InvalidInputError(f"fit {field} = {format_value(value)} is not allowed: must be a number")
+            try:
+                object.__setattr__(self, field, float(value))
+            except OverflowError:  # an integer beyond the float range, e.g. 10**400
+                raise InvalidInputError(f"fit {field} is {format_value(value)}, beyond the floating-point range: "
+                                        "must be a finite number") from None
         if not math.isfinite(self.E) or self.E < 0:
             raise InvalidInputError(f"fit E = {format_value(self.E)} is not allowed: must be a finite number >= 0")
         for field in ("A", "B", "alpha", "beta"):
@@ -156,6 +160,7 @@ def _check_loss_above_floor(c: Checked, f: Fit, name: str = "loss") -> None:
               f"must be greater than the irreducible loss E = {format_value(f.E)} of fit '{f.name}'")
 
 
+@overflow_checked
 def loss(params, tokens, *, fit=DEFAULT_FIT):
     """Loss L(N, D) = E + A/N^alpha + B/D^beta of a model with `params` parameters trained on `tokens` tokens.
 
@@ -171,9 +176,12 @@ def loss(params, tokens, *, fit=DEFAULT_FIT):
     f = get_fit(fit)
     c = Checked(params=params, tokens=tokens)
     c.positive("params", "tokens")
-    return c.finish(_loss(f, c.valid("params"), c.valid("tokens")))
+    params, tokens = c.valid("params"), c.valid("tokens")
+    c.reject_tiny_models((params, tokens))
+    return c.finish(_loss(f, params, tokens))
 
 
+@overflow_checked
 def chinchilla_optimal(compute_flops, *, fit=DEFAULT_FIT) -> ChinchillaOptimum:
     """Training-compute-optimal params and tokens for a budget of `compute_flops` FLOPs (C = 6ND), and its loss.
 
@@ -195,10 +203,12 @@ def chinchilla_optimal(compute_flops, *, fit=DEFAULT_FIT) -> ChinchillaOptimum:
     g = (f.alpha * f.A / (f.beta * f.B)) ** (1.0 / (f.alpha + f.beta))
     params = g * np.power(flops / 6.0, f.beta / (f.alpha + f.beta))
     tokens = flops / (6.0 * params)
+    c.reject_tiny_models((params, tokens), reason="raise compute_flops (or check the fit)")
     n, d, l, fl = c.finish(params, tokens, _loss(f, params, tokens), flops)
     return ChinchillaOptimum(n, d, l, fl)
 
 
+@overflow_checked
 def chinchilla_tokens(params, *, fit=DEFAULT_FIT):
     """Chinchilla-optimal training tokens for a model of `params` parameters: D = (beta*B*N^alpha / (alpha*A))^(1/beta).
 
@@ -210,9 +220,12 @@ def chinchilla_tokens(params, *, fit=DEFAULT_FIT):
     f = get_fit(fit)
     c = Checked(params=params)
     c.positive("params")
-    return c.finish(_chinchilla_tokens(f, c.valid("params")))
+    tokens = _chinchilla_tokens(f, c.valid("params"))
+    c.reject_tiny_models((c.valid("params"), tokens))
+    return c.finish(tokens)
 
 
+@overflow_checked
 def tokens_for_loss(loss, params, *, fit=DEFAULT_FIT):
     """Training tokens a model of `params` parameters needs to reach `loss`: D = (B / (loss - E - A/N^alpha))^(1/beta).
 
@@ -227,9 +240,12 @@ def tokens_for_loss(loss, params, *, fit=DEFAULT_FIT):
     c.require("params", c["loss"] > floor,
               "is too small to reach this loss with any number of tokens (its loss with infinite data is higher)")
     rest = c.valid("loss") - f.E - f.A / np.power(c.valid("params"), f.alpha)
-    return c.finish(np.power(f.B / rest, 1.0 / f.beta))
+    tokens = np.power(f.B / rest, 1.0 / f.beta)
+    c.reject_tiny_models((c.valid("params"), tokens), reason="lower the loss")
+    return c.finish(tokens)
 
 
+@overflow_checked
 def params_for_loss(loss, tokens, *, fit=DEFAULT_FIT):
     """Parameters a model trained on `tokens` tokens needs to reach `loss`: N = (A / (loss - E - B/D^beta))^(1/alpha).
 
@@ -243,9 +259,12 @@ def params_for_loss(loss, tokens, *, fit=DEFAULT_FIT):
         floor = f.E + f.B / np.power(c["tokens"], f.beta)
     c.require("tokens", c["loss"] > floor,
               "are too few to reach this loss at any model size (the loss with infinite parameters is higher)")
-    return c.finish(_params_on_curve(f, c.valid("loss"), c.valid("tokens")))
+    params = _params_on_curve(f, c.valid("loss"), c.valid("tokens"))
+    c.reject_tiny_models((params, c.valid("tokens")), reason="lower the loss")
+    return c.finish(params)
 
 
+@overflow_checked
 def chinchilla_for_loss(loss, *, fit=DEFAULT_FIT) -> ChinchillaModel:
     """The Chinchilla-style model (params, tokens, training flops) that reaches `loss` with the least training compute.
 
@@ -258,5 +277,6 @@ def chinchilla_for_loss(loss, *, fit=DEFAULT_FIT) -> ChinchillaModel:
     c = Checked(loss=loss)
     _check_loss_above_floor(c, f)
     params, tokens = _chinchilla_for_loss(f, c.valid("loss"))
+    c.reject_tiny_models((params, tokens), reason="lower the loss")
     n, d, fl = c.finish(params, tokens, 6.0 * params * tokens)
     return ChinchillaModel(n, d, fl)

@@ -152,8 +152,22 @@ def _solved(c: Checked, one, chunk, count: int, f: Fit, *names: str) -> tuple:
     if c.scalar:
         if c.bad:  # only inside invalid_reasons(): a scalar call with a bad value raises before this
             return c.finish(*[math.nan] * count)
-        return c.finish(*one(f, *(np.float64(c.floats[name] if c.floats else c[name]) for name in names)))
-    return c.finish_outputs(*c.map_chunks(lambda *args: chunk(f, *args), count, *names))
+        results = one(f, *(np.float64(c.floats[name] if c.floats else c[name]) for name in names))
+        c.reject_where(np.array(_tiny_models(results)), _TINY_MODEL_REASON)
+        return c.finish(*results)
+    outputs = c.map_chunks(lambda *args: chunk(f, *args), count, *names)
+    c.reject_where(_tiny_models(outputs), _TINY_MODEL_REASON)
+    return c.finish_outputs(*outputs)
+
+
+_TINY_MODEL_REASON = "give a model of under one parameter or under one training token, which is no real model: " \
+                     "lower the loss"
+
+
+def _tiny_models(results) -> np.ndarray:
+    """Where the optimum (results 0, 1) or its Chinchilla reference (results 6, 7) has under one parameter or token."""
+    return (np.less(results[0], 1.0) | np.less(results[1], 1.0) | np.less(results[6], 1.0)
+            | np.less(results[7], 1.0))
 
 
 def _compute_one(f: Fit, loss: float, inference_tokens: float) -> tuple:

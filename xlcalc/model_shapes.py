@@ -16,6 +16,7 @@ import dataclasses
 import difflib
 import functools
 import io
+import math
 import re
 from importlib import resources
 
@@ -119,6 +120,7 @@ def kv_bytes_per_token(shape: ModelShape, bytes_per_value=2):
     >>> kv_bytes_per_token(model_shape("Llama-3.1-70B"), 1)  # FP8 KV cache, 8 KV heads
     163840.0
     """
+    shape = model_shape(shape)  # a ModelShape, or a catalog name or parameter count
     c = Checked(bytes_per_value=bytes_per_value)
     c.positive("bytes_per_value")
     return c.finish(2.0 * shape.layers * shape.kv_dim * c.valid("bytes_per_value"))
@@ -132,6 +134,7 @@ def weights_bytes(shape: ModelShape, bytes_per_param=2):
     >>> weights_bytes(model_shape("Llama-2-70B"), 1) / 1e9  # int8
     68.976648192
     """
+    shape = model_shape(shape)  # a ModelShape, or a catalog name or parameter count
     c = Checked(bytes_per_param=bytes_per_param)
     c.positive("bytes_per_param")
     return c.finish(shape.params * c.valid("bytes_per_param"))
@@ -154,6 +157,7 @@ def flops_per_token(shape: ModelShape, context_tokens=0):
     >>> round(flops_per_token(s, 4096) / flops_per_token(s), 3)  # attention over 4k tokens adds 16%
     1.163
     """
+    shape = model_shape(shape)  # a ModelShape, or a catalog name or parameter count
     c = Checked(context_tokens=context_tokens)
     c.non_negative("context_tokens")
     return c.finish(2.0 * shape.matmul_params + 4.0 * shape.layers * shape.q_dim * c.valid("context_tokens"))
@@ -225,6 +229,15 @@ def _named_shape(name: str) -> ModelShape:
     hint = f"did you mean {', '.join(close_names)}? " if close_names else ""
     raise UnknownNameError(f"model {name!r} is not in the shape catalog: {hint}known: {', '.join(model_names())}; "
                            "or give a parameter count")
+
+
+def _catalog_shapes(catalog) -> list:
+    """The shapes of a ``catalog=`` argument (a dict or a list of ModelShape, at least two), or InvalidInputError."""
+    shapes = list(catalog.values()) if isinstance(catalog, dict) else list(catalog) if isinstance(catalog, (list, tuple)) else []
+    if len(shapes) < 2 or not all(isinstance(shape, ModelShape) for shape in shapes):
+        raise InvalidInputError(f"catalog = {format_value(catalog) if not isinstance(catalog, (dict, list, tuple)) else type(catalog).__name__} "
+                                "is not allowed: must be a dict or list of at least two ModelShape")
+    return shapes
 
 
 def model_shape(name_or_params) -> ModelShape:
@@ -330,7 +343,7 @@ def interpolated_shape(params, *, catalog=None) -> ModelShape:
     if not c.scalar:
         raise InvalidInputError("interpolated_shape takes one parameter count; use shape_arrays for many")
     target = float(c["params"])
-    table = _catalog_ratios() if catalog is None else _ratios(catalog.values() if isinstance(catalog, dict) else catalog)
+    table = _catalog_ratios() if catalog is None else _ratios(_catalog_shapes(catalog))
     got = {k: float(v[0]) for k, v in _interpolate(np.array([target]), table).items()}
     nearest = table["shapes"][int(got["nearest"])]
     return ModelShape(name=f"interpolated {target:.4g} params", layers=got["layers"], d_model=got["d_model"],
@@ -376,6 +389,14 @@ class ShapeArrays:
     kv_dim: np.ndarray
 
 
+def _count_or_inf(value) -> float:
+    """A parameter count as a float; inf for an integer beyond the float range (then refused with a reason)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def shape_arrays(values) -> tuple[ShapeArrays, np.ndarray]:
     """Shapes for an array of names and/or parameter counts: (ShapeArrays, reasons) with '' where usable.
 
@@ -389,7 +410,7 @@ def shape_arrays(values) -> tuple[ShapeArrays, np.ndarray]:
     reasons = np.full(flat.shape, "", dtype=object)
     is_number = np.array([isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                           for v in flat], dtype=bool)
-    numbers = np.array([float(v) if n else np.nan for v, n in zip(flat, is_number)])
+    numbers = np.array([_count_or_inf(v) if n else np.nan for v, n in zip(flat, is_number)])
     good = is_number & np.isfinite(numbers) & (numbers > 0)
     for index in np.nonzero(is_number & ~good)[0]:
         reasons[index] = f"model = {format_value(numbers[index])} is not allowed: must be a name or a parameter count > 0"

@@ -49,7 +49,7 @@ GPUS = "GPUs of one replica, split by tensor parallelism (whole number >= 1); op
 def _model_cells(value) -> xl.Cells:
     """The model argument: names (text) or counts (numbers), each cell kept as typed."""
     rows = xl.grid(value)
-    if all(type(cell) is float or type(cell) is int for row in rows for cell in row):  # counts only: fast
+    if all(type(cell) is float or (type(cell) is int and abs(cell) < 2**53) for row in rows for cell in row):  # fast
         values = np.array(rows, dtype=float).astype(object)
         return xl.Cells(values, np.full(values.shape, "", dtype=object))
     values = np.empty((len(rows), len(rows[0])), dtype=object)
@@ -206,7 +206,9 @@ def KV_BYTES_PER_TOKEN(model, bytes_per_value=None):
     per_value = np.broadcast_to(named["bytes_per_value"].values, shape)
     bad = (errors == "") & ~(per_value > 0)
     errors = np.where(bad, f"{xl.NUM} bytes_per_value must be a number > 0", errors)
-    return _cells(2.0 * shapes.layers * shapes.kv_dim * per_value, errors, shape)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf stand in for cells that show their error
+        kv_bytes = 2.0 * shapes.layers * shapes.kv_dim * per_value
+    return _cells(kv_bytes, errors, shape)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -43,6 +43,12 @@ def _progress_on(stream):
     return progress
 
 
+def _column(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a column name (give the header text of a column)")
+    return text
+
+
 def register(subparsers) -> None:
     """Add the `fit` command."""
     p = subparsers.add_parser(
@@ -53,9 +59,9 @@ def register(subparsers) -> None:
                     "unless named with the options. Comma-, semicolon- (then with decimal commas, as European "
                     "Excel exports) and tab-separated files are read.")
     p.add_argument("runs", metavar="RUNS.csv", help="CSV file with one training run per row")
-    p.add_argument("--params-col", metavar="NAME", help="column with the parameter count N")
-    p.add_argument("--tokens-col", metavar="NAME", help="column with the training tokens D")
-    p.add_argument("--loss-col", metavar="NAME", help="column with the final (smoothed) loss")
+    p.add_argument("--params-col", type=_column, metavar="NAME", help="column with the parameter count N")
+    p.add_argument("--tokens-col", type=_column, metavar="NAME", help="column with the training tokens D")
+    p.add_argument("--loss-col", type=_column, metavar="NAME", help="column with the final (smoothed) loss")
     p.add_argument("--bootstrap", type=_count, default=0, metavar="N",
                    help="bootstrap resamples for 95%% confidence intervals (default 0: none)")
     p.add_argument("--seed", type=_count, default=0, help="seed of the bootstrap resampling, >= 0 (default 0)")
