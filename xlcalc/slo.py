@@ -194,8 +194,8 @@ def _explain(c: Checked, v, failed) -> None:
     c._valid_at_solve = valid  # the kernels computed on these elements; finish scatters back to them
     reasons = np.full(c.shape, "", dtype=object)
     positions = np.argwhere(valid) if c.shape else [()]
-    for i in np.nonzero(failed)[0]:
-        one = {k: np.asarray(x, dtype=float)[i:i + 1] for k, x in v.items()}
+    for i in np.flatnonzero(failed):  # flat: also for a scalar call's 0-d mask
+        one = {k: np.atleast_1d(np.asarray(x, dtype=float))[i:i + 1] for k, x in v.items()}
         reasons[tuple(positions[i])] = _why(one)
     new = np.zeros(c.shape, dtype=bool)
     new[valid] = failed
