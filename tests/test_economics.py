@@ -53,8 +53,11 @@ class TestFlops:
         assert train_flops(30e9, 1.556e12) + inference_flops(30e9, 1e9 * 600) == pytest.approx(3.161e23, rel=5e-4)
 
     def test_bad_input(self):
-        with pytest.raises(InvalidInputError, match="tokens = 0 is not allowed: must be a number > 0"):
+        with pytest.raises(InvalidInputError, match="tokens = 0 is not allowed: must be a number >= 1"):
             train_flops(7e9, 0)
+        with pytest.raises(InvalidInputError, match=r"params = 0\.5 is not allowed: must be a number >= 1 \(a model of "
+                                                    r"under one parameter or one training token is no real model\)"):
+            train_flops(0.5, 1e12)  # issue 10 item 11: a model of under one parameter is an error everywhere
         with pytest.raises(InvalidInputError, match="tokens = -1 is not allowed: must be a number >= 0"):
             inference_flops(7e9, -1)
 

@@ -100,7 +100,8 @@ class TestTokensPerSec:
         assert out[1, 0] == pytest.approx(14.2857142857)
 
     @pytest.mark.parametrize("kwargs,match", [
-        (dict(params=0), "params = 0 is not allowed: must be a number > 0"),
+        (dict(params=0), "params = 0 is not allowed: must be a number >= 1"),
+        (dict(params=0.5), "params = 0.5 is not allowed: must be a number >= 1"),
         (dict(params=-7e9), "params = -7e\\+09 is not allowed"),
         (dict(mem_bw_tbs=0), "mem_bw_tbs = 0 is not allowed: must be a number > 0"),
         (dict(peak_tflops=float("nan")), "peak_tflops = NaN is not allowed"),

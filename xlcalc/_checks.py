@@ -239,6 +239,13 @@ class Checked:
             v = self.values[name]
             self.require(name, np.isfinite(v) & (v > 0), "must be a number > 0")
 
+    def model_size(self, *names: str) -> None:
+        """Each named argument is a parameter or training-token count: a finite number >= 1 (less is no real model)."""
+        for name in self._scalar_ok(names, lambda x: math.isfinite(x) and x >= 1):
+            v = self.values[name]
+            self.require(name, np.isfinite(v) & (v >= 1), "must be a number >= 1 (a model of under one parameter "
+                                                           "or one training token is no real model)")
+
     def non_negative(self, *names: str) -> None:
         """Each named argument must be a finite number >= 0."""
         for name in self._scalar_ok(names, lambda x: math.isfinite(x) and x >= 0):

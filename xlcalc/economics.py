@@ -76,7 +76,7 @@ def train_flops(params, tokens):
     5.88e+23
     """
     c = Checked(params=params, tokens=tokens)
-    c.positive("params", "tokens")
+    c.model_size("params", "tokens")
     return c.finish(6.0 * c.valid("params") * c.valid("tokens"))
 
 
@@ -93,7 +93,7 @@ def inference_flops(params, tokens):
     1.4e+22
     """
     c = Checked(params=params, tokens=tokens)
-    c.positive("params")
+    c.model_size("params")
     c.non_negative("tokens")
     return c.finish(2.0 * c.valid("params") * c.valid("tokens"))
 
@@ -117,7 +117,8 @@ def train_cost(params, tokens, usd_per_hour, peak_tflops, mfu=0.5, gpus=1) -> Tr
     '1.047e+06 GPU-h, $1.571e+06, 21.3 days'
     """
     c = Checked(params=params, tokens=tokens, usd_per_hour=usd_per_hour, peak_tflops=peak_tflops, mfu=mfu, gpus=gpus)
-    c.positive("params", "tokens", "usd_per_hour", "peak_tflops")
+    c.model_size("params", "tokens")
+    c.positive("usd_per_hour", "peak_tflops")
     c.fraction("mfu")
     c.at_least_one("gpus")
     flops = 6.0 * c.valid("params") * c.valid("tokens")
@@ -291,7 +292,8 @@ def energy_kwh_per_mtok(params, tdp_w, peak_tflops, mem_bw_tbs, bytes_per_param=
 def _checked_breakeven(params_a, tokens_a, params_b, tokens_b, inference_cost_ratio, **more) -> Checked:
     c = Checked(params_a=params_a, tokens_a=tokens_a, params_b=params_b, tokens_b=tokens_b,
                 inference_cost_ratio=inference_cost_ratio, **more)
-    c.positive("params_a", "tokens_a", "params_b", "tokens_b", "inference_cost_ratio")
+    c.model_size("params_a", "tokens_a", "params_b", "tokens_b")
+    c.positive("inference_cost_ratio")
     c.require("params_b", c["params_a"] != c["params_b"],
               "must differ from params_a (models of equal size never break even: their inference costs the same)")
     return c
@@ -381,7 +383,7 @@ def overtrain_ratio(params, tokens):
     25.9
     """
     c = Checked(params=params, tokens=tokens)
-    c.positive("params", "tokens")
+    c.model_size("params", "tokens")
     return c.finish(c.valid("tokens") / (CHINCHILLA_TOKENS_PER_PARAM * c.valid("params")))
 
 
@@ -399,7 +401,7 @@ def fit_overtrain_ratio(params, tokens, *, fit=DEFAULT_FIT):
     """
     f = get_fit(fit)
     c = Checked(params=params, tokens=tokens)
-    c.positive("params", "tokens")
+    c.model_size("params", "tokens")
     return c.finish(c.valid("tokens") / _chinchilla_tokens(f, c.valid("params")))
 
 
@@ -417,5 +419,5 @@ def inference_factor(inference_tokens, train_tokens):
     """
     c = Checked(inference_tokens=inference_tokens, train_tokens=train_tokens)
     c.non_negative("inference_tokens")
-    c.positive("train_tokens")
+    c.model_size("train_tokens")
     return c.finish(c.valid("inference_tokens") / (3.0 * c.valid("train_tokens")))

@@ -90,7 +90,8 @@ def _checked_decode(params, peak_tflops, mem_bw_tbs, bytes_per_param, batch, gpu
     if memory_gb is not None:
         arguments["memory_gb"] = memory_gb
     c = Checked(**arguments, **more)
-    c.positive(name["params"], name["peak_tflops"], name["mem_bw_tbs"], name["bytes_per_param"])
+    c.model_size(name["params"])
+    c.positive(name["peak_tflops"], name["mem_bw_tbs"], name["bytes_per_param"])
     c.at_least_one(name["batch"], name["gpus"])
     c.fraction(name["mfu"], name["bw_eff"])
     c.non_negative(name["kv_bytes_per_token"], name["context_tokens"])
@@ -199,7 +200,8 @@ def prefill_tokens_per_sec(params, peak_tflops, gpus=1, mfu=0.5):
     11143
     """
     c = Checked(params=params, peak_tflops=peak_tflops, gpus=gpus, mfu=mfu)
-    c.positive("params", "peak_tflops")
+    c.model_size("params")
+    c.positive("peak_tflops")
     c.at_least_one("gpus")
     c.fraction("mfu")
     return c.finish(_prefill_tokens_per_sec(c.valid("params"), c.valid("peak_tflops"), c.valid("gpus"), c.valid("mfu")))
@@ -233,7 +235,8 @@ def kv_bytes_per_token(layers, kv_heads, head_dim, bytes_per_value=2):
 def _checked_memory(params, bytes_per_param, batch, context_tokens, kv_bytes_per_token, **more) -> Checked:
     c = Checked(params=params, bytes_per_param=bytes_per_param, batch=batch, context_tokens=context_tokens,
                 kv_bytes_per_token=kv_bytes_per_token, **more)
-    c.positive("params", "bytes_per_param")
+    c.model_size("params")
+    c.positive("bytes_per_param")
     c.at_least_one("batch")
     c.non_negative("context_tokens", "kv_bytes_per_token")
     return c
@@ -341,7 +344,8 @@ def input_cost_per_mtok(params, usd_per_hour, peak_tflops, gpus=1, mfu=0.5):
     0.0249
     """
     c = Checked(params=params, usd_per_hour=usd_per_hour, peak_tflops=peak_tflops, gpus=gpus, mfu=mfu)
-    c.positive("params", "usd_per_hour", "peak_tflops")
+    c.model_size("params")
+    c.positive("usd_per_hour", "peak_tflops")
     c.at_least_one("gpus")
     c.fraction("mfu")
     gpu = c.valid("gpus")
