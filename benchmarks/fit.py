@@ -1,13 +1,14 @@
 """Whole scaling-law fits: xlcalc's screened search against the paper's code and against xlcalc's full grid.
 
-Run: python3 benchmarks/fit.py [--repeats 3] [--paper-sample 10] [--full-grid-sizes 47,240] [--bootstrap 200]
+Run: python3 benchmarks/fit.py [--repeats 3] [--paper-sample 20] [--sizes 47,240,2000] [--full-grid-sizes 47,240]
+                               [--bootstrap 200]
 
 Data: the 47 MosaicML runs of the paper (tests/data), 240 runs shaped like Epoch's Chinchilla extraction and
-2,000 runs spread over sizes 3e7 to 3e10 (tests/synthetic_runs.py). Every method is timed --repeats times in
-this run and printed with its min and median; ratios are baseline / xlcalc from the same run (min over min,
-median over median). Peak memory is tracemalloc's peak over one more, untimed fit (numpy reports its arrays
-to tracemalloc). One core: BLAS threads are set to 1 before numpy loads; the paper's code ran its 4,500
-starts with joblib over all cores, here they run one after another.
+2,000 runs spread over sizes 3e7 to 3e10 with 1% noise (tests/synthetic_runs.py). Every method is timed
+--repeats times in this run and printed with its min and median; ratios are baseline / xlcalc from the
+same run (min over min, median over median). Peak memory is tracemalloc's peak over one more, untimed fit
+(numpy reports its arrays to tracemalloc). One core: BLAS threads are set to 1 before numpy loads; the
+paper's code ran its 4,500 starts with joblib over all cores, here they run one after another.
 
 Baselines:
 - the paper's code as written (nikhilsardana/beyond-chinchilla, huber_optimize.py): one
@@ -113,7 +114,8 @@ def cpu_name() -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--paper-sample", type=int, default=10, help="starts of the paper's code timed per repeat")
+    parser.add_argument("--paper-sample", type=int, default=20, help="starts of the paper's code timed per repeat")
+    parser.add_argument("--sizes", default="47,240,2000", help="data sizes to fit (of 47, 240, 2000)")
     parser.add_argument("--full-grid-sizes", default="47,240",
                         help="data sizes (of 47, 240, 2000) on which the full grid is timed; 2000 takes minutes")
     parser.add_argument("--bootstrap", type=int, default=200, help="resamples of the bootstrap timed on 47 runs")
@@ -121,7 +123,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     runs = read_runs(RUNS_CSV)
-    datasets = {47: (runs.params, runs.tokens, runs.losses), 240: epoch_shaped_runs(), 2000: spread_runs(2000)}
+    datasets = {47: (runs.params, runs.tokens, runs.losses), 240: epoch_shaped_runs(),
+                2000: spread_runs(2000, noise=0.01)}
+    datasets = {size: datasets[size] for size in map(int, args.sizes.split(","))}
     full_sizes = {int(x) for x in args.full_grid_sizes.split(",") if x}
     print(f"CPU: {cpu_name()}; one core (BLAS threads 1); load average at start "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -131,7 +135,8 @@ def main(argv=None) -> None:
     grid = paper_grid()
     for size, data in datasets.items():
         fast_times, fast = timed(lambda: fit_scaling_law(*data), args.repeats)
-        print(f"{size} runs: xlcalc screened    {spread(fast_times)}; peak {peak_mb(lambda: fit_scaling_law(*data)):.0f} MB;"
+        peak = peak_mb(lambda: fit_scaling_law(*data))
+        print(f"{size} runs: xlcalc screened    {spread(fast_times)}; peak {peak:.0f} MB;"
               f" {fast.descended} of {fast.starts} starts descended; objective {fast.objective:.10e}")
         if size in full_sizes:
             full_times, full = timed(lambda: fit_scaling_law(*data, search="full-grid"), args.repeats)
@@ -152,7 +157,7 @@ def main(argv=None) -> None:
             print(f"{size} runs: paper's code / screened = {ratio(whole, fast_times)}")
         print()
 
-    data = datasets[47]
+    data = (runs.params, runs.tokens, runs.losses)
     boot_times, boot = timed(lambda: fit_scaling_law(*data, bootstrap=args.bootstrap, seed=args.seed), args.repeats)
     print(f"bootstrap, 47 runs, {args.bootstrap} resamples (fit included): {spread(boot_times)}; "
           f"bootstrap_constants {boot.bootstrap_constants.shape}")

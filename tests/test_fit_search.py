@@ -120,8 +120,8 @@ class TestUnreliableFits:
                                              (-(10 ** 400), "-1e+400"), (float("inf"), "inf")])
     def test_huge_delta(self, delta, shown):
         n, d, l = spread_runs(30)
-        with pytest.raises(InvalidInputError, match=rf"^delta = {re.escape(shown)} is not allowed: must be a number > 0 "
-                                                    r"and at most 100 \(beyond, the Huber loss is least squares"):
+        with pytest.raises(InvalidInputError, match=rf"^delta = {re.escape(shown)} is not allowed: must be a "
+                                                    r"number > 0 and at most 100 \(beyond, the Huber loss is least"):
             fit_scaling_law(n, d, l, delta=delta)
 
     def test_the_largest_delta_is_least_squares(self):
