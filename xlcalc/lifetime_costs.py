@@ -25,20 +25,21 @@ output token takes (GPUs x decode step / batch):
 where b is bytes per parameter, k KV-cache bytes per token per parameter, S = prompt + generated tokens
 per request (the KV cache of one sequence), C = prompt + generated / 2 (the mean decode context, as in
 :mod:`xlcalc.latency`), M' = GPU memory x (1 - headroom), W the bandwidth in bytes/s, tau the time-per-token
-target (inf: none) and g the GPUs per replica: the fewest whole GPUs, a power of two up to max_gpus, that
-hold the weights and one sequence's KV cache and meet tau at batch 1, i.e. the smallest power of two
-g >= N / q with q = min(M' / (b + S k), tau W bw_eff / (b + C k), tau P mfu_decode / 2). The batch is
+target (inf: none) and g the GPUs per replica, a power of two up to max_gpus that holds the weights and
+one sequence's KV cache and meets tau at batch 1: N <= q g with q = min(M' / (b + S k),
+tau W bw_eff / (b + C k), tau P mfu_decode / 2). Of the counts that fit, the cheapest is used, the fewest on
+a tie (as :func:`xlcalc.max_batch` with gpus=0). The batch is
 real (not floored), tensor-parallel all-reduce time is not counted (so g cancels out of psi except through
-the batch), prefill is compute-bound and attention FLOPs are not counted. With no KV cache (k = 0) and no
+the batch: more GPUs help only where memory or latency limits the batch), prefill is compute-bound and
+attention FLOPs are not counted. With no KV cache (k = 0) and no
 latency target, psi = N max(2 / (P mfu_decode), b / (batch W bw_eff)): a constant decode MFU of
 2 batch W bw_eff / (b P) when memory-bound, the paper's model exactly.
 
 Why the minimum is exact: ln N is convex in x, ln D is convex in x (d grows with x) and each term of u is
-convex and increasing in N on its piece, so with g fixed F is convex in x. The curve splits into at most
-1 + log2(max_gpus) pieces by g (on piece g, q g / 2 <= N <= q g; the boundary model may use the larger g).
-On each piece the minimum is an end point or the root of the nondecreasing F', found by a bracketed
-Illinois (regula falsi) iteration with bisection safeguards to 4e-15 in x; the pieces are then compared.
-No grid is searched. For a plain-formula sheet: compute q and the piece ends x(N) = -ln((c - A/N^alpha)/B)/beta
+convex and increasing in N where it is finite, so with g fixed F_g is convex in x on N <= q g. There are at
+most 1 + log2(max_gpus) such pieces; on each the minimum is its end N = q g or the root of the nondecreasing
+F_g', found by a bracketed Illinois (regula falsi) iteration with bisection safeguards to 4e-15 in x; the
+pieces are then compared (min over g of min over N of F_g = min over N of the cheapest g). No grid is searched. For a plain-formula sheet: compute q and the piece ends x(q g) = -ln((c - A/(q g)^alpha)/B)/beta
 for g = 1, 2, 4, 8, iterate x <- x - F'(x) / F''(x) (or bisection on the sign of F') inside each piece with
 the formulas above, evaluate F at each piece's solution and take the smallest.
 """
@@ -48,10 +49,11 @@ from __future__ import annotations
 import numpy as np
 
 from .data_limits import R_D_STAR, _log_tokens_of_effective
-from .units import BYTES_PER_GB, BYTES_PER_TBS, CEIL_SLACK, FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
+from .units import BYTES_PER_GB, BYTES_PER_TBS, FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
 
 X_TOLERANCE = 4e-15
 MAX_STEPS = 200
+_PREFER = np.array([1.0, 1.0 + 1e-9, 1.0 + 1e-9, 1.0 + 1e-9])   # labels only: a constraint within 1e-9 binds
 BINDINGS = ("fixed MFU", "compute", "memory bandwidth", "memory capacity", "latency")
 
 
@@ -126,8 +128,9 @@ def psi(s, n, g, i):
         t_comp = np.where(finite_tau, 2.0 * n / (tau * g * peak), 0.0)
         d_comp = np.where(finite_tau, 2.0 / (tau * g * peak), 0.0)
     terms = np.stack([np.broadcast_to(s["inv_cap"][i], n.shape), np.where(k > 0, t_mem, 0.0), t_lat, t_comp])
-    which = np.argmax(terms, axis=0)
-    u = np.take_along_axis(terms, which[None], axis=0)[0]
+    u = terms.max(axis=0)
+    # At a kink the constraint, not the batch asked for, is reported (and its one-sided slope used).
+    which = np.argmax(terms * _PREFER[:, None] if terms.ndim == 2 else terms, axis=0)
     du = np.choose(which, [np.zeros(n.shape), np.where(k > 0, d_mem, 0.0), d_lat, d_comp])
     memory = (b * n * u + ctx * k * n) / bw
     d_memory = (b * u + b * n * du + ctx * k) / bw
@@ -253,11 +256,3 @@ def gpu_counts(max_gpus):
         counts.append(g)
         g *= 2
     return counts
-
-
-def replica_gpus(q, n, max_gpus):
-    """Fewest GPUs, a power of two, with q g >= N (inf where more than max_gpus would be needed)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        need = np.maximum(n / q * (1.0 - CEIL_SLACK), 1.0)
-    g = 2.0 ** np.ceil(np.log2(need))
-    return np.where(g <= max_gpus, g, np.inf)

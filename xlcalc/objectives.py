@@ -35,6 +35,7 @@ OBJECTIVES = ("usd", "kwh", "co2")
 SERVING = ("fixed_mfu", "roofline")
 WATTS_PER_KW = 1000.0
 GRAMS_PER_KG = 1000.0
+TIE = 1e-12   # a larger replica must be cheaper by more than this (relative) to be chosen
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,7 +156,8 @@ def _check(c: Checked, f, objective, roofline) -> None:
     _check_loss_above_floor(c, f)
     c.require("unique_tokens", (c["unique_tokens"] > 0) & ~np.isnan(c["unique_tokens"]),
               "must be a number of unique training tokens > 0 (or empty for unlimited data)")
-    floor = f.E + f.B / (c["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
+    with np.errstate(divide="ignore"):
+        floor = f.E + f.B / (c["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
     lowest = np.broadcast_to(floor, c.shape)
     unreachable = (c["loss"] <= floor) & ~c.bad
     if unreachable.any():
@@ -173,8 +175,11 @@ def _check(c: Checked, f, objective, roofline) -> None:
         given = ~np.isnan(c[name])
         what = "a power in W > 0 (the accelerator has no published TDP: type one)" if "tdp" in name \
             else "a price in $ per GPU-hour > 0"
-        c.require(name, ~given & (name not in needs) | (np.isfinite(c[name]) & (c[name] > 0)),
-                  f"must be {what}" + (f"; objective '{objective}' needs it" if name in needs else ""))
+        missing = ~given & ~c.bad
+        if name in needs and missing.any():
+            c.mark(missing, lambda index, name=name, what=what: f"{name} is missing: objective '{objective}' needs "
+                                                                 f"{what}")
+        c.require(name, ~given | (np.isfinite(c[name]) & (c[name] > 0)), f"must be {what}")
     for name in ("train_pue", "infer_pue"):
         c.require(name, np.isfinite(c[name]) & (c[name] >= 1), "must be a power usage effectiveness >= 1")
     for name in ("train_g_per_kwh", "infer_g_per_kwh"):
@@ -229,9 +234,16 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
     unlimited = dict(v, unique_tokens=np.full(n.shape, np.inf))
     free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i)[:3] if np.isfinite(v["unique_tokens"]).any() \
         else (n, d, value)
-    c.reject_results(~np.isfinite(value) | ~np.isfinite(n),
-                     "has no optimum: no model reaching the loss can be served within max_gpus GPUs at the "
-                     "batch and latency target; raise max_gpus, relax the target or lower the loss demand")
+    failed = ~np.isfinite(value) | ~np.isfinite(n)
+    if failed.any():
+        solved = c.ok.copy()
+        _explain_unservable(c, f, v, solved, failed)
+        keep = ~failed
+        n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value, free_n, free_d, free_value = (
+            a[keep] for a in (n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value,
+                              free_n, free_d, free_value))
+        v = {name: a[keep] for name, a in v.items()}
+        (w_t, w_i), all_weights = _weights(v, objective)
     metrics = {name: w[0] * hours_t + w[1] * hours_i for name, w in all_weights.items()}
     unique = v["unique_tokens"]
     core = c.finish(n, d, value, np.where(np.isfinite(metrics["usd"]), metrics["usd"], 0.0),
@@ -252,6 +264,25 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
         out[11] = _nan_where(out[11], np.ones(c.shape, dtype=bool))
         out[12] = _nan_where(out[12], np.ones(c.shape, dtype=bool))
     return LifetimeOptimum(*out[:14], Reference(*out[14:17]), Reference(*out[17:20]))
+
+
+def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
+    """Mark the scenarios where no model reaching the loss fits the largest replica, saying what would."""
+    q = lc.serving_numbers(v)["q"]
+    excess = v["loss"] - f.E - f.B / (v["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
+    smallest = (f.A / excess) ** (1.0 / f.alpha)
+    largest = q * v["max_gpus"]
+    new = np.zeros(c.shape, dtype=bool)
+    new[solved] = failed
+    where = np.flatnonzero(failed)
+    texts = np.full(c.shape, "", dtype=object)
+    texts[np.nonzero(new)] = [
+        f"no model reaching loss = {format_value(v['loss'][i])} can be served on up to "
+        f"{format_value(v['max_gpus'][i])} GPUs: the largest that holds one sequence and meets the target at "
+        f"batch 1 has {format_value(largest[i])} params, and the loss needs more than {format_value(smallest[i])}"
+        f"{' with these unique tokens' if np.isfinite(v['unique_tokens'][i]) else ''}; raise max_gpus or "
+        "infer_memory_gb, relax tpot_target_s, or aim for a higher loss" for i in where]
+    c.mark(new, lambda index: texts[index])
 
 
 def _nan_where(value, mask):
@@ -287,19 +318,19 @@ def _optimum(f, v, w_t, w_i):
             if roof.any():
                 q = p["serving"]["q"]
                 lo = np.maximum(lc.x_of_params(f, c, g * q), asymptote)
-                hi = np.minimum(lc.x_of_params(f, c, 0.5 * g * q) if g > 1 else np.full(size, np.inf), cap)
                 lo_open = lo <= asymptote
-                usable = (g <= v["max_gpus"]) & (lo < hi) & np.isfinite(lo)
+                usable = (g <= v["max_gpus"]) & (lo < cap) & np.isfinite(lo)
             else:
-                lo, hi, lo_open = asymptote, cap, np.ones(size, dtype=bool)
-                usable = lo < hi
-            hi_open = ~np.isfinite(hi) | (hi >= cap)
+                lo, lo_open = asymptote, np.ones(size, dtype=bool)
+                usable = lo < cap
+            hi, hi_open = cap, np.ones(size, dtype=bool)
             rows = every[usable]
             if not rows.size:
                 continue
             xg = lc.minimise_piece(p, float(g), rows, lo[rows], hi[rows], lo_open[rows], hi_open[rows])
             value = lc.objective_at(p, xg, float(g), rows)[0]
-            better = np.isfinite(value) & (value < best_value[rows])
+            # ties (the batch cap binds on either count) go to the fewer GPUs
+            better = np.isfinite(value) & (value < best_value[rows] * (1.0 - TIE))
             best_x[rows[better]] = xg[better]
             best_value[rows[better]] = value[better]
             best_g[rows[better]] = g
@@ -309,6 +340,13 @@ def _optimum(f, v, w_t, w_i):
     value, _, n, d, value_psi, code, batch = lc.objective_at(p, np.where(np.isfinite(x), x, 0.0), g_used, every)
     bad = ~np.isfinite(x)
     value = np.where(bad, np.inf, value)
+    if roof.any():
+        # At the end N = q g of its piece the optimum is held back by what sets q: memory or the latency target.
+        sv = p["serving"]
+        end = lc.x_of_params(f, c, g_used * sv["q"])
+        at_end = roof & (np.abs(x - end) <= 1e-12 * np.maximum(1.0, np.abs(x)))
+        memory_sets_q = sv["q"] >= sv["mem"] / (sv["b"] + sv["seq"] * sv["k"]) * (1 - 1e-15)
+        code = np.where(at_end, np.where(memory_sets_q, 3, 4), code)
     hours_t = 6.0 * n * d / (3600.0 * v["train_peak_tflops"] * 1e12 * v["mfu_train"])
     hours_i = (2.0 * n * v["input_tokens"] / (v["infer_peak_tflops"] * 1e12 * v["mfu_prefill"])
                + v["output_tokens"] * value_psi) / 3600.0
