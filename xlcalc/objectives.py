@@ -35,6 +35,9 @@ OBJECTIVES = ("usd", "kwh", "co2")
 SERVING = ("fixed_mfu", "roofline")
 WATTS_PER_KW = 1000.0
 GRAMS_PER_KG = 1000.0
+_ROOFLINE_ONLY = ("infer_mem_bw_tbs", "infer_memory_gb", "bw_eff", "bytes_per_param", "kv_bytes_per_param",
+                  "input_tokens_per_request", "output_tokens_per_request", "batch", "tpot_target_s", "headroom",
+                  "max_gpus")
 TIE = 1e-12   # a larger replica must be cheaper by more than this (relative) to be chosen
 
 
@@ -142,7 +145,8 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
                 output_tokens_per_request=output_tokens_per_request, batch=batch, tpot_target_s=tpot_target_s,
                 headroom=headroom, max_gpus=max_gpus, unique_tokens=unique_tokens)
     _check(c, f, key, mode == "roofline")
-    v = {name: c.valid(name) for name in c.values}
+    skip = () if mode == "roofline" else _ROOFLINE_ONLY
+    v = {name: c.valid(name) for name in c.values if name not in skip}
     v["roofline"] = np.full(v["loss"].shape, mode == "roofline")
     return _solve_all(c, f, key, v)
 
@@ -220,7 +224,8 @@ def _weights(v, objective):
 def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
     (w_t, w_i), all_weights = _weights(v, objective)
     paper = dict(v, roofline=np.zeros(v["loss"].shape, dtype=bool))
-    ref_n, ref_d, ref_value = _optimum(f, paper, w_t, w_i)[:3]
+    result = _optimum(f, paper, w_t, w_i)
+    ref_n, ref_d, ref_value = result[:3]
     if v["roofline"].any():
         k = v["kv_bytes_per_param"]
         if np.isnan(k).any():
@@ -228,9 +233,8 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
             k = k.copy()
             k[np.isnan(k)] = 2.0 * shapes.layers * shapes.kv_dim * v["bytes_per_param"][np.isnan(k)] / shapes.params
             v = dict(v, kv_bytes_per_param=k)
-        n, d, value, x, gpus, batch, code, hours_t, hours_i = _optimum(f, v, w_t, w_i)
-    else:
-        n, d, value, x, gpus, batch, code, hours_t, hours_i = _optimum(f, paper, w_t, w_i)
+        result = _optimum(f, v, w_t, w_i)
+    n, d, value, x, gpus, batch, code, hours_t, hours_i = result
     unlimited = dict(v, unique_tokens=np.full(n.shape, np.inf))
     free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i)[:3] if np.isfinite(v["unique_tokens"]).any() \
         else (n, d, value)
