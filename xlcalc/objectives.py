@@ -188,9 +188,12 @@ def _check(c: Checked, f, objective, roofline) -> None:
         c.require(name, np.isfinite(c[name]) & (c[name] >= 1), "must be a power usage effectiveness >= 1")
     for name in ("train_g_per_kwh", "infer_g_per_kwh"):
         given = ~np.isnan(c[name])
-        c.require(name, (~given & (objective != "co2")) | (np.isfinite(c[name]) & (c[name] >= 0)),
-                  "must be a grid carbon intensity in g CO2e per kWh >= 0"
-                  + ("; objective 'co2' needs it" if objective == "co2" else ""))
+        missing = ~given & ~c.bad
+        if objective == "co2" and missing.any():
+            c.mark(missing, lambda index, name=name: f"{name} is missing: objective 'co2' needs a grid carbon "
+                                                     "intensity in g CO2e per kWh")
+        c.require(name, ~given | (np.isfinite(c[name]) & (c[name] >= 0)),
+                  "must be a grid carbon intensity in g CO2e per kWh >= 0")
     if objective == "co2":
         c.require("train_g_per_kwh", c["train_g_per_kwh"] > 0,
                   "must be > 0 for objective 'co2': with carbon-free training the least-carbon model would "
