@@ -95,13 +95,16 @@ def test_binding_memory_capacity_moves_the_optimum_to_fewer_params_and_more_toke
     assert roofline.params < 0.99 * paper.params and roofline.tokens > paper.tokens
 
 
-def test_kv_cache_defaults_to_the_model_shape_at_the_fixed_mfu_optimum():
-    base = dict(PAPER, serving="roofline", batch=16, input_tokens_per_request=2000, output_tokens_per_request=500, **A100)
-    default = lifetime_optimal(1.947, 1e13, 2.5e12, **base)
-    shape = xlcalc.model_shape(default.fixed_mfu.params)
+def test_kv_cache_defaults_to_the_model_shape_of_the_losss_chinchilla_model_for_every_objective():
+    base = dict(PAPER, serving="roofline", batch=16, input_tokens_per_request=2000, output_tokens_per_request=500,
+                train_tdp_w=700, infer_tdp_w=700, infer_pue=1.3, **A100)
+    shape = xlcalc.model_shape(xlcalc.chinchilla_for_loss(1.947).params)
     ratio = shape.kv_bytes_per_token(2) / shape.params
-    typed = lifetime_optimal(1.947, 1e13, 2.5e12, kv_bytes_per_param=ratio, **base)
-    assert default.params == pytest.approx(typed.params, rel=1e-12)
+    for objective in ("usd", "kwh"):
+        default = lifetime_optimal(1.947, 1e13, 2.5e12, objective=objective, **base)
+        typed = lifetime_optimal(1.947, 1e13, 2.5e12, objective=objective, kv_bytes_per_param=ratio, **base)
+        assert default.params == pytest.approx(typed.params, rel=1e-12)
+        assert default.value == pytest.approx(typed.value, rel=1e-12)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -295,8 +298,10 @@ def test_carbon_is_linear_in_intensity_and_the_least_carbon_model_depends_only_o
     assert one.params > energy.params
 
 
-def test_side_by_side_each_optimum_is_best_at_its_own_objective():
-    common = dict(PAPER, train_tdp_w=700, infer_tdp_w=300, train_g_per_kwh=500, infer_g_per_kwh=50)
+@pytest.mark.parametrize("serving", [dict(), dict(serving="roofline", batch=64, tpot_target_s=0.02, max_gpus=1,
+                                                input_tokens_per_request=1000, output_tokens_per_request=250, **A100)])
+def test_side_by_side_each_optimum_is_best_at_its_own_objective(serving):
+    common = dict(PAPER, train_tdp_w=700, infer_tdp_w=300, train_g_per_kwh=500, infer_g_per_kwh=50, **serving)
     optima = {o: lifetime_optimal(2.0, 1e13, 1e13, objective=o, **common) for o in ("usd", "kwh", "co2")}
     for own, field in (("usd", "usd"), ("kwh", "kwh"), ("co2", "co2_kg")):
         for other in optima.values():

@@ -27,7 +27,7 @@ import numpy as np
 from . import lifetime_costs as lc
 from ._checks import Checked, format_value
 from .data_limits import R_D_STAR
-from .laws import DEFAULT_FIT, _check_loss_above_floor, get_fit
+from .laws import DEFAULT_FIT, _check_loss_above_floor, chinchilla_for_loss, get_fit
 from .lifetime import compute_optimal
 from .model_shapes import shape_arrays
 
@@ -85,7 +85,7 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
                      infer_mem_bw_tbs=np.nan, infer_memory_gb=np.nan, bw_eff=1.0, bytes_per_param=2.0,
                      kv_bytes_per_param=np.nan, input_tokens_per_request=0.0, output_tokens_per_request=0.0,
                      batch=np.inf, tpot_target_s=np.inf, headroom=0.1, max_gpus=8,
-                     unique_tokens=np.inf, fit=DEFAULT_FIT) -> LifetimeOptimum:
+                     unique_tokens=np.inf, reference_mfu_decode=np.nan, fit=DEFAULT_FIT) -> LifetimeOptimum:
     """Params and tokens that reach `loss` at the lowest lifetime usd, kWh or kg CO2e of training plus serving.
 
     Parameters
@@ -104,8 +104,9 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
     train_pue, infer_pue : data-centre power usage effectiveness, >= 1.
     train_g_per_kwh, infer_g_per_kwh : grid carbon intensity in g CO2e per kWh, >= 0 (needed for 'co2').
     infer_mem_bw_tbs, infer_memory_gb, bw_eff, bytes_per_param, kv_bytes_per_param : roofline hardware; KV
-        bytes per token per parameter default (NaN) to those of :func:`xlcalc.model_shape` at the fixed-MFU
-        optimum's size (``kv_bytes_per_token / params``; 0 for no KV cache).
+        bytes per token per parameter default (NaN) to those of :func:`xlcalc.model_shape` for the size of the
+        Chinchilla-optimal model of the target loss (``kv_bytes_per_token / params``, the same for every
+        objective; 0 for no KV cache). It is held fixed along the iso-loss curve.
     input_tokens_per_request, output_tokens_per_request : one request, for the KV cache and context.
     batch : the batch (roofline; a cap when a latency target is given; inf = none); tpot_target_s : the
         time-per-output-token target in s (inf = none); headroom : memory kept free; max_gpus : largest
@@ -143,7 +144,8 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
                 bw_eff=bw_eff, bytes_per_param=bytes_per_param, kv_bytes_per_param=kv_bytes_per_param,
                 input_tokens_per_request=input_tokens_per_request,
                 output_tokens_per_request=output_tokens_per_request, batch=batch, tpot_target_s=tpot_target_s,
-                headroom=headroom, max_gpus=max_gpus, unique_tokens=unique_tokens)
+                headroom=headroom, max_gpus=max_gpus, unique_tokens=unique_tokens,
+                reference_mfu_decode=reference_mfu_decode)
     _check(c, f, key, mode == "roofline")
     skip = () if mode == "roofline" else _ROOFLINE_ONLY
     v = {name: c.valid(name) for name in c.values if name not in skip}
@@ -172,6 +174,8 @@ def _check(c: Checked, f, objective, roofline) -> None:
     c.non_negative("input_tokens", "output_tokens")
     c.positive("train_peak_tflops", "infer_peak_tflops")
     c.fraction("mfu_train", "mfu_prefill", "mfu_decode")
+    r = c["reference_mfu_decode"]
+    c.require("reference_mfu_decode", np.isnan(r) | ((r > 0) & (r <= 1)), "must be in (0, 1] (or empty: mfu_decode)")
     needs = {"usd": ("train_usd_per_hour", "infer_usd_per_hour"),
              "kwh": ("train_tdp_w", "infer_tdp_w"),
              "co2": ("train_tdp_w", "infer_tdp_w")}[objective]
@@ -226,13 +230,15 @@ def _weights(v, objective):
 
 def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
     (w_t, w_i), all_weights = _weights(v, objective)
-    paper = dict(v, roofline=np.zeros(v["loss"].shape, dtype=bool))
+    paper = dict(v, roofline=np.zeros(v["loss"].shape, dtype=bool),
+                 mfu_decode=np.where(np.isnan(v["reference_mfu_decode"]), v["mfu_decode"], v["reference_mfu_decode"]))
     result = _optimum(f, paper, w_t, w_i)
     ref_n, ref_d, ref_value = result[:3]
     if v["roofline"].any():
         k = v["kv_bytes_per_param"]
-        if np.isnan(k).any():
-            shapes, _ = shape_arrays(ref_n[np.isnan(k)])
+        if np.isnan(k).any():   # the same for every objective: the shape of the loss's Chinchilla model
+            sizes = np.atleast_1d(chinchilla_for_loss(v["loss"][np.isnan(k)], fit=f).params)
+            shapes, _ = shape_arrays(sizes)
             k = k.copy()
             k[np.isnan(k)] = 2.0 * shapes.layers * shapes.kv_dim * v["bytes_per_param"][np.isnan(k)] / shapes.params
             v = dict(v, kv_bytes_per_param=k)

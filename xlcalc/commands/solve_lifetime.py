@@ -34,6 +34,8 @@ def register(kinds, common, target, number, resolve) -> None:
     p.add_argument("--mfu-train", type=number, default=0.5, help="training MFU (default 0.5)")
     p.add_argument("--mfu-decode", type=number, default=None,
                    help="decode MFU: fixed-mfu default 0.01 (the paper); roofline default the family's calibrated")
+    p.add_argument("--reference-mfu-decode", type=number, default=0.01,
+                   help="decode MFU of the fixed-MFU optimum shown beside a roofline one (default 0.01, the paper's)")
     p.add_argument("--batch", type=number, default=math.inf, help="roofline batch (a cap with --tpot-ms)")
     p.add_argument("--tpot-ms", type=number, default=math.inf, help="roofline time-per-output-token target in ms")
     p.add_argument("--max-gpus", type=number, default=8, help="largest replica (default 8)")
@@ -73,7 +75,8 @@ def _lifetime(args, fit, target_loss) -> int:
         kwargs.update(infer_mem_bw_tbs=infer.mem_bw_tbs, infer_memory_gb=infer.memory_gb, bw_eff=eff.bw_eff,
                       bytes_per_param=PRECISION_BYTES[args.precision], batch=args.batch,
                       tpot_target_s=args.tpot_ms / 1e3, input_tokens_per_request=args.input_tokens,
-                      output_tokens_per_request=args.output_tokens, max_gpus=args.max_gpus)
+                      output_tokens_per_request=args.output_tokens, max_gpus=args.max_gpus,
+                      reference_mfu_decode=args.reference_mfu_decode)
     for flag in ("requests", "input_tokens", "output_tokens"):
         value = getattr(args, flag)
         if not (math.isfinite(value) and value >= 0):
@@ -94,7 +97,8 @@ def _lifetime(args, fit, target_loss) -> int:
 _FLAGS = {"train_tdp_w": "--train-tdp-w", "infer_tdp_w": "--infer-tdp-w", "train_pue": "--train-pue",
           "infer_pue": "--infer-pue", "train_g_per_kwh": "--train-g-per-kwh", "infer_g_per_kwh": "--infer-g-per-kwh",
           "unique_tokens": "--unique-tokens", "tpot_target_s": "--tpot-ms (in s)", "max_gpus": "--max-gpus",
-          "mfu_train": "--mfu-train", "mfu_decode": "--mfu-decode", "batch": "--batch"}
+          "mfu_train": "--mfu-train", "mfu_decode": "--mfu-decode", "batch": "--batch",
+          "reference_mfu_decode": "--reference-mfu-decode"}
 
 
 def _flags(message: str) -> str:
