@@ -9,8 +9,7 @@ from .. import hardware, latency, objectives
 from ..lifetime_costs import BINDINGS
 from ..errors import InvalidInputError
 from ._output import human, print_json, print_table
-
-PRECISION_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0}
+from .serve import PRECISION_BYTES
 
 
 def register(kinds, common, target, number, resolve) -> None:
@@ -73,7 +72,7 @@ def _lifetime(args, fit, target_loss) -> int:
         infer_g_per_kwh=args.infer_g_per_kwh, unique_tokens=args.unique_tokens, fit=fit)
     if roofline:
         kwargs.update(infer_mem_bw_tbs=infer.mem_bw_tbs, infer_memory_gb=infer.memory_gb, bw_eff=eff.bw_eff,
-                      bytes_per_param=PRECISION_BYTES[args.precision], batch=args.batch,
+                      bytes_per_param=float(PRECISION_BYTES[args.precision]), batch=args.batch,
                       tpot_target_s=args.tpot_ms / 1e3, input_tokens_per_request=args.input_tokens,
                       output_tokens_per_request=args.output_tokens, max_gpus=args.max_gpus,
                       reference_mfu_decode=args.reference_mfu_decode)
