@@ -53,7 +53,7 @@ from .units import BYTES_PER_GB, BYTES_PER_TBS, FLOPS_PER_TFLOPS, SECONDS_PER_HO
 
 X_TOLERANCE = 4e-15
 MAX_STEPS = 200
-_PREFER = np.array([1.0, 1.0 + 1e-9, 1.0 + 1e-9, 1.0 + 1e-9])   # labels only: a constraint within 1e-9 binds
+_PREFER = np.array([1.0, 1.0 + 1e-6, 1.0 + 1e-6, 1.0 + 1e-6])   # labels only: a limit within 1e-6 binds
 BINDINGS = ("fixed MFU", "compute", "memory bandwidth", "memory capacity", "latency")
 
 
@@ -129,15 +129,16 @@ def psi(s, n, g, i):
         d_comp = np.where(finite_tau, 2.0 / (tau * g * peak), 0.0)
     terms = np.stack([np.broadcast_to(s["inv_cap"][i], n.shape), np.where(k > 0, t_mem, 0.0), t_lat, t_comp])
     u = terms.max(axis=0)
-    # At a kink the constraint, not the batch asked for, is reported (and its one-sided slope used).
-    which = np.argmax(terms * _PREFER[:, None] if terms.ndim == 2 else terms, axis=0)
+    which = np.argmax(terms, axis=0)
+    # At (or within 1e-6 of) a kink the limit, not the batch asked for, is reported as binding.
+    label = np.argmax(terms * _PREFER[:, None], axis=0)
     du = np.choose(which, [np.zeros(n.shape), np.where(k > 0, d_mem, 0.0), d_lat, d_comp])
     memory = (b * n * u + ctx * k * n) / bw
     d_memory = (b * u + b * n * du + ctx * k) / bw
     bound_compute = compute >= memory
     value = np.where(roof, np.maximum(compute, memory), compute)
     slope = np.where(roof & ~bound_compute, d_memory, 2.0 / peak)
-    code = np.where(~roof, 0, np.where(bound_compute, 1, np.choose(which, [2, 3, 4, 4]))).astype(np.int8)
+    code = np.where(~roof, 0, np.where(bound_compute, 1, np.choose(label, [2, 3, 4, 4]))).astype(np.int8)
     with np.errstate(divide="ignore"):
         batch = np.where(roof, 1.0 / u, np.nan)
     return value, slope, code, batch
@@ -218,34 +219,40 @@ def minimise_piece(p, g, i, lo, hi, lo_open, hi_open):
 
 
 def _illinois(p, g, i, left, right):
-    """Root of the nondecreasing F' in [left, right] with F'(left) < 0 < F'(right), to X_TOLERANCE."""
-    _, f_left, *_ = objective_at(p, left, g, i)
-    _, f_right, *_ = objective_at(p, right, g, i)
+    """Root of the nondecreasing F' in [left, right] with F'(left) < 0 < F'(right), to X_TOLERANCE.
+
+    Illinois (regula falsi that halves the value kept at a stale end) converges superlinearly where F' is
+    smooth; where it is not (a kink of the serving cost puts a jump in F'), a step that has not halved the
+    bracket over two iterations is replaced by bisection, so the bracket at least halves every three steps.
+    """
+    _, fa, *_ = objective_at(p, left, g, i)
+    _, fb, *_ = objective_at(p, right, g, i)
     x = 0.5 * (left + right)
-    active = np.arange(left.size)
-    side = np.zeros(left.size, dtype=np.int8)
-    for step in range(MAX_STEPS):
-        a, b, fa, fb = left[active], right[active], f_left[active], f_right[active]
+    rows = np.arange(left.size)        # positions in the output of the problems still open
+    a, b, ii = left.copy(), right.copy(), i.copy()
+    side = np.zeros(a.size, dtype=np.int8)
+    before = np.full(a.size, np.inf)   # the bracket width two steps ago
+    last = b - a
+    for _ in range(MAX_STEPS):
         with np.errstate(divide="ignore", invalid="ignore"):
             guess = (a * fb - b * fa) / (fb - fa)
-        bisect = (step % 4 == 3) | ~np.isfinite(guess) | (guess <= a) | (guess >= b)
+        width = b - a
+        bisect = (width > 0.5 * before) | ~np.isfinite(guess) | (guess <= a) | (guess >= b)
         guess = np.where(bisect, 0.5 * (a + b), guess)
-        _, fg, *_ = objective_at(p, guess, g, i[active])
-        x[active] = guess
+        _, fg, *_ = objective_at(p, guess, g, ii)
+        x[rows] = guess
         low = fg < 0
-        # Illinois: halve the value kept at the end that did not move twice in a row.
-        s = side[active]
-        f_right[active] = np.where(low, np.where(s == -1, 0.5 * fb, fb), fg)
-        f_left[active] = np.where(low, fg, np.where(s == 1, 0.5 * fa, fa))
-        left[active] = np.where(low, guess, a)
-        right[active] = np.where(low, b, guess)
-        side[active] = np.where(low, -1, 1)
-        width = right[active] - left[active]
-        done = (fg == 0) | (width <= X_TOLERANCE * np.maximum(1.0, np.abs(guess)))
-        active = active[~done]
-        if not active.size:
+        fb = np.where(low, np.where(side == -1, 0.5 * fb, fb), fg)
+        fa = np.where(low, fg, np.where(side == 1, 0.5 * fa, fa))
+        a, b = np.where(low, guess, a), np.where(low, b, guess)
+        side = np.where(low, -1, 1).astype(np.int8)
+        before, last = last, width
+        keep = ~((fg == 0) | (b - a <= X_TOLERANCE * np.maximum(1.0, np.abs(guess))))
+        if not keep.any():
             return x
-    x[active] = np.nan   # not reached for valid inputs; never return an unconverged number
+        if not keep.all():
+            rows, a, b, fa, fb, ii, side, before, last = (v[keep] for v in (rows, a, b, fa, fb, ii, side, before, last))
+    x[rows] = np.nan   # not reached for valid inputs; never return an unconverged number
     return x
 
 
