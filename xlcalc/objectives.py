@@ -26,10 +26,12 @@ import numpy as np
 
 from . import lifetime_costs as lc
 from ._checks import Checked, format_value
+from .errors import InvalidInputError
 from .data_limits import R_D_STAR
 from .laws import DEFAULT_FIT, _check_loss_above_floor, chinchilla_for_loss, get_fit
 from .lifetime import compute_optimal
 from .model_shapes import shape_arrays
+from .units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
 
 OBJECTIVES = ("usd", "kwh", "co2")
 SERVING = ("fixed_mfu", "roofline")
@@ -154,7 +156,6 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
 
 
 def _bad(name, value, allowed):
-    from .errors import InvalidInputError
     return InvalidInputError(f"{name} = {value!r} is not allowed: {allowed}")
 
 
@@ -281,6 +282,11 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
 
 def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
     """Mark the scenarios where no model reaching the loss fits the largest replica, saying what would."""
+    if not v["roofline"].any():   # the fixed-MFU solve only fails when its numbers overflow
+        new = np.zeros(c.shape, dtype=bool)
+        new[solved] = failed
+        c.mark(new, lambda index: "these inputs give a result outside the floating-point range (too extreme)")
+        return
     q = lc.serving_numbers(v)["q"]
     excess = v["loss"] - f.E - f.B / (v["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
     smallest = (f.A / excess) ** (1.0 / f.alpha)
@@ -311,20 +317,18 @@ def _optimum(f, v, w_t, w_i):
     unique = v["unique_tokens"]
     roof = v["roofline"]
     size = c.size
-    if not roof.any() and not np.isfinite(unique).any():
+    closed_form = not roof.any() and not np.isfinite(unique).any()
+    if closed_form:
         # The paper's form N (D + s): xlcalc.compute_optimal solves it (s = T / 3 there).
-        s = (a_in + a_out * 2.0 / (v["infer_peak_tflops"] * 1e12 * v["mfu_decode"])) / a_t
+        s = (a_in + a_out * 2.0 / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_decode"])) / a_t
         opt = compute_optimal(v["loss"], 3.0 * s, fit=f)
         n, d = np.atleast_1d(opt.params), np.atleast_1d(opt.tokens)
         x = np.log(d)
         gpus = np.full(size, np.nan)
-        candidates = [(x, 1.0)]
-    else:
-        candidates = None
     p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, serving=lc.serving_numbers(v))
     asymptote, cap = lc.x_bounds(f, c, unique)
     every = np.arange(size)
-    if candidates is None:
+    if not closed_form:
         best_x, best_value, best_g = np.full(size, np.nan), np.full(size, np.inf), np.full(size, np.nan)
         counts = lc.gpu_counts(float(np.max(v["max_gpus"]))) if roof.any() else [1]
         for g in counts:
@@ -360,9 +364,9 @@ def _optimum(f, v, w_t, w_i):
         at_end = roof & (np.abs(x - end) <= 1e-12 * np.maximum(1.0, np.abs(x)))
         memory_sets_q = sv["q"] >= sv["mem"] / (sv["b"] + sv["seq"] * sv["k"]) * (1 - 1e-15)
         code = np.where(at_end, np.where(memory_sets_q, 3, 4), code)
-    hours_t = 6.0 * n * d / (3600.0 * v["train_peak_tflops"] * 1e12 * v["mfu_train"])
-    hours_i = (2.0 * n * v["input_tokens"] / (v["infer_peak_tflops"] * 1e12 * v["mfu_prefill"])
-               + v["output_tokens"] * value_psi) / 3600.0
+    hours_t = 6.0 * n * d / (SECONDS_PER_HOUR * v["train_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_train"])
+    hours_i = (2.0 * n * v["input_tokens"] / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_prefill"])
+               + v["output_tokens"] * value_psi) / SECONDS_PER_HOUR
     return n, d, value, x, gpus, batch, code, hours_t, hours_i
 
 
