@@ -66,7 +66,7 @@ from .lifetime import (
 from .latency import EFFICIENCIES, allreduce_s, efficiencies_for, time_per_token_s, ttft_s
 from .model_shapes import ModelShape, flops_per_token, interpolated_shape, model_names, model_shape, weights_bytes
 from .runs import Runs, read_runs
-from .objectives import LifetimeOptimum, lifetime_optimal  # noqa: E402 - with .data_limits below (issue 12)
+from .objectives import LifetimeOptimum, lifetime_optimal  # issue 12: usd / kWh / CO2 optimum, unique data
 from .data_limits import data_constrained_loss, effective_tokens, max_effective_tokens
 from .slo import SloServing, TargetUnreachableError, max_batch
 from .serving import (
