@@ -333,3 +333,42 @@ def test_bad_elements_of_an_array_are_nan_with_their_reason():
     assert np.isfinite(got.params[0]) and np.isnan(got.params[1]) and np.isnan(got.params[2])
     assert "unique_tokens = 0" in reasons.reasons[1]
     assert "lowest reachable loss" in reasons.reasons[2]
+
+
+# ----------------------------------------------------------------------------------------------
+# FLOPs: the compute-optimal and Chinchilla models, with and without a data cap
+
+
+def test_flops_objective_is_compute_optimal_and_chinchilla():
+    opt = lifetime_optimal(1.947, 1.5e12, 0.5e12, objective="flops", **PAPER)
+    ref = compute_optimal(1.947, 2e12)
+    assert opt.params == pytest.approx(ref.params, rel=1e-12) and opt.value == pytest.approx(ref.flops, rel=1e-12)
+    chin = lifetime_optimal(1.947, 0, 0, objective="flops", **PAPER)
+    assert chin.params == pytest.approx(xlcalc.chinchilla_for_loss(1.947).params, rel=1e-9)
+
+
+def test_data_constrained_chinchilla_beats_a_dense_search():
+    unique = 3e11
+    opt = lifetime_optimal(2.0, 0, 0, objective="flops", unique_tokens=unique, **PAPER)
+    E, A, B, a, b = xlcalc.get_fit("chinchilla").constants
+    c = 2.0 - E
+    lo, hi = math.log(B / c) / b, math.log(unique * (1 + R_D_STAR))
+    x = lo + (hi - lo) * np.linspace(1e-9, 1 - 1e-12, 100_000)
+    n = (A / (c - B * np.exp(-b * x))) ** (1 / a)
+    flops = 6 * n * _tokens_of_effective(np.exp(x), unique)
+    assert opt.value <= flops.min() * (1 + 1e-12) and flops.min() <= opt.value * (1 + 1e-6)
+    assert opt.data_binds == 1 and opt.params > xlcalc.chinchilla_for_loss(2.0).params
+
+
+def test_flops_needs_fixed_mfu():
+    with pytest.raises(InvalidInputError, match="objective = 'flops' is not allowed: 'flops' counts 6ND"):
+        lifetime_optimal(2.0, 1e12, 1e12, objective="flops", serving="roofline", batch=8, **dict(PAPER, **A100))
+
+
+def test_the_figures_of_the_flops_optimum_use_the_decode_mfu_given():
+    flops = lifetime_optimal(1.947, 1e13, 2.5e12, objective="flops", **PAPER)
+    usd = lifetime_optimal(1.947, 1e13, 2.5e12, **PAPER)
+    n = flops.params
+    assert flops.inference_gpu_hours == pytest.approx((2 * n * 1e13 / (624e12 * 0.4) + 2 * n * 2.5e12 / (624e12 * 0.2))
+                                                      / 3600, rel=1e-12)
+    assert usd.usd <= flops.usd

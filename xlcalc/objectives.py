@@ -33,7 +33,7 @@ from .lifetime import compute_optimal
 from .model_shapes import shape_arrays
 from .units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
 
-OBJECTIVES = ("usd", "kwh", "co2")
+OBJECTIVES = ("usd", "kwh", "co2", "flops")
 SERVING = ("fixed_mfu", "roofline")
 WATTS_PER_KW = 1000.0
 GRAMS_PER_KG = 1000.0
@@ -94,7 +94,8 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
     ----------
     loss : target loss, above the fit's E (and reachable with ``unique_tokens``).
     input_tokens, output_tokens : lifetime prompt and generated tokens served, >= 0.
-    objective : 'usd', 'kwh' or 'co2' (kg CO2e).
+    objective : 'usd', 'kwh', 'co2' (kg CO2e) or 'flops' (6ND + 2N per token, fixed MFU only: with no
+        inference it is the Chinchilla model, so with ``unique_tokens`` the data-constrained Chinchilla).
     serving : 'fixed_mfu' (the paper: decode at ``mfu_decode`` of peak for every size) or 'roofline'
         (decode step max(compute, weights + KV streaming) at a batch, memory and latency target; see
         :mod:`xlcalc.lifetime_costs`).
@@ -148,6 +149,8 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
                 output_tokens_per_request=output_tokens_per_request, batch=batch, tpot_target_s=tpot_target_s,
                 headroom=headroom, max_gpus=max_gpus, unique_tokens=unique_tokens,
                 reference_mfu_decode=reference_mfu_decode)
+    if key == "flops" and mode == "roofline":
+        raise _bad("objective", objective, "'flops' counts 6ND + 2N per token, which needs serving='fixed_mfu'")
     _check(c, f, key, mode == "roofline")
     skip = () if mode == "roofline" else _ROOFLINE_ONLY
     v = {name: c.valid(name) for name in c.values if name not in skip}
@@ -179,7 +182,7 @@ def _check(c: Checked, f, objective, roofline) -> None:
     c.require("reference_mfu_decode", np.isnan(r) | ((r > 0) & (r <= 1)), "must be in (0, 1] (or empty: mfu_decode)")
     needs = {"usd": ("train_usd_per_hour", "infer_usd_per_hour"),
              "kwh": ("train_tdp_w", "infer_tdp_w"),
-             "co2": ("train_tdp_w", "infer_tdp_w")}[objective]
+             "co2": ("train_tdp_w", "infer_tdp_w"), "flops": ()}[objective]
     for name in ("train_usd_per_hour", "infer_usd_per_hour", "train_tdp_w", "infer_tdp_w"):
         given = ~np.isnan(c[name])
         what = "a power in W > 0 (the accelerator has no published TDP: type one)" if "tdp" in name \
@@ -226,10 +229,16 @@ def _weights(v, objective):
     kwh_i = v["infer_tdp_w"] / WATTS_PER_KW * v["infer_pue"]
     all_weights = {"usd": (v["train_usd_per_hour"], v["infer_usd_per_hour"]), "kwh": (kwh_t, kwh_i),
                    "co2": (kwh_t * v["train_g_per_kwh"] / GRAMS_PER_KG, kwh_i * v["infer_g_per_kwh"] / GRAMS_PER_KG)}
+    if objective == "flops":   # FLOPs per GPU-hour of each phase (decode is set to the prefill MFU by the caller)
+        return (SECONDS_PER_HOUR * FLOPS_PER_TFLOPS * v["train_peak_tflops"] * v["mfu_train"],
+                SECONDS_PER_HOUR * FLOPS_PER_TFLOPS * v["infer_peak_tflops"] * v["mfu_prefill"]), all_weights
     return all_weights[objective], all_weights
 
 
 def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
+    decode_mfu = v["mfu_decode"]
+    if objective == "flops":   # 6ND + 2N per token whatever the MFU: price every inference GPU-hour alike
+        v = dict(v, mfu_decode=v["mfu_prefill"], reference_mfu_decode=np.full(v["loss"].shape, np.nan))
     (w_t, w_i), all_weights = _weights(v, objective)
     paper = dict(v, roofline=np.zeros(v["loss"].shape, dtype=bool),
                  mfu_decode=np.where(np.isnan(v["reference_mfu_decode"]), v["mfu_decode"], v["reference_mfu_decode"]))
@@ -245,6 +254,9 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
             v = dict(v, kv_bytes_per_param=k)
         result = _optimum(f, v, w_t, w_i)
     n, d, value, x, gpus, batch, code, hours_t, hours_i = result
+    if objective == "flops":   # the $, kWh and CO2 of that model at the decode MFU given
+        hours_i = (2.0 * n / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS) / SECONDS_PER_HOUR
+                   * (v["input_tokens"] / v["mfu_prefill"] + v["output_tokens"] / decode_mfu))
     unlimited = dict(v, unique_tokens=np.full(n.shape, np.inf))
     free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i)[:3] if np.isfinite(v["unique_tokens"]).any() \
         else (n, d, value)

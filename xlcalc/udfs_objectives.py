@@ -22,7 +22,8 @@ from .udfs_serving import PRECISION, _first_errors, _hardware_arrays, _text_or_d
 
 __all__ = ["LIFETIME_OPT", "SERVING_LIFETIME_OPT", "EFFECTIVE_TOKENS"]
 
-OBJECTIVE = "What to minimise: usd (lifetime $), kwh (energy) or co2 (kg CO2e); optional, empty = usd"
+OBJECTIVE = ("What to minimise: usd (lifetime $), kwh (energy), co2 (kg CO2e) or flops (fixed MFU only); optional, "
+             "empty = usd")
 OPTIMUM_OUTPUTS = ("params", "tokens", "value", "usd", "kwh", "co2_kg", "epochs")
 SERVING_OUTPUTS = ("params", "tokens", "value", "usd", "kwh", "co2_kg", "epochs", "gpus", "batch", "binding")
 COMMON_DOCS = dict(

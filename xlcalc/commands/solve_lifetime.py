@@ -24,7 +24,8 @@ def register(kinds, common, target, number, resolve) -> None:
     p.add_argument("--requests", type=number, required=True, help="lifetime requests")
     p.add_argument("--input-tokens", type=number, required=True, help="prompt tokens per request")
     p.add_argument("--output-tokens", type=number, required=True, help="generated tokens per request")
-    p.add_argument("--objective", default="usd", choices=objectives.OBJECTIVES, help="what to minimise (default usd)")
+    p.add_argument("--objective", default="usd", choices=objectives.OBJECTIVES,
+                   help="what to minimise (default usd; flops = 6ND + 2N per token, fixed-mfu only)")
     p.add_argument("--serving", default="fixed-mfu", choices=("fixed-mfu", "roofline"),
                    help="fixed decode MFU (the paper) or the roofline with batch, memory and latency target")
     p.add_argument("--train-gpu", default="H100 SXM", help="training accelerator (default H100 SXM)")
@@ -82,7 +83,7 @@ def _lifetime(args, fit, target_loss) -> int:
             raise InvalidInputError(f"--{flag.replace('_', '-')} = {value:g} is not allowed: must be a number >= 0")
     lifetime_in, lifetime_out = args.requests * args.input_tokens, args.requests * args.output_tokens
     others = {}
-    for objective in (args.objective, *(o for o in objectives.OBJECTIVES if o != args.objective)):
+    for objective in (args.objective, *(o for o in ("usd", "kwh", "co2") if o != args.objective)):
         try:
             others[objective] = objectives.lifetime_optimal(target_loss, lifetime_in, lifetime_out,
                                                             objective=objective, **kwargs)
