@@ -53,6 +53,7 @@ from .lifetime import (
     cost_optimal,
     cost_optimal_per_request,
 )
+from .data_limits import data_constrained_loss, effective_tokens, max_effective_tokens
 from .serving import (
     blended_cost_per_mtok,
     check_fits,
@@ -150,6 +151,7 @@ __all__ = [
     "UnknownNameError",
     "WorkbookError",
     "XlcalcError",
+    "LifetimeOptimum", "lifetime_optimal", "data_constrained_loss", "effective_tokens", "max_effective_tokens",
 ]
 
 __version__ = "0.1.0"
@@ -167,6 +169,7 @@ _LAZY = {
     "model_shapes": ("ModelShape", "flops_per_token", "interpolated_shape", "model_names", "model_shape",
                      "weights_bytes"),
     "slo": ("SloServing", "TargetUnreachableError", "max_batch"),
+    "objectives": ("LifetimeOptimum", "lifetime_optimal"),  # usd / kWh / CO2 optimum with roofline serving
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 

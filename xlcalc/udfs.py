@@ -393,3 +393,6 @@ def _listed(value):
 from . import udfs_serving as _serving  # noqa: E402 - serving at a latency target (xlwings collects them from here)
 from .udfs_serving import *  # noqa: E402,F401,F403
 __all__ += _serving.__all__
+from . import udfs_objectives as _objectives  # noqa: E402 - lifetime optimum under usd, kWh, CO2 (issue 12)
+from .udfs_objectives import *  # noqa: E402,F401,F403
+__all__ += _objectives.__all__

@@ -105,6 +105,19 @@ failed:
     COST_PER_MTOK_SLO = Err.Description
 End Function
 
+Function EFFECTIVE_TOKENS(tokens, unique_tokens)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        EFFECTIVE_TOKENS = XLPy.CallUDF("xlcalc.udfs", "EFFECTIVE_TOKENS", Array(tokens, unique_tokens), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        EFFECTIVE_TOKENS = XLPy.CallUDF("xlcalc.udfs", "EFFECTIVE_TOKENS", Array(tokens, unique_tokens))
+        Exit Function
+    #End If
+failed:
+    EFFECTIVE_TOKENS = Err.Description
+End Function
+
 Function FIT_CONSTANTS(fit_name)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -209,6 +222,19 @@ failed:
     KV_BYTES_PER_TOKEN = Err.Description
 End Function
 
+Function LIFETIME_OPT(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, Optional objective, Optional train_tdp_w, Optional infer_tdp_w, Optional train_pue, Optional infer_pue, Optional train_g_per_kwh, Optional infer_g_per_kwh, Optional unique_tokens, Optional mfu_train, Optional mfu_prefill, Optional mfu_decode, Optional fit)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LIFETIME_OPT = XLPy.CallUDF("xlcalc.udfs", "LIFETIME_OPT", Array(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, objective, train_tdp_w, infer_tdp_w, train_pue, infer_pue, train_g_per_kwh, infer_g_per_kwh, unique_tokens, mfu_train, mfu_prefill, mfu_decode, fit), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LIFETIME_OPT = XLPy.CallUDF("xlcalc.udfs", "LIFETIME_OPT", Array(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, objective, train_tdp_w, infer_tdp_w, train_pue, infer_pue, train_g_per_kwh, infer_g_per_kwh, unique_tokens, mfu_train, mfu_prefill, mfu_decode, fit))
+        Exit Function
+    #End If
+failed:
+    LIFETIME_OPT = Err.Description
+End Function
+
 Function MAX_BATCH(model, gpu_name, input_tokens, output_tokens, Optional tpot_ms, Optional ttft_ms, Optional gpus, Optional precision, Optional usd_per_hour, Optional headroom, Optional mfu_prefill, Optional mfu_decode, Optional bw_eff)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -286,6 +312,19 @@ Function SCALING_FIT(params_range, tokens_range, loss_range)
     #End If
 failed:
     SCALING_FIT = Err.Description
+End Function
+
+Function SERVING_LIFETIME_OPT(loss, input_tokens, output_tokens, train_gpu, infer_gpu, input_tokens_per_request, output_tokens_per_request, Optional batch, Optional tpot_ms, Optional objective, Optional unique_tokens, Optional precision, Optional train_pue, Optional infer_pue, Optional train_g_per_kwh, Optional infer_g_per_kwh, Optional train_tdp_w, Optional infer_tdp_w, Optional max_gpus, Optional fit)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        SERVING_LIFETIME_OPT = XLPy.CallUDF("xlcalc.udfs", "SERVING_LIFETIME_OPT", Array(loss, input_tokens, output_tokens, train_gpu, infer_gpu, input_tokens_per_request, output_tokens_per_request, batch, tpot_ms, objective, unique_tokens, precision, train_pue, infer_pue, train_g_per_kwh, infer_g_per_kwh, train_tdp_w, infer_tdp_w, max_gpus, fit), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        SERVING_LIFETIME_OPT = XLPy.CallUDF("xlcalc.udfs", "SERVING_LIFETIME_OPT", Array(loss, input_tokens, output_tokens, train_gpu, infer_gpu, input_tokens_per_request, output_tokens_per_request, batch, tpot_ms, objective, unique_tokens, precision, train_pue, infer_pue, train_g_per_kwh, infer_g_per_kwh, train_tdp_w, infer_tdp_w, max_gpus, fit))
+        Exit Function
+    #End If
+failed:
+    SERVING_LIFETIME_OPT = Err.Description
 End Function
 
 Function TIME_PER_TOKEN(model, gpu_name, context_tokens, Optional batch, Optional gpus, Optional precision, Optional mfu_decode, Optional bw_eff)

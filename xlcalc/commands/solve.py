@@ -69,6 +69,9 @@ def register(subparsers) -> None:
     common(p)
     p.set_defaults(handler=_cost_optimal)
 
+    from . import solve_lifetime  # issue 12: `solve lifetime` (usd, kWh, CO2; roofline; unique data)
+    solve_lifetime.register(kinds, common, target, number, lambda a: (_fit(a), _target_loss(a, _fit(a))))
+
     p = kinds.add_parser("budget", help="lowest loss for a total budget of training plus inference FLOPs")
     p.add_argument("--total-flops", type=number, required=True, help="training + inference FLOP budget")
     p.add_argument("--inference-tokens", type=number, required=True, help="lifetime inference tokens")
