@@ -153,7 +153,7 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
         raise _bad("objective", objective, "'flops' counts 6ND + 2N per token, which needs serving='fixed_mfu'")
     _check(c, f, key, mode == "roofline")
     skip = () if mode == "roofline" else _ROOFLINE_ONLY
-    v = {name: c.valid(name) for name in c.values if name not in skip}
+    v = {name: np.atleast_1d(c.valid(name)) for name in c.values if name not in skip}  # the solver indexes scenarios
     v["roofline"] = np.full(v["loss"].shape, mode == "roofline")
     return _solve_all(c, f, key, v)
 
