@@ -160,7 +160,8 @@ class TestThroughXlwings:
     """The same fuzzing as Excel on Windows calls the functions: xlwings' call_udf over COM-like ranges."""
 
     @pytest.fixture(scope="class")
-    def windows(self):
+    @classmethod
+    def windows(cls):
         from test_udfs_xlwings import windows_xlwings  # tests/ is on sys.path, as for `reference`
         with windows_xlwings() as namespace:
             yield namespace

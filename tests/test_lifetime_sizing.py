@@ -140,7 +140,7 @@ class TestOutputsMatchSolver:
         names = recalc.read_names(recalculated[scenario])
         inputs = {k: v for k, v in names.items() if k.startswith("in_")}
         typed = scenario_inputs(scenario)
-        texts = {k: v for k, v in typed.items() if isinstance(v, str)}  # pytest.approx compares numbers only
+        texts = {k: v for k, v in typed.items() if not isinstance(v, (int, float))}  # text and empty cells: exact
         assert {k: inputs[k] for k in texts} == texts
         assert {k: v for k, v in inputs.items() if k not in texts} == pytest.approx(
             {k: v for k, v in typed.items() if k not in texts}, rel=1e-14)
@@ -148,7 +148,7 @@ class TestOutputsMatchSolver:
         outputs = {k: v for k, v in names.items() if k.startswith("out_")}
         assert set(outputs) == set(expected)
         for name, value in expected.items():
-            if isinstance(value, str):
+            if not isinstance(value, (int, float)):  # text, and None for an empty cell: exact
                 assert outputs[name] == value, name
             else:
                 assert outputs[name] == pytest.approx(value, rel=REL), name
