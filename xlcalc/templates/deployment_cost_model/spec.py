@@ -8,6 +8,8 @@ outputs in Python. To add an input block (a latency target, say), add a tuple of
 
 from __future__ import annotations
 
+import dataclasses
+
 
 from openpyxl.utils import get_column_letter
 
@@ -210,6 +212,10 @@ RULES = checks.RULES | {
                              checks.Validation("list", '"1,2,3"', error="Pick candidate 1, 2 or 3.")),
     "gpu": price_sheet.ACCELERATOR,
     "model": MODEL,
+    "optional_target": dataclasses.replace(
+        checks.RULES["override"], allowed="must be empty (no target) or a number greater than 0",
+        validation=dataclasses.replace(checks.RULES["override"].validation,
+                                       error="Type a time in ms greater than 0, or clear the cell for no target.")),
 }
 
 
