@@ -16,13 +16,17 @@ from .cells import Formula, Input
 
 #: Kept as 1E+300 where a target is absent or a replica size does not work (no infinity in a spreadsheet).
 HUGE = "1E+300"
+#: Number formats that show HUGE as "none" (a workings cell, never a number a reader should take at face value).
+NONE_SCIENTIFIC = '[>=1E+299]"none";0.000E+00'
+NONE_SECONDS = '[>=1E+299]"none";0.0000'
+
 SLACK = number(CEIL_SLACK)
 FREE = number(1.0 - HEADROOM)
 
 INPUTS = (
     Input("shape", "Model shape (layers, widths, KV heads)", "", "text", "model",
           ("Llama-2-70B", "Qwen2.5-32B", "Llama-3.1-8B"),
-          "a model listed in Model shapes: sets the times and KV cache below (N above sets training)"),
+          "from Model shapes: sets the times and KV cache (N still sets training)"),
     Input("tpot_target_ms", "Target time per output token", "ms", "decimal", "positive", (50.0, 50.0, 50.0),
           "the slowest acceptable decode step; 50 ms is 20 tokens/s per user"),
     Input("ttft_target_ms", "Target time to first token (empty: none)", "ms", "count", "optional_target",
@@ -160,7 +164,7 @@ WORKINGS = (
     for g in GPU_COUNTS
 ) + tuple(
     Formula(f"gpu_s_per_token_g{g}", f"GPU-seconds per output token on {g} GPU{'s' if g > 1 else ''}", "GPU-s",
-            "0.000E+00", f"IF({{batch_g{g}}}>=1,{g}*{{step_g{g}}}/{{batch_g{g}}},{HUGE})", output=False, needs="spec")
+            NONE_SCIENTIFIC, f"IF({{batch_g{g}}}>=1,{g}*{{step_g{g}}}/{{batch_g{g}}},{HUGE})", output=False, needs="spec")
     for g in GPU_COUNTS
 ) + (
     Formula("slo_gpus_choice", "Cheapest replica size (0: none meets the target)", "GPUs", "count",
@@ -168,10 +172,11 @@ WORKINGS = (
             + "".join(f"IF({{gpu_s_per_token_g{g}}}=MIN(" + ",".join(f"{{gpu_s_per_token_g{h}}}" for h in GPU_COUNTS)
                       + f"),{g}," for g in GPU_COUNTS[:-1]) + str(GPU_COUNTS[-1]) + ")" * len(GPU_COUNTS), output=False,
             needs="spec"),
-    Formula("slo_fastest_s", "Fastest time per output token at batch 1 on a replica that fits", "s", "0.0000",
+    Formula("slo_fastest_s", "Fastest time per output token at batch 1 on a replica that fits", "s", NONE_SECONDS,
             "MIN(" + ",".join(f"IF({g}*{{memory_free_gb}}>={{weights_gb}}+{{sequence_gb}},{{step_g{g}}},{HUGE})"
                               for g in GPU_COUNTS) + ")", output=False, needs="spec"),
-    Formula("slo_fastest_ttft_s", "Fastest time to first token at batch 1 on a replica that fits", "s", "0.000",
+    Formula("slo_fastest_ttft_s", "Fastest time to first token at batch 1 on a replica that fits", "s",
+            NONE_SECONDS,
             "MIN(" + ",".join(f"IF({g}*{{memory_free_gb}}>={{weights_gb}}+{{sequence_gb}},{{ttft_g{g}}},{HUGE})"
                               for g in GPU_COUNTS) + ")", output=False, needs="spec"),
 )
