@@ -152,7 +152,8 @@ def _within_target(get, peak, bandwidth, gpu_memory, usd_per_hour, n_in, n_out, 
     if why.any:  # nothing meets the target: the sheet's status row says so in words
         return out
     out |= {prefix + "slo_gpus": float(r.gpus[0]), prefix + "slo_batch": float(r.batch[0]),
-            prefix + "slo_tpot_ms": float(r.time_per_token_s[0]) * 1e3, prefix + "slo_ttft_ms": float(r.ttft_s[0]) * 1e3,
+            prefix + "slo_tpot_ms": float(r.time_per_token_s[0]) * 1e3,
+            prefix + "slo_ttft_ms": float(r.ttft_s[0]) * 1e3,
             prefix + "slo_tokens_per_sec": float(r.tokens_per_sec[0])}
     if price_ok:
         out |= {prefix + "slo_usd_per_mtok_input": float(r.usd_per_mtok_input[0]),

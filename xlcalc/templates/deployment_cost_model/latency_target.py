@@ -164,7 +164,8 @@ WORKINGS = (
     for g in GPU_COUNTS
 ) + tuple(
     Formula(f"gpu_s_per_token_g{g}", f"GPU-seconds per output token on {g} GPU{'s' if g > 1 else ''}", "GPU-s",
-            NONE_SCIENTIFIC, f"IF({{batch_g{g}}}>=1,{g}*{{step_g{g}}}/{{batch_g{g}}},{HUGE})", output=False, needs="spec")
+            NONE_SCIENTIFIC, f"IF({{batch_g{g}}}>=1,{g}*{{step_g{g}}}/{{batch_g{g}}},{HUGE})", output=False,
+            needs="spec")
     for g in GPU_COUNTS
 ) + (
     Formula("slo_gpus_choice", "Cheapest replica size (0: none meets the target)", "GPUs", "count",

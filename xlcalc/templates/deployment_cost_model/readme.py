@@ -48,7 +48,8 @@ SECTIONS = (
         "batch's prompts plus one decode step; the largest batch is the floor of the smallest of these linear "
         "bounds and of memory (10% of each GPU's memory kept free).",
         "Not modelled: activation memory and framework overhead (leave headroom through the utilisation), "
-        "tensor-parallel communication in the batch-typed results, speculative decoding, reserved-capacity discounts, and idle copies below "
+        "tensor-parallel communication in the batch-typed results, speculative decoding, reserved-capacity "
+        "discounts, and idle copies below "
         "one per month.")),
     Section("Names, sources and updates", (
         "Every input cell has a defined name starting in_ (in_c1_params, in_requests_per_month) and every key "
