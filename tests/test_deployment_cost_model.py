@@ -16,6 +16,7 @@ from xlcalc.templates import checks, price_sheet
 from xlcalc.workbook_check import agrees, compare_content, read_price_rows
 from xlcalc.workbook_files import named_cells, template_workbook
 
+from xlcalc.templates.deployment_cost_model import latency_curve, latency_target
 from xlcalc.templates.formulas import ALLOWED_FUNCTIONS
 from workbook_views import errors_outside_chart_feeds
 from rule_probes import PROBES, cell_validations, disagreements, expected_validations, probed, sheet_verdicts
@@ -53,6 +54,10 @@ SCENARIOS = {
                                         [{"name": "My accelerator", "peak_tflops_bf16": 1500.5,
                                           "peak_tflops_fp8": 3001, "memory_gb": 100, "mem_bw_tbs": 4.4,
                                           "usd_per_hour": 0.37, "price_source": "=cmd|' /c calc'!A1"}]),
+    # latency targets: none met (70B on L40S at 20 ms), too big for 8 GPUs, no first-token target, fp8 cache
+    "latency_targets": ({"in_c1_gpu": "L40S", "in_c1_tpot_target_ms": 20, "in_c2_ttft_target_ms": None,
+                         "in_c2_kv_bytes_per_value": 1, "in_c2_tpot_target_ms": 35.5, "in_c3_shape": "Llama-3.1-405B",
+                         "in_c3_gpu": "L4", "in_c3_link_latency_us": 0}, []),
 }
 
 
@@ -109,6 +114,13 @@ INVALID = {
     "unknown_accelerator": ({"in_c3_gpu": "Z80"}, "Serving accelerator must be an accelerator listed in Hardware prices"),
     "zero_mfu": ({"in_mfu_train": 0}, "Training MFU must be a fraction greater than 0 and at most 1"),
     "bad_precision": ({"in_c1_precision": "fp4"}, "Arithmetic precision must be bf16, fp8 or int8"),
+    "zero_ms_target": ({"in_c2_tpot_target_ms": 0}, "Target time per output token must be a number greater than 0"),
+    "zero_ms_first_token": ({"in_c3_ttft_target_ms": 0},
+                            "Target time to first token (empty: none) must be empty (no target) or a number greater "
+                            "than 0"),
+    "negative_prompt": ({"in_input_tokens": -100}, "Prompt (input) tokens per request must be a number of 0 or more"),
+    "unknown_model": ({"in_c1_shape": "Llama-9-1B"},
+                      "Model shape (layers, widths, KV heads) must be a model listed in Model shapes"),
 }
 
 
@@ -129,6 +141,26 @@ def write_scenario(folder, name, inputs, rows, workbook=None):
     path = folder / f"{name}.xlsx"
     workbook.save(path)
     return path
+
+
+def curve_mismatches(path, rel=1e-9) -> list:
+    """(candidate, target, cell, Python) wherever the Latency curve's $ disagrees with xlcalc.slo (via the twin)."""
+    book = openpyxl.load_workbook(path, data_only=True)
+    values = recalc.read_names(path)
+    sheet = book[latency_curve.SHEET]
+    targets = [sheet[f"A{row}"].value for row in range(latency_curve.FIRST_ROW, latency_curve.LAST_ROW + 1)]
+    assert targets == list(latency_curve.TARGETS_MS)
+    prices, wrong = read_price_rows(book), []
+    for k in dcm.CANDIDATES:
+        column = latency_curve.COLUMNS[("usd", k)]
+        for row, target in enumerate(targets, start=latency_curve.FIRST_ROW):
+            inputs = {n: v for n, v in values.items() if n.startswith("in_")} | {f"in_c{k}_tpot_target_ms": target}
+            expected = dcm.expected_outputs(inputs, prices=prices)[f"out_c{k}_slo_usd_per_mtok_output"]
+            expected = latency_curve.NONE_MEETS if expected == dcm.NOT_AVAILABLE else expected
+            got = sheet[f"{column}{row}"].value
+            if not agrees(got, expected, rel):
+                wrong.append((k, target, got, expected))
+    return wrong
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +291,24 @@ class TestRecalculatedAgainstSolver:
         defaults = recalc.read_names(recalculated["defaults"][2])
         assert 1 < defaults["out_crossover_month"] < dcm.MONTHS
 
+    def test_a_latency_target_nothing_meets_is_said_in_words(self, recalculated):
+        values = recalc.read_names(recalculated["latency_targets"][2], ("calc_", "out_"))
+        assert values["calc_c1_slo_status"].startswith(latency_target.NO_BATCH)
+        assert "ms per output token and" in values["calc_c1_slo_status"]
+        assert values["calc_c3_slo_status"].startswith(latency_target.NO_FIT)
+        assert values["calc_c2_slo_status"] == "OK" and values["out_c2_slo_batch"] >= 1
+        for k in (1, 3):
+            assert values[f"out_c{k}_slo_batch"] == values[f"out_c{k}_slo_usd_per_mtok_output"] == dcm.NOT_AVAILABLE
+        # what the words say is reachable is: a target just above the fastest time per token has a batch
+        fastest_ms = values["calc_c1_slo_fastest_s"] * 1e3
+        inputs = {k: v for k, v in values.items() if k.startswith("in_")} | {"in_c1_tpot_target_ms": fastest_ms * 1.01,
+                                                                            "in_c1_ttft_target_ms": None}
+        assert dcm.expected_outputs(inputs)["out_c1_slo_batch"] >= 1
+
+    @pytest.mark.parametrize("name", ["defaults", "latency_targets"])
+    def test_latency_curve_matches_the_solver(self, recalculated, name):
+        assert curve_mismatches(recalculated[name][2]) == []
+
 
 class TestLayout:
     def test_names_the_issue_asks_for(self, template):
@@ -338,7 +388,8 @@ class TestInputRulesAgree:
         assert disagreements(mine, probed(dcm.RULES), verdicts) == []
 
     def test_every_rule_kind_is_probed(self, verdicts):
-        assert set(verdicts) == set(dcm.RULES) - {"gpu"}  # the accelerator list depends on the price sheet
+        # the accelerator and model lists depend on the price and Model shapes sheets
+        assert set(verdicts) == set(dcm.RULES) - {"gpu", "model"}
         assert verdicts["whole"][PROBES.index(2.5)] is False and verdicts["candidate"][PROBES.index(3)] is True
 
     def test_check_rows_test_every_check_in_order(self, template):

@@ -13,7 +13,7 @@ from xlcalc.workbook_check import agrees, read_price_rows
 
 from test_deployment_cost_model import INVALID as DCM_INVALID
 from test_deployment_cost_model import SCENARIOS as DCM_SCENARIOS
-from test_deployment_cost_model import write_scenario
+from test_deployment_cost_model import curve_mismatches, write_scenario
 from test_lifetime_sizing import INVALID as LS_INVALID
 from test_lifetime_sizing import SCENARIOS as LS_SCENARIOS
 from test_lifetime_sizing import scenario_inputs, write_scenarios
@@ -110,6 +110,10 @@ class TestDeploymentCostModelInGnumeric:
         assert set(expected) == set(dcm.output_names())
         wrong = {k: (values.get(k), v) for k, v in expected.items() if not agrees(values.get(k), v, REL)}
         assert wrong == {}
+
+    @pytest.mark.parametrize("scenario", ["defaults", "latency_targets"])
+    def test_latency_curve_matches_the_solver(self, gnumeric_deployment, scenario):
+        assert curve_mismatches(gnumeric_deployment[scenario], REL) == []
 
     @pytest.mark.parametrize("scenario", DCM_INVALID)
     def test_unusable_inputs_are_named_as_in_libreoffice(self, gnumeric_deployment, scenario):

@@ -31,7 +31,7 @@ from __future__ import annotations
 from openpyxl import Workbook
 
 from .. import checks, layout, price_sheet, style
-from . import model, projection, readme
+from . import latency_curve, model, projection, readme, shapes_sheet
 from .expected import expected_outputs, input_problem
 from .projection import PROJECTION_COLUMNS, PROJECTION_FIRST_ROW, PROJECTION_HEADER_ROW, PROJECTION_LAST_ROW
 from .spec import *  # noqa: F401,F403  (the workbook's names, layout and rules are its public surface)
@@ -51,7 +51,9 @@ def build() -> Workbook:
     layout.readme_sheet(workbook, TITLE, readme.SECTIONS)
     sheet = model.add(workbook)
     projection.add(workbook)
+    latency_curve.add(workbook)
     price_sheet.set_print_settings(price_sheet.add_price_sheet(workbook))
+    shapes_sheet.add(workbook)
     checks.add_validations(workbook, [check for block in check_blocks().values() for check in block])
     workbook.active = workbook.index(sheet)
     return workbook

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import economics, invalid_reasons, serving
+from ... import economics, invalid_reasons, serving, slo
 from ...errors import InvalidInputError
 from .. import checks, price_sheet
 from .spec import (CANDIDATES, MONTHS, NEVER, NOT_AVAILABLE, PEAK_FIELDS, check_blocks, default_inputs, input_name)
@@ -82,6 +82,7 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
                     "usd_per_mtok_input", "usd_per_mtok_output", "monthly_usd", "usd_per_mtok_effective",
                     "monthly_usd_month24", "total_usd")
         out |= {prefix + key: NOT_AVAILABLE for key in computed}
+        out |= _within_target(get, peak, bandwidth, gpu_memory, usd_per_hour, n_in, n_out, prefix, spec_ok, price_ok)
         if not spec_ok:
             continue
         replica = serving.gpus_to_fit(params, gpu_memory, bpp, batch, context, kv)
@@ -125,4 +126,36 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
         out["out_crossover_saving_usd"] = out[f"out_c{a}_total_usd"] - out[f"out_c{b}_total_usd"]
     else:
         out["out_crossover_month"] = out["out_crossover_saving_usd"] = NOT_AVAILABLE
+    return out
+
+
+_SLO_OUTPUTS = ("slo_gpus", "slo_batch", "slo_tpot_ms", "slo_ttft_ms", "slo_tokens_per_sec", "slo_usd_per_mtok_input",
+                "slo_usd_per_mtok_output")
+
+
+def _within_target(get, peak, bandwidth, gpu_memory, usd_per_hour, n_in, n_out, prefix, spec_ok, price_ok) -> dict:
+    """The latency-target results of one candidate with :func:`xlcalc.slo.max_batch` (n/a where none meets it)."""
+    out = {prefix + key: NOT_AVAILABLE for key in _SLO_OUTPUTS}
+    if not spec_ok:
+        return out
+    ttft = get("ttft_target_ms")
+    with invalid_reasons() as why:
+        r = slo.max_batch(get("shape"), peak, bandwidth, gpu_memory, n_in, n_out,
+                          tpot_target_s=float(get("tpot_target_ms")) / 1e3,
+                          ttft_target_s=np.inf if checks.is_empty(ttft) else float(ttft) / 1e3,
+                          usd_per_hour=usd_per_hour if price_ok else 1.0,
+                          bytes_per_param=float(get("bytes_per_param")),
+                          kv_bytes_per_value=float(get("kv_bytes_per_value")), mfu_prefill=float(get("mfu_prefill")),
+                          mfu_decode=float(get("mfu_decode")), bw_eff=float(get("bw_eff")),
+                          link_gbs=float(get("link_gbs")), link_latency_us=float(get("link_latency_us")),
+                          gpus=np.array([0.0]))
+    if why.any:  # nothing meets the target: the sheet's status row says so in words
+        return out
+    out |= {prefix + "slo_gpus": float(r.gpus[0]), prefix + "slo_batch": float(r.batch[0]),
+            prefix + "slo_tpot_ms": float(r.time_per_token_s[0]) * 1e3,
+            prefix + "slo_ttft_ms": float(r.ttft_s[0]) * 1e3,
+            prefix + "slo_tokens_per_sec": float(r.tokens_per_sec[0])}
+    if price_ok:
+        out |= {prefix + "slo_usd_per_mtok_input": float(r.usd_per_mtok_input[0]),
+                prefix + "slo_usd_per_mtok_output": float(r.usd_per_mtok_output[0])}
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from openpyxl.styles import Alignment
 
 from .. import checks, layout, price_sheet, style
+from . import latency_target
 from .spec import (CANDIDATE_STATUS, CANDIDATES, LABEL_COLUMN, MODEL_SHEET, NEEDS, NOT_AVAILABLE, NOTE_COLUMN, STATUS,
                    TITLE, UNIT_COLUMN, VALUE_COLUMNS, Formula, Input, check_blocks, formula_name, input_name,
                    model_blocks, names)
@@ -51,8 +52,14 @@ def _write_formula(workbook, sheet, spec: Formula, row: int, k: int | None) -> N
 
 def _messages() -> list[str]:
     """Every text a wrapped cell (a candidate's Check or Status row) can show: the row fits the longest."""
-    texts = [check.message() for check in check_blocks()["calc_c1_input_check"]]
+    texts = [check.message() for key in ("calc_c1_input_check", "calc_c1_latency_check")
+             for check in check_blocks()[key]]
     return texts + list(CANDIDATE_STATUS.values())
+
+
+#: The longest text of the latency target's status row (its numbers at their widest).
+_LATENCY_STATUS = (latency_target.NO_BATCH + "12,345.6 ms per output token and 12,345 ms to the first token: loosen "
+                   "the targets to these")
 
 
 def add(workbook):
@@ -80,7 +87,8 @@ def add(workbook):
                 else:
                     _write_formula(workbook, sheet, spec, row, k)
             if isinstance(spec, Formula) and spec.wrap:
-                sheet.row_dimensions[row].height = tall
+                sheet.row_dimensions[row].height = (layout.wrapped_height(_LATENCY_STATUS, VALUE_WIDTH)
+                                                    if spec.key == "slo_status" else tall)
                 sheet[f"{LABEL_COLUMN}{row}"].alignment = Alignment(vertical="top")
     row += 2
     note = style.apply(sheet[f"{LABEL_COLUMN}{row}"], "xl_note")
@@ -89,6 +97,6 @@ def add(workbook):
     style.set_widths(sheet, {LABEL_COLUMN: 46, UNIT_COLUMN: 13, NOTE_COLUMN: 70}
                      | {VALUE_COLUMNS[k]: VALUE_WIDTH for k in CANDIDATES})
     sheet.freeze_panes = "C4"
-    layout.set_print(sheet, f"A1:{NOTE_COLUMN}{row}", landscape=True, title_rows="1:3")
+    layout.set_print(sheet, f"A1:{NOTE_COLUMN}{row}", landscape=True, title_rows="1:3", pages_tall=2)
     style.protect(sheet)
     return sheet

@@ -17,6 +17,11 @@ SECTIONS = (
         "Pick the training accelerator and type its MFU (the share of peak it reaches).",
         "For each candidate, type its size, training tokens, precision and KV cache per token, and pick its "
         "serving accelerator from the drop-down, with batch and efficiencies.",
+        "For each candidate, type a latency target: the slowest acceptable time per output token and, if you "
+        "have one, the time to first token (leave it empty for none); pick its model shape (layers, widths and "
+        "KV heads of a published model) and check the GPU-to-GPU link figures. 'Serving within the latency "
+        "target' then shows the largest batch that meets both, the GPUs per copy of the model (the cheapest of "
+        "1, 2, 4 and 8), its times and $ per million tokens; when nothing meets the target it says what would.",
         "Read 'All inputs' at the top: until it reads OK the results show n/a, and the Check row of the block "
         "that holds the unusable input names it.",
         "Read the results per candidate; the Status row says what is missing when a result shows n/a (an "
@@ -26,6 +31,9 @@ SECTIONS = (
     Section("What each sheet is for", (
         "Model: the inputs, the results per candidate, and the month in which one candidate overtakes another.",
         f"Projection: {MONTHS} months of requests, GPUs, monthly and cumulative cost per candidate, with charts.",
+        "Latency curve: $ per million output tokens against the time-per-output-token target, per candidate, "
+        "with a chart (the first-token target, shape and link are each candidate's).",
+        "Model shapes: the published architectures the latency target reads (read-only).",
         "Hardware prices: the accelerator catalog (dense peak FLOP/s, memory, bandwidth, power) with the lowest "
         "on-demand $ per GPU-hour found and where and when it was seen. Correct a price or add your own "
         "accelerator in an empty row; it then appears in the drop-downs.")),
@@ -35,8 +43,13 @@ SECTIONS = (
         "weights plus a full batch's KV cache needs; prefill is compute-bound at peak x MFU / 2N tokens/s per GPU. "
         "Each month needs enough whole copies to carry the peak hour at the target utilisation; a month is 730 "
         "hours. Training costs 6 N D FLOPs at the training accelerator's BF16 peak times its MFU.",
+        "At a latency target (as xlcalc.slo): time per token = max(compute, weights + KV cache read) at the mean "
+        "context plus a ring all-reduce twice per layer over the link; time to first token = prefill of the "
+        "batch's prompts plus one decode step; the largest batch is the floor of the smallest of these linear "
+        "bounds and of memory (10% of each GPU's memory kept free).",
         "Not modelled: activation memory and framework overhead (leave headroom through the utilisation), "
-        "tensor-parallel communication, speculative decoding, reserved-capacity discounts, and idle copies below "
+        "tensor-parallel communication in the batch-typed results, speculative decoding, reserved-capacity "
+        "discounts, and idle copies below "
         "one per month.")),
     Section("Names, sources and updates", (
         "Every input cell has a defined name starting in_ (in_c1_params, in_requests_per_month) and every key "

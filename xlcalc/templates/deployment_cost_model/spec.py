@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 
+
 from openpyxl.utils import get_column_letter
 
 from ...economics import HOURS_PER_MONTH
 from ...serving import CEIL_SLACK  # relative slack before rounding GPU counts up: 140 GB on 70 GB GPUs is 2, not 3
 from .. import checks, price_sheet
 from ..formulas import number
+from . import latency_target
+from .cells import Block, Formula, Input
+from .shapes_sheet import MODEL
 
 FILENAME = "deployment_cost_model.xlsx"
 TITLE = "xlcalc deployment cost model"
@@ -30,34 +34,6 @@ NOT_AVAILABLE = checks.NOT_AVAILABLE
 STATUS = checks.STATUS
 OK = checks.OK
 SLACK = number(CEIL_SLACK)
-
-
-@dataclasses.dataclass(frozen=True)
-class Input:
-    """An input cell: key (named in_<key>, or in_c<k>_<key> per candidate), label, unit, format, rule, default(s)."""
-
-    key: str
-    label: str
-    unit: str
-    number_format: str
-    rule: str
-    default: object  # one value, or a tuple with one value per candidate
-    note: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Formula:
-    """A computed cell: key, label, unit, format, formula (str.format fields are keys), out_ name or calc_ name."""
-
-    key: str
-    label: str
-    unit: str
-    number_format: str
-    formula: str
-    output: bool = True
-    note: str = ""
-    needs: str | None = None  # a key of NEEDS: shown as NOT_AVAILABLE unless that condition holds
-    wrap: bool = False  # a text that wraps in its cell (status and check messages)
 
 
 TRAFFIC = (
@@ -220,6 +196,7 @@ NEEDS = {
     "train_peak": "{train_peak_ok}",
     "train": "{train_ok}",
     "total": "AND({spec_ok},{price_ok},{train_ok})",
+    **latency_target.NEEDS,
     "crossover": ("AND(ISNUMBER(" + choose("in_crossover_from", "total_usd") + "),ISNUMBER("
                   + choose("in_crossover_to", "total_usd") + "))"),
 }
@@ -234,6 +211,11 @@ RULES = checks.RULES | {
                              lambda value, _: checks.is_number(value) and value in CANDIDATES,
                              checks.Validation("list", '"1,2,3"', error="Pick candidate 1, 2 or 3.")),
     "gpu": price_sheet.ACCELERATOR,
+    "model": MODEL,
+    "optional_target": dataclasses.replace(
+        checks.RULES["override"], allowed="must be empty (no target) or a number greater than 0",
+        validation=dataclasses.replace(checks.RULES["override"].validation,
+                                       error="Type a time in ms greater than 0, or clear the cell for no target.")),
 }
 
 
@@ -253,7 +235,10 @@ def formula_name(formula: Formula, k: int | None = None) -> str:
 
 
 GLOBAL_FORMULAS = TRAINING_FORMULAS + TRAINING_WORKINGS + CROSSOVER_FORMULAS
-PER_CANDIDATE_FORMULAS = CANDIDATE_FORMULAS + CANDIDATE_WORKINGS
+PER_CANDIDATE_FORMULAS = (CANDIDATE_FORMULAS + CANDIDATE_WORKINGS + latency_target.RESULTS
+                          + latency_target.WORKINGS)
+#: The inputs typed once per candidate.
+PER_CANDIDATE_INPUTS = CANDIDATE_INPUTS + latency_target.INPUTS
 
 #: The series of the Projection sheet: key, header suffix, number format.
 PROJECTION_SERIES = (("gpus", "GPUs", "count"), ("monthly_usd", "monthly $", "usd"),
@@ -265,7 +250,7 @@ def names(k: int | None = None) -> dict:
     found = {i.key: input_name(i.key) for i in TRAFFIC + TRAINING + CROSSOVER_INPUTS}
     found.update({f.key: formula_name(f) for f in GLOBAL_FORMULAS})
     if k is not None:
-        found.update({i.key: input_name(i.key, k) for i in CANDIDATE_INPUTS})
+        found.update({i.key: input_name(i.key, k) for i in PER_CANDIDATE_INPUTS})
         found.update({f.key: formula_name(f, k) for f in PER_CANDIDATE_FORMULAS})
         found.update({f"proj_{series}": f"proj_c{k}_{series}" for series, _, _ in PROJECTION_SERIES})
         found["k"] = k
@@ -275,12 +260,12 @@ def names(k: int | None = None) -> dict:
 def input_names() -> list[str]:
     """Every in_ name of the workbook."""
     found = [input_name(i.key) for i in TRAFFIC + TRAINING + CROSSOVER_INPUTS]
-    return found + [input_name(i.key, k) for k in CANDIDATES for i in CANDIDATE_INPUTS]
+    return found + [input_name(i.key, k) for k in CANDIDATES for i in PER_CANDIDATE_INPUTS]
 
 
 def output_names() -> list[str]:
     """Every out_ name of the workbook."""
-    found = [formula_name(f, k) for k in CANDIDATES for f in CANDIDATE_FORMULAS if f.output]
+    found = [formula_name(f, k) for k in CANDIDATES for f in CANDIDATE_FORMULAS + latency_target.RESULTS if f.output]
     return found + [formula_name(f) for f in CROSSOVER_FORMULAS]
 
 
@@ -288,12 +273,18 @@ def default_inputs() -> dict:
     """The template's input values by in_ name."""
     values = {input_name(i.key): i.default for i in TRAFFIC + TRAINING + CROSSOVER_INPUTS}
     for k in CANDIDATES:
-        values.update({input_name(i.key, k): i.default[k - 1] for i in CANDIDATE_INPUTS})
+        values.update({input_name(i.key, k): i.default[k - 1] for i in PER_CANDIDATE_INPUTS})
     return values
 
 
 # ----------------------------------------------------------------------------------------------
 # Checks
+
+
+def _per_candidate_check(key: str, specs) -> Formula:
+    """A Check row written for candidate 0, then made a template over {k} (braces of the text escaped first)."""
+    return Formula(key, "Check", "", "text", checks.status_formula(checked(specs, 0)).replace("{", "{{")
+                   .replace("}", "}}").replace("in_c0_", "in_c{k}_"), output=False, wrap=True)
 
 
 def checked(specs, k=None) -> list:
@@ -306,6 +297,7 @@ def check_blocks() -> dict:
     """The input checks of each block, by the defined name of its status cell, in the order of the sheet."""
     blocks = {"calc_traffic_check": checked(TRAFFIC), "calc_training_check": checked(TRAINING)}
     blocks |= {f"calc_c{k}_input_check": checked(CANDIDATE_INPUTS, k) for k in CANDIDATES}
+    blocks |= {f"calc_c{k}_latency_check": checked(latency_target.INPUTS, k) for k in CANDIDATES}
     return blocks | {"calc_crossover_check": checked(CROSSOVER_INPUTS)}
 
 
@@ -314,23 +306,11 @@ CHECK_FORMULAS = {
     "traffic": Formula("traffic_check", "Check", "", "text", checks.status_formula(checked(TRAFFIC)), output=False),
     "training": Formula("training_check", "Check", "", "text", checks.status_formula(checked(TRAINING)),
                         output=False),
-    # written for candidate 0, then made a template over {k} (braces of the text escaped first)
-    "candidate": Formula("input_check", "Check", "", "text",
-                         checks.status_formula(checked(CANDIDATE_INPUTS, 0)).replace("{", "{{").replace("}", "}}")
-                         .replace("in_c0_", "in_c{k}_"), output=False, wrap=True),
+    "candidate": _per_candidate_check("input_check", CANDIDATE_INPUTS),
+    "latency": _per_candidate_check("latency_check", latency_target.INPUTS),
     "crossover": Formula("crossover_check", "Check", "", "text", checks.status_formula(checked(CROSSOVER_INPUTS)),
                          output=False),
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class Block:
-    """A block of the Model sheet: title, column headers (one per candidate, or none), cells, per candidate?"""
-
-    title: str
-    headers: tuple
-    cells: tuple
-    per_candidate: bool
 
 
 def model_blocks() -> tuple:
@@ -340,12 +320,19 @@ def model_blocks() -> tuple:
         Block("Training", (), TRAINING + (CHECK_FORMULAS["training"],) + TRAINING_FORMULAS, False),
         Block("Model candidates and serving choices", tuple(f"Candidate {k}" for k in CANDIDATES),
               CANDIDATE_INPUTS + (CHECK_FORMULAS["candidate"],), True),
-        Block("Results per candidate", tuple(f"={input_name('name', k)}" for k in CANDIDATES), CANDIDATE_FORMULAS,
-              True),
+        Block("Latency target (the batch follows from it)", tuple(f"Candidate {k}" for k in CANDIDATES),
+              latency_target.INPUTS + (CHECK_FORMULAS["latency"],), True),
+        Block("Results per candidate (at the batch typed above)",
+              tuple(f"={input_name('name', k)}" for k in CANDIDATES),
+              CANDIDATE_FORMULAS, True),
+        Block("Serving within the latency target", tuple(f"={input_name('name', k)}" for k in CANDIDATES),
+              latency_target.RESULTS, True),
         Block("When does one candidate overtake another?", (),
               CROSSOVER_INPUTS + (CHECK_FORMULAS["crossover"],) + CROSSOVER_FORMULAS, False),
         Block("Workings (nothing to type)", (), TRAINING_WORKINGS, False),
         Block("Workings per candidate", tuple(f"Candidate {k}" for k in CANDIDATES), CANDIDATE_WORKINGS, True),
+        Block("Workings: largest batch within the latency target", tuple(f"Candidate {k}" for k in CANDIDATES),
+              latency_target.WORKINGS, True),
     )
 
 
