@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .errors import InvalidInputError, InvalidInputWarning
+from .errors import InvalidInputError, InvalidInputWarning, XlcalcError
 
 # The most elements one call computes: 16.8 million (the 1,000,000-scenario benchmark is one sixteenth); each
 # result array of that size takes 134 MB, and a column of 1e5 against a row of 1e5 would need terabytes.
@@ -75,7 +75,9 @@ def overflow_checked(function):
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 return function(*args, **kwargs)
-        except (OverflowError, ZeroDivisionError):  # Python float arithmetic on extreme constants (a fit's)
+        except (OverflowError, ZeroDivisionError, ValueError) as exc:  # Python float arithmetic on extreme constants
+            if isinstance(exc, ValueError) and (isinstance(exc, XlcalcError) or str(exc) != "math domain error"):
+                raise  # xlcalc's own errors (InvalidInputError is a ValueError) and anything else unexpected
             fit = kwargs.get("fit")
             constants = getattr(fit, "constants", fit)
             shown = "the inputs give" if constants is None or isinstance(constants, str) else (

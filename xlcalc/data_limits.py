@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import Checked
+from ._checks import Checked, overflow_checked
 from .laws import get_fit
 
 R_D_STAR = 15.387756   # repetitions at which repeated data has lost 1 - 1/e of its value (datablations README)
@@ -62,6 +62,7 @@ def _log_tokens_of_effective(log_effective, unique):
 # Public functions
 
 
+@overflow_checked
 def effective_tokens(tokens, unique_tokens):
     """Effective training tokens D' when D tokens repeat U unique ones (Muennighoff et al. 2023, R*_D = 15.39).
 
@@ -82,6 +83,7 @@ def effective_tokens(tokens, unique_tokens):
     return c.finish(_effective(c.valid("tokens"), c.valid("unique_tokens")))
 
 
+@overflow_checked
 def max_effective_tokens(unique_tokens):
     """The most effective tokens U unique tokens can ever give, U (1 + R*_D): the limit of infinitely many epochs.
 
@@ -93,6 +95,7 @@ def max_effective_tokens(unique_tokens):
     return c.finish(c.valid("unique_tokens") * (1.0 + R_D_STAR))
 
 
+@overflow_checked
 def data_constrained_loss(params, tokens, unique_tokens, *, fit=DATA_FIT):
     """Loss of N params trained on D tokens of which U unique, with the paper's excess-parameter term too (its Eq. 5).
 

@@ -340,6 +340,7 @@ def interpolated_shape(params, *, catalog=None) -> ModelShape:
     """
     c = Checked(params=params)
     c.positive("params")
+    c.require("params", c["params"] <= MAX_INTERPOLATED_PARAMS, _TOO_LARGE)
     if not c.scalar:
         raise InvalidInputError("interpolated_shape takes one parameter count; use shape_arrays for many")
     target = float(c["params"])
@@ -389,6 +390,12 @@ class ShapeArrays:
     kv_dim: np.ndarray
 
 
+# Beyond this a shape would be extrapolated a thousandfold past the largest catalog model (405B), and its widths
+# would leave the floating-point range near 1e300.
+MAX_INTERPOLATED_PARAMS = 1e15
+_TOO_LARGE = "must be at most 1e15: a shape is interpolated from published models, the largest 405B"
+
+
 def _count_or_inf(value) -> float:
     """A parameter count as a float; inf for an integer beyond the float range (then refused with a reason)."""
     try:
@@ -411,9 +418,10 @@ def shape_arrays(values) -> tuple[ShapeArrays, np.ndarray]:
     is_number = np.array([isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                           for v in flat], dtype=bool)
     numbers = np.array([_count_or_inf(v) if n else np.nan for v, n in zip(flat, is_number)])
-    good = is_number & np.isfinite(numbers) & (numbers > 0)
+    good = is_number & np.isfinite(numbers) & (numbers > 0) & (numbers <= MAX_INTERPOLATED_PARAMS)
     for index in np.nonzero(is_number & ~good)[0]:
-        reasons[index] = f"model = {format_value(numbers[index])} is not allowed: must be a name or a parameter count > 0"
+        allowed = _TOO_LARGE if numbers[index] > MAX_INTERPOLATED_PARAMS else "must be a name or a parameter count > 0"
+        reasons[index] = f"model = {format_value(numbers[index])} is not allowed: {allowed}"
     if good.any():
         got = _interpolate(numbers[good], _catalog_ratios())
         for f in fields:
@@ -421,6 +429,9 @@ def shape_arrays(values) -> tuple[ShapeArrays, np.ndarray]:
     resolved = {}
     for index in np.nonzero(~is_number)[0]:
         value = flat[index]
+        if not isinstance(value, str):  # a list, dict or other object in a cell: nothing to look up
+            reasons[index] = f"model = {' '.join(repr(value).split())[:60]} is not allowed: must be a name or a parameter count"
+            continue
         if value not in resolved:
             try:
                 found = model_shape(value)

@@ -159,7 +159,8 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
 
 
 def _bad(name, value, allowed):
-    return InvalidInputError(f"{name} = {value!r} is not allowed: {allowed}")
+    shown = " ".join(repr(value).split())  # one line, whatever was passed
+    return InvalidInputError(f"{name} = {shown[:80] + ('...' if len(shown) > 80 else '')} is not allowed: {allowed}")
 
 
 def _check(c: Checked, f, objective, roofline) -> None:
