@@ -44,6 +44,7 @@ EXPECTED_FUNCTIONS = {
     "MONTHLY_COST", "GPUS_NEEDED", "TRAIN_COST", "OVERTRAIN_RATIO", "INFERENCE_FACTOR", "TRAIN_FLOPS",
     "INFER_FLOPS", "GPU_SPEC", "GPU_LIST", "FIT_CONSTANTS", "SCALING_FIT",
     "MODEL_SHAPE", "KV_BYTES_PER_TOKEN", "TTFT", "TIME_PER_TOKEN", "MAX_BATCH", "COST_PER_MTOK_SLO",
+    "COST_OPT_RANGE", "SENSITIVITY",
 }
 # Words VBA reserves: an argument with one of these names would break the generated module.
 VBA_RESERVED = {
@@ -139,7 +140,7 @@ def _windows_cell_code(engine_name="excel"):
 def windows_xlwings():
     """xlwings' Windows UDF machinery over stand-ins, with xlcalc.udfs imported under its real decorators."""
     replaced = ("pythoncom", "pywintypes", "win32com", "win32com.client", "xlwings._xlwindows", "xlwings.com_server",
-                "xlwings.udfs", MODULE, "xlcalc.udfs_serving")
+                "xlwings.udfs", MODULE, "xlcalc.udfs_serving", "xlcalc.udfs_ranges")
     saved_modules = {name: sys.modules[name] for name in replaced if name in sys.modules}
     saved_attributes = {name: getattr(xlwings, name) for name in ("func", "arg", "ret", "sub")}
     saved_xlcalc_udfs = getattr(xlcalc, "udfs", None)
@@ -192,6 +193,7 @@ def windows_xlwings():
                                                                windows_udfs.xlret, windows_udfs.xlsub)
         sys.modules.pop(MODULE, None)
         sys.modules.pop("xlcalc.udfs_serving", None)  # xlcalc.udfs imports it: under the real decorators too
+        sys.modules.pop("xlcalc.udfs_ranges", None)
         windows_udfs.udf_modules.clear()
         module = windows_udfs.get_udf_module(MODULE, None)  # imports xlcalc.udfs under the real decorators
         yield types.SimpleNamespace(xlwings_udfs=windows_udfs, module=module)

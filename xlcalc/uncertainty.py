@@ -338,12 +338,12 @@ def _cost_chunk(f, loss, input_tokens, output_tokens, train_usd_per_hour, train_
     log_tokens = kernels.optimal_log_tokens(f, loss, usd_per_param / (6.0 * k_train))
     n, d, usd, _, _, sv, cn, cd, _ = kernels.cost_results(f, loss, k_train, usd_per_param, log_tokens)
     served = input_tokens + output_tokens
-    per_mtok = usd / served * 1e6
+    per_mtok = usd / served * 1e6  # inf when nothing is served: training for no token
     # break-even (xlcalc.economics.breakeven_tokens, in dollars): served tokens after which the optimum's extra
     # training is paid back by its cheaper serving against the equal-loss Chinchilla model
     extra_train = 6.0 * k_train * (n * d - cn * cd)
     saving_per_token = (cn - n) * usd_per_param / served
-    breakeven = np.maximum(extra_train, 0.0) / saving_per_token
+    breakeven = np.where(extra_train > 0, extra_train / saving_per_token, 0.0)  # 0: not dearer to train
     return n, d, usd, sv, cn, per_mtok, breakeven
 
 
