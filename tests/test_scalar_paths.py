@@ -178,7 +178,9 @@ def _cell(rng, name: str):
         return float(rng.uniform(1.6, 3.5))
     if name == "model":  # a catalog name or a bare parameter count
         return str(rng.choice(["Llama-3.1-8B", "Llama-2-70B", "Qwen2.5-7B"])) if roll < 0.6 else float(10 ** rng.uniform(8.5, 11.5))
-    if name == "gpu_name":
+    if name == "objective":
+        return str(rng.choice(["usd", "kwh", "co2"]))
+    if name == "gpu_name" or name.endswith("_gpu"):
         return str(rng.choice(["H100 SXM", "A100-80GB SXM4", "L4"]))
     if name == "precision":
         return str(rng.choice(["bf16", "fp8", "int8"]))

@@ -45,6 +45,7 @@ EXPECTED_FUNCTIONS = {
     "INFER_FLOPS", "GPU_SPEC", "GPU_LIST", "FIT_CONSTANTS", "SCALING_FIT",
     "MODEL_SHAPE", "KV_BYTES_PER_TOKEN", "TTFT", "TIME_PER_TOKEN", "MAX_BATCH", "COST_PER_MTOK_SLO",
     "LIFETIME_OPT", "SERVING_LIFETIME_OPT", "EFFECTIVE_TOKENS",
+    "COST_OPT_RANGE", "SENSITIVITY",
 }
 # Words VBA reserves: an argument with one of these names would break the generated module.
 VBA_RESERVED = {
@@ -140,7 +141,8 @@ def _windows_cell_code(engine_name="excel"):
 def windows_xlwings():
     """xlwings' Windows UDF machinery over stand-ins, with xlcalc.udfs imported under its real decorators."""
     replaced = ("pythoncom", "pywintypes", "win32com", "win32com.client", "xlwings._xlwindows", "xlwings.com_server",
-                "xlwings.udfs", MODULE, "xlcalc.udfs_serving", "xlcalc.udfs_objectives")
+                "xlwings.udfs", MODULE, "xlcalc.udfs_serving", "xlcalc.udfs_objectives",
+                "xlcalc.udfs_ranges")
     saved_modules = {name: sys.modules[name] for name in replaced if name in sys.modules}
     saved_attributes = {name: getattr(xlwings, name) for name in ("func", "arg", "ret", "sub")}
     saved_xlcalc_udfs = getattr(xlcalc, "udfs", None)
@@ -194,6 +196,7 @@ def windows_xlwings():
         sys.modules.pop(MODULE, None)
         sys.modules.pop("xlcalc.udfs_serving", None)  # xlcalc.udfs imports it: under the real decorators too
         sys.modules.pop("xlcalc.udfs_objectives", None)  # and this one (issue 12)
+        sys.modules.pop("xlcalc.udfs_ranges", None)
         windows_udfs.udf_modules.clear()
         module = windows_udfs.get_udf_module(MODULE, None)  # imports xlcalc.udfs under the real decorators
         yield types.SimpleNamespace(xlwings_udfs=windows_udfs, module=module)

@@ -67,8 +67,12 @@ from .serving import (
     time_per_output_token_s,
     tokens_per_sec,
 )
+from .sensitivity import Sensitivity, cost_sensitivity
+from .uncertainty import Range, RangeResult, UncertainFit, compute_optimal_range, cost_optimal_range, uncertain_fit
 
 __all__ = [
+    "compute_optimal_range", "cost_optimal_range", "cost_sensitivity", "Range", "RangeResult", "Sensitivity",
+    "UncertainFit", "uncertain_fit",
     "EFFICIENCIES",
     "SloServing",
     "TargetUnreachableError",

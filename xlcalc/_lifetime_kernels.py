@@ -29,9 +29,12 @@ def _start_and_tolerance(f: Fit, log_q, log_r):
     """Newton's start x0 (left end of the bracket [x0, x0 + ln 2 / beta]) and the step below which it stops.
 
     The iterates climb from x0 to the root, so |x| <= max(|x0|, |x0 + ln 2/beta|) along the way: the
-    step tolerance, relative to that bound, is never tighter than X_TOLERANCE relative to x."""
+    step tolerance, relative to that bound, is never tighter than X_TOLERANCE relative to x.
+    A fit whose constants are arrays (xlcalc.uncertainty: one row of constants per sample) broadcasts
+    through the solve; only this logarithm of constants needs numpy's log for it."""
     b = f.beta
-    x0 = np.maximum((math.log(f.B * (f.alpha + b)) - log_r) / b, (log_q - log_r) / (1 + b))  # p as above
+    log_p = math.log(f.B * (f.alpha + b)) if np.ndim(b) == 0 else np.log(f.B * (f.alpha + b))  # arrays: see below
+    x0 = np.maximum((log_p - log_r) / b, (log_q - log_r) / (1 + b))  # p as above
     tolerance = X_TOLERANCE * np.maximum(np.maximum(1.0, np.abs(x0)), np.abs(x0 + math.log(2.0) / b))
     return x0, tolerance
 

@@ -130,13 +130,29 @@ def FIT_CONSTANTS(fit_name):
 @xw.func(category=CATEGORY, call_in_wizard=False)  # a fit takes seconds: not on every edit in the dialog
 @_arguments(params_range="Parameters N of each training run: a column (rows left empty are skipped)",
             tokens_range="Training tokens D of each run: a column the same size as params_range",
-            loss_range="Final loss of each run in nats/token: a column the same size as params_range")
+            loss_range="Final loss of each run in nats/token: a column the same size as params_range",
+            bootstrap="Bootstrap resamples to add as rows under the fit (whole number, 0 or 2 to 10000, seed 0); "
+                      "optional, empty = 0")
 @xl.cell_errors
-def SCALING_FIT(params_range, tokens_range, loss_range):
-    """Fit L = E + A/N^alpha + B/D^beta to your training runs: a row E, A, B, alpha, beta usable as any fit argument."""
+def SCALING_FIT(params_range, tokens_range, loss_range, bootstrap=None):
+    """Fit L = E + A/N^alpha + B/D^beta to your training runs: a row E, A, B, alpha, beta (then one row per bootstrap resample) usable as a fit argument."""
     data = xl.data_columns({"params_range": params_range, "tokens_range": tokens_range, "loss_range": loss_range})
-    columns = (data["params_range"], data["tokens_range"], data["loss_range"])
-    return [list(_fit_constants(*(np.ascontiguousarray(c, dtype=float).tobytes() for c in columns)))]
+    columns = [np.ascontiguousarray(data[k], dtype=float).tobytes() for k in ("params_range", "tokens_range", "loss_range")]
+    return [list(row) for row in _fit_constants(*columns, _resamples(bootstrap))]
+
+
+def _resamples(bootstrap) -> int:
+    """SCALING_FIT's bootstrap argument: empty = 0, else a whole number 0 or 2 to 10000."""
+    cells = xl.number_cells("bootstrap", bootstrap, 0)
+    if cells.values.size != 1:
+        raise xl.ExcelError(xl.VALUE, f"bootstrap has {cells.values.size} cells: give one whole number")
+    if cells.errors[0, 0]:
+        raise xl.ExcelError(*cells.errors[0, 0].split(" ", 1))
+    value = float(cells.values[0, 0])
+    if not (value == 0 or 2 <= value <= 10_000) or not value.is_integer():
+        raise xl.ExcelError(xl.NUM, f"bootstrap = {value:g} is not allowed: give a whole number, 0 or 2 to 10000 "
+                                    "(one resample has no spread)")
+    return int(value)
 
 
 # Excel recalculates SCALING_FIT whenever the sheet holding its ranges changes, usually with the same runs
@@ -145,10 +161,12 @@ def SCALING_FIT(params_range, tokens_range, loss_range):
 # floats, where the core's result holds numpy arrays a shared cache would hand to every caller. The key is
 # the bytes of the three float64 columns; a failed fit is not cached (it raises before anything is stored).
 @functools.lru_cache(maxsize=32)
-def _fit_constants(params: bytes, tokens: bytes, losses: bytes) -> tuple[float, ...]:
-    """The fitted constants (E, A, B, alpha, beta) of runs given as float64 bytes, remembered for 32 data sets."""
+def _fit_constants(params: bytes, tokens: bytes, losses: bytes, bootstrap: int = 0) -> tuple[tuple[float, ...], ...]:
+    """Rows of fitted constants (E, A, B, alpha, beta): the fit, then each bootstrap resample; remembered for 32 calls."""
     columns = (np.frombuffer(b, dtype=float) for b in (params, tokens, losses))
-    return tuple(float(x) for x in fitting.fit_scaling_law(*columns).constants)
+    result = fitting.fit_scaling_law(*columns, bootstrap=bootstrap, seed=0)
+    rows = [result.constants] + ([] if result.bootstrap_constants is None else list(result.bootstrap_constants))
+    return tuple(tuple(float(x) for x in row) for row in rows)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -396,3 +414,5 @@ __all__ += _serving.__all__
 from . import udfs_objectives as _objectives  # noqa: E402 - lifetime optimum under usd, kWh, CO2 (issue 12)
 from .udfs_objectives import *  # noqa: E402,F401,F403
 __all__ += _objectives.__all__
+from .udfs_ranges import *  # noqa: E402,F401,F403
+__all__ += ["COST_OPT_RANGE", "SENSITIVITY"]

@@ -79,6 +79,19 @@ failed:
     COST_OPT = Err.Description
 End Function
 
+Function COST_OPT_RANGE(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, Optional mfu_train, Optional mfu_prefill, Optional mfu_decode, Optional samples, Optional seed, Optional fit)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        COST_OPT_RANGE = XLPy.CallUDF("xlcalc.udfs", "COST_OPT_RANGE", Array(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode, samples, seed, fit), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        COST_OPT_RANGE = XLPy.CallUDF("xlcalc.udfs", "COST_OPT_RANGE", Array(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode, samples, seed, fit))
+        Exit Function
+    #End If
+failed:
+    COST_OPT_RANGE = Err.Description
+End Function
+
 Function COST_PER_MTOK(params, usd_per_hour, peak_tflops, mem_bw_tbs, Optional bytes_per_param, Optional batch, Optional gpus, Optional mfu, Optional bw_eff)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -300,18 +313,31 @@ failed:
     PARAMS_FOR_LOSS = Err.Description
 End Function
 
-Function SCALING_FIT(params_range, tokens_range, loss_range)
+Function SCALING_FIT(params_range, tokens_range, loss_range, Optional bootstrap)
     If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        SCALING_FIT = XLPy.CallUDF("xlcalc.udfs", "SCALING_FIT", Array(params_range, tokens_range, loss_range), ThisWorkbook, Application.Caller)
+        SCALING_FIT = XLPy.CallUDF("xlcalc.udfs", "SCALING_FIT", Array(params_range, tokens_range, loss_range, bootstrap), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        SCALING_FIT = XLPy.CallUDF("xlcalc.udfs", "SCALING_FIT", Array(params_range, tokens_range, loss_range))
+        SCALING_FIT = XLPy.CallUDF("xlcalc.udfs", "SCALING_FIT", Array(params_range, tokens_range, loss_range, bootstrap))
         Exit Function
     #End If
 failed:
     SCALING_FIT = Err.Description
+End Function
+
+Function SENSITIVITY(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, Optional mfu_train, Optional mfu_prefill, Optional mfu_decode, Optional share, Optional fit)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        SENSITIVITY = XLPy.CallUDF("xlcalc.udfs", "SENSITIVITY", Array(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode, share, fit), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        SENSITIVITY = XLPy.CallUDF("xlcalc.udfs", "SENSITIVITY", Array(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode, share, fit))
+        Exit Function
+    #End If
+failed:
+    SENSITIVITY = Err.Description
 End Function
 
 Function SERVING_LIFETIME_OPT(loss, input_tokens, output_tokens, train_gpu, infer_gpu, input_tokens_per_request, output_tokens_per_request, Optional batch, Optional tpot_ms, Optional objective, Optional unique_tokens, Optional precision, Optional train_pue, Optional infer_pue, Optional train_g_per_kwh, Optional infer_g_per_kwh, Optional train_tdp_w, Optional infer_tdp_w, Optional max_gpus, Optional fit)

@@ -8,6 +8,7 @@ import sys
 from ..fitting import HUBER_DELTA, PARAMETERS, fit_scaling_law
 from ..runs import read_runs
 from ._output import decimals, human, print_json, print_table
+from .ranges import save_fit
 
 
 def _count(text: str) -> int:
@@ -66,6 +67,8 @@ def register(subparsers) -> None:
                    help="bootstrap resamples for 95%% confidence intervals (default 0: none)")
     p.add_argument("--seed", type=_count, default=0, help="seed of the bootstrap resampling, >= 0 (default 0)")
     p.add_argument("--delta", type=_positive, default=HUBER_DELTA, help=f"Huber delta (default {HUBER_DELTA:g})")
+    p.add_argument("--save", metavar="FIT.json",
+                   help="write the fit (and its bootstrap samples) to FIT.json, for `xlcalc solve ... --fit FIT.json`")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(handler=_fit)
 
@@ -74,6 +77,8 @@ def _fit(args) -> int:
     runs = read_runs(args.runs, params_col=args.params_col, tokens_col=args.tokens_col, loss_col=args.loss_col)
     result = fit_scaling_law(runs.params, runs.tokens, runs.losses, delta=args.delta, bootstrap=args.bootstrap,
                              seed=args.seed, progress=_progress_on(sys.stderr) if args.bootstrap else None)
+    if args.save:
+        save_fit(args.save, result, name=args.save, source=f"xlcalc fit {runs.path} --bootstrap {args.bootstrap}")
     table = [[name, runs.params[i], runs.tokens[i], runs.losses[i], float(result.predicted_losses[i]),
               float(result.residuals[i])] for i, name in enumerate(runs.names)]
     if args.json:

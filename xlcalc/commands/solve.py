@@ -9,6 +9,7 @@ import math
 from .. import laws, lifetime
 from .._checks import format_value
 from ..errors import InvalidInputError
+from . import ranges
 from ._output import decimals, human, print_json, print_table
 
 # The paper's Table 2 assumptions (Sardana et al. 2024): A100-80GB bf16 for training, A100-40GB int8 for serving.
@@ -36,7 +37,8 @@ def register(subparsers) -> None:
 
     def common(p):
         p.add_argument("--fit", default=laws.DEFAULT_FIT,
-                       help=f"scaling-law fit: one of {', '.join(laws.FITS)}, or five numbers 'E,A,B,alpha,beta'")
+                       help=f"scaling-law fit: one of {', '.join(laws.FITS)}, five numbers 'E,A,B,alpha,beta', "
+                            "or a FIT.json saved by `xlcalc fit --save`")
         p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     def target(p):
@@ -54,6 +56,7 @@ def register(subparsers) -> None:
     target(p)
     p.add_argument("--inference-tokens", type=number, required=True, help="lifetime inference tokens")
     common(p)
+    ranges.add_arguments(p, tornado=False)
     p.set_defaults(handler=_compute_optimal)
 
     p = kinds.add_parser("cost-optimal", help="lowest lifetime $ for a loss and a request profile",
@@ -67,6 +70,7 @@ def register(subparsers) -> None:
     for name, value in PAPER_HARDWARE.items():
         p.add_argument("--" + name.replace("_", "-"), type=number, default=value, help=f"default {value:g}")
     common(p)
+    ranges.add_arguments(p, tornado=True)
     p.set_defaults(handler=_cost_optimal)
 
     from . import solve_lifetime  # issue 12: `solve lifetime` (usd, kWh, CO2; roofline; unique data)
@@ -79,8 +83,11 @@ def register(subparsers) -> None:
     p.set_defaults(handler=_budget)
 
 
-def _fit(args):
+def _fit(args, uncertain=False):
     text = args.fit
+    if text.strip().lower().endswith(".json"):  # a saved fit; its samples only for --ranges
+        fit = ranges.load_fit(text.strip())
+        return fit if uncertain or isinstance(fit, laws.Fit) else fit.base
     if "," not in text:
         return laws.get_fit(text)
     values = []
@@ -162,8 +169,11 @@ def _print_optimum(args, fit, target, opt, *, kind: str, total: str, column: str
 
 
 def _compute_optimal(args) -> int:
-    fit = _fit(args)
-    target = _target_loss(args, fit)
+    fit = _fit(args, uncertain=ranges.wanted(args))
+    target = _target_loss(args, getattr(fit, "base", fit))
+    if ranges.wanted(args):
+        return ranges.solve_ranges(args, fit, kind="compute",
+                                   inputs={"loss": target, "inference_tokens": args.inference_tokens})
     opt = lifetime.compute_optimal(target, args.inference_tokens, fit=fit)
     return _print_optimum(args, fit, target, opt, kind="compute", total="flops", column="lifetime FLOPs",
                           inputs={"inference_tokens": args.inference_tokens},
@@ -171,10 +181,13 @@ def _compute_optimal(args) -> int:
 
 
 def _cost_optimal(args) -> int:
-    fit = _fit(args)
-    target = _target_loss(args, fit)
+    fit = _fit(args, uncertain=ranges.wanted(args))
+    target = _target_loss(args, getattr(fit, "base", fit))
     hardware = {name: getattr(args, name) for name in PAPER_HARDWARE}
     input_tokens, output_tokens = _per_request(args)
+    if ranges.wanted(args):
+        return ranges.solve_ranges(args, fit, kind="cost", inputs={
+            "loss": target, "input_tokens": input_tokens, "output_tokens": output_tokens, **hardware})
     opt = lifetime.cost_optimal(target, input_tokens, output_tokens, fit=fit, **hardware)
     return _print_optimum(args, fit, target, opt, kind="cost", total="usd", column="lifetime $",
                           inputs={"requests": args.requests, "input_tokens": args.input_tokens,
