@@ -18,7 +18,7 @@ import dataclasses
 
 import numpy as np
 
-from ._checks import Checked
+from ._checks import Checked, overflow_checked
 from .laws import DEFAULT_FIT, _chinchilla_tokens, get_fit
 from .units import CEIL_SLACK, FLOPS_PER_TFLOPS, SECONDS_PER_HOUR, TOKENS_PER_MTOK
 from .serving import (
@@ -387,6 +387,7 @@ def overtrain_ratio(params, tokens):
     return c.finish(c.valid("tokens") / (CHINCHILLA_TOKENS_PER_PARAM * c.valid("params")))
 
 
+@overflow_checked
 def fit_overtrain_ratio(params, tokens, *, fit=DEFAULT_FIT):
     """Over-training ratio against the fit's own Chinchilla-optimal tokens: D / chinchilla_tokens(N).
 

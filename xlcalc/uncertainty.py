@@ -23,7 +23,7 @@ import types
 import numpy as np
 
 from . import _lifetime_kernels as kernels
-from ._checks import format_value
+from ._checks import as_float_array, format_value
 from .errors import InvalidInputError
 from .laws import DEFAULT_FIT, FITS, Fit, get_fit
 from .lifetime import COST_ARGUMENTS, compute_optimal, cost_optimal
@@ -166,7 +166,7 @@ def _as_range(name: str, value):
             return Range(*value)
         except InvalidInputError as error:
             raise InvalidInputError(f"{name}: {error}") from None
-    return value
+    return as_float_array(name, value)  # a point value or an array of draws: numbers only, named if not
 
 
 # ----------------------------------------------------------------------------------------------
@@ -270,8 +270,14 @@ def _solve(kernel_inputs: dict, f, shape, solve_chunk) -> list:
 
 def _propagate(core, inputs: dict, fixed: dict, fit, samples, seed, percentiles, solve_chunk, names):
     n = _count("samples", samples, 2, MAX_SAMPLES)
-    percentiles = tuple(float(p) for p in np.atleast_1d(percentiles))
-    if not all(0 <= p <= 100 for p in percentiles):
+    if seed is not None:
+        _count("seed", seed, 0, 2**63 - 1)
+    try:
+        percentiles = tuple(float(p) for p in np.atleast_1d(as_float_array("percentiles", percentiles)))
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"percentiles = {format_value(percentiles)} is not allowed: each must be a number "
+                                "from 0 to 100") from None
+    if not percentiles or not all(0 <= p <= 100 for p in percentiles):
         raise InvalidInputError(f"percentiles = {percentiles} is not allowed: each must be from 0 to 100")
     inputs = {k: _as_range(k, v) for k, v in inputs.items()}
     point = fit.base if isinstance(fit, UncertainFit) else get_fit(fit)
