@@ -25,7 +25,7 @@ SECTIONS = (
         "holds the unusable input says which one it is.",
         "Read the results table under the inputs. A result that needs a price shows n/a when a price is missing "
         "(never $0); results that need no price are shown anyway.",
-        "For more: the Demand sweep, Fixed budget and Break-even sheets use the same inputs; set their own "
+        "For more: the Demand sweep, Fixed budget, Break-even and Ranges sheets use the same inputs; set their own "
         "yellow cells at the top of each sheet."), steps=True),
     Section("What each sheet is for", (
         "Sizing: the inputs and the three models side by side (parameters, tokens, FLOPs, dollars).",
@@ -33,6 +33,9 @@ SECTIONS = (
         "grows (the paper's Figures 1 and 2).",
         "Fixed budget: the lowest loss reachable when one FLOP budget must pay for training and serving.",
         "Break-even: when a smaller, longer-trained model of the same loss pays back its extra training.",
+        "Ranges: how sure the answer is: each key input swung to its low and high (factors you type) with the "
+        "others at base, the optima solved live for every swing, tornado charts of lifetime $ and of optimal "
+        "size, and the optimum under each published fit side by side.",
         "Validation: the paper's Table 1 recomputed live, as a check that the formulas are right.",
         "Solver: the workings ($ per FLOP) and the Newton steps behind the results; nothing to type.",
         "Fits: the published scaling-law constants; Hardware prices: the accelerator catalog, editable (add your "
