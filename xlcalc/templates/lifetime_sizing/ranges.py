@@ -18,21 +18,28 @@ from .inputs import FIT_FIELDS, FIT_IN_USE, NEWTON_STEPS, needs_hardware
 RANGES = "Ranges"
 RANGES_OK = "ranges_ok"
 
-#: The swung inputs: key (xlcalc.cost_optimal's argument), label, base formula, default low and high factors.
+#: The swung inputs, in xlcalc.cost_optimal's argument order (xlcalc.lifetime.COST_ARGUMENTS: equal swings rank in
+#: this order, as Python's stable sort keeps them): key, label, base formula, default low and high factors.
 SWUNG = (
     ("loss", "Target loss (factor of loss - E)", "in_loss", 0.8, 1.2),
     ("input_tokens", "Lifetime input tokens", "in_requests*in_input_tokens", 0.5, 2.0),
     ("output_tokens", "Lifetime output tokens", "in_requests*in_output_tokens", 0.5, 2.0),
     ("train_usd_per_hour", "Training $ per GPU-hour", "use_train_usd_per_hour", 0.8, 1.5),
+    ("train_peak_tflops", "Training peak TFLOP/s", "use_train_peak_tflops", 0.75, 1.25),
     ("infer_usd_per_hour", "Inference $ per GPU-hour", "use_infer_usd_per_hour", 0.7, 1.5),
+    ("infer_peak_tflops", "Inference peak TFLOP/s", "use_infer_peak_tflops", 0.75, 1.25),
     ("mfu_train", "Training MFU", "in_mfu_train", 0.8, 1.2),
     ("mfu_prefill", "Prefill MFU", "in_mfu_prefill", 0.8, 1.2),
     ("mfu_decode", "Decode MFU", "in_mfu_decode", 0.5, 2.0),
 )
 FORMAT = {"loss": "loss", "input_tokens": "big", "output_tokens": "big", "train_usd_per_hour": "usd_cents",
-          "infer_usd_per_hour": "usd_cents", "mfu_train": "percent", "mfu_prefill": "percent", "mfu_decode": "percent"}
-FIXED = {"train_peak_tflops": "use_train_peak_tflops", "infer_peak_tflops": "use_infer_peak_tflops"}
+          "train_peak_tflops": "decimal", "infer_usd_per_hour": "usd_cents", "infer_peak_tflops": "decimal",
+          "mfu_train": "percent", "mfu_prefill": "percent", "mfu_decode": "percent"}
 ROWS = 1 + 2 * len(SWUNG)
+OUTPUTS = (("params", "Parameters", "big"), ("usd", "Lifetime $", "usd"), ("saving", "Saving", "percent"))
+#: The sorted tornado's columns (defined names rng_tornado_<key>): the input, its low and high values, the
+#: optimum's params, lifetime $ and saving at each, and the lifetime $ swing |$ at high - $ at low|.
+TORNADO = ("input", "low", "high", *(f"{key}_{end}" for key, *_ in OUTPUTS for end in ("low", "high")), "swing")
 
 
 def low_name(key: str) -> str:
@@ -57,12 +64,7 @@ def _value_column(j: int, key: str, label: str, base: str) -> Column:
 
 def _columns() -> list:
     values = [_value_column(j, key, label, base) for j, (key, label, base, _, _) in enumerate(SWUNG)]
-    return [Column("swing", "Scenario", "text", None, "xl_label"), *values, *_fixed(), *_solve(FIT_IN_USE, "newton_p")]
-
-
-def _fixed() -> list:
-    return [Column(key, f"{side} peak TFLOP/s", "decimal", name)
-            for (key, name), side in zip(FIXED.items(), ("Training", "Inference"))]
+    return [Column("swing", "Scenario", "text", None, "xl_label"), *values, *_solve(FIT_IN_USE, "newton_p")]
 
 
 def _solve(fit: dict, p: str) -> list:
@@ -72,11 +74,11 @@ def _solve(fit: dict, p: str) -> list:
     last = "{x%d}" % NEWTON_STEPS
     solve = [
         Column("k_train", "$ per training FLOP", "usd_per_flop",
-               "{train_usd_per_hour}/" + k.format(peak=FIXED["train_peak_tflops"], mfu="{mfu_train}")),
+               "{train_usd_per_hour}/" + k.format(peak="{train_peak_tflops}", mfu="{mfu_train}")),
         Column("k_prefill", "$ per prefill FLOP", "usd_per_flop",
-               "{infer_usd_per_hour}/" + k.format(peak=FIXED["infer_peak_tflops"], mfu="{mfu_prefill}")),
+               "{infer_usd_per_hour}/" + k.format(peak="{infer_peak_tflops}", mfu="{mfu_prefill}")),
         Column("k_decode", "$ per decode FLOP", "usd_per_flop",
-               "{infer_usd_per_hour}/" + k.format(peak=FIXED["infer_peak_tflops"], mfu="{mfu_decode}")),
+               "{infer_usd_per_hour}/" + k.format(peak="{infer_peak_tflops}", mfu="{mfu_decode}")),
         Column("usd_per_param", "Inference $ per parameter", "usd_per_flop",
                "2*({input_tokens}*{k_prefill}+{output_tokens}*{k_decode})"),
         Column("q", "Q = B beta s", "0.000E+00", f.newton_q("{usd_per_param}/(6*{k_train})", fit)),
@@ -136,21 +138,74 @@ def add(workbook) -> None:
     columns = [columns[0]] + [ok(c) for c in columns[1:]]
     letters = layout.table(sheet, header, columns, ROWS, values={"swing": _scenario_labels()})
     first = header + 1
-    for key in ("params", "usd", "saving"):
+    for key, *_ in OUTPUTS:
         style.define(workbook, f"rng_{key}", RANGES, f"{letters[key]}{first}:{letters[key]}{first + ROWS - 1}")
+    inputs = f"${letters[SWUNG[0][0]]}${first}:${letters[SWUNG[-1][0]]}${first + ROWS - 1}"
     layout.hide_columns(sheet, letters["k_train"], letters[columns[-1].key])
-    anchor = _tornado(workbook, sheet, letters, first)
+    by_input = first + ROWS + 3
+    _by_input(workbook, sheet, by_input, inputs)
+    sorted_header = by_input + len(SWUNG) + 3
+    tornado = _sorted(workbook, sheet, sorted_header)
+    anchor = _charts(workbook, sheet, tornado, sorted_header + len(SWUNG) + 3, f"${letters['usd']}${first}",
+                     f"${letters['params']}${first}")
     style.apply(sheet.cell(row=anchor + 1, column=1, value="Which fit: the cost optimum at the base inputs under "
                                                           "each published fit"), "xl_label")
-    fit_letters = _which_fit(workbook, sheet, anchor + 2)
+    _which_fit(workbook, sheet, anchor + 2)
     layout.set_print(sheet, f"A1:{letters['saving']}{anchor + 2 + len(laws.FITS)}", landscape=True, title_rows="1:2")
-    del fit_letters
-    shown = [c.key for c in columns[1:] if c.key not in ("k_train",)][:len(SWUNG) + len(FIXED) + 4]
+    shown = [c.key for c in columns[1:]][:len(SWUNG) + 4]
     style.set_widths(sheet, {"A": 40, **{letters[k]: 13 for k in shown}, "E": 15})
     style.protect(sheet)
 
 
-def _which_fit(workbook, sheet, header: int) -> dict:
+def _by_input(workbook, sheet, header: int, inputs: str) -> None:
+    """Per input (in SWUNG order): its low and high, the optimum at each, the lifetime $ swing and its rank.
+
+    The rank is 1 + the number of larger swings + the number of equal swings of earlier inputs: plain
+    SUMPRODUCT comparisons (exact, unlike a criterion typed as text), so equal swings keep the input order."""
+    columns = [Column("index", "#", "0", None), Column("input", "Input", "text", None, "xl_label"),
+               Column("low", "Low", "General", f"INDEX({inputs},2*{{i}}+2,{{i}}+1)"),
+               Column("high", "High", "General", f"INDEX({inputs},2*{{i}}+3,{{i}}+1)")]
+    for key, label, fmt in OUTPUTS:
+        for end, offset in (("low", 2), ("high", 3)):
+            columns.append(Column(f"{key}_{end}", f"{label} at {end}", fmt, f"INDEX(rng_{key},2*{{i}}+{offset})"))
+    columns += [
+        Column("swing", "Lifetime $ swing", "usd",
+               'IF(AND(ISNUMBER({usd_low}),ISNUMBER({usd_high})),ABS({usd_high}-{usd_low}),"n/a")'),
+        Column("rank", "Rank", "0", 'IF(ISNUMBER({swing}),1+SUMPRODUCT((rng_by_swing>{swing})*1)'
+                                    '+SUMPRODUCT((rng_by_swing={swing})*(rng_by_index<{index})),"n/a")'),
+    ]
+    style.apply(sheet.cell(row=header - 1, column=1, value="By input (the order of the swing factors above)"),
+                "xl_label")
+    letters = layout.table(sheet, header, columns, len(SWUNG), values={
+        "index": list(range(1, len(SWUNG) + 1)), "input": [label for _, label, *_ in SWUNG]})
+    for c in columns:
+        style.define(workbook, f"rng_by_{c.key}", RANGES,
+                     f"{letters[c.key]}{header + 1}:{letters[c.key]}{header + len(SWUNG)}")
+
+
+def _sorted(workbook, sheet, header: int) -> dict:
+    """The tornado: the by-input rows sorted by lifetime $ swing, largest first (MATCH of rank 1, 2, ...)."""
+    formats = {"low": "General", "high": "General", "swing": "usd",
+               **{f"{key}_{end}": fmt for key, _, fmt in OUTPUTS for end in ("low", "high")}}
+    headers = {"input": "Input", "low": "Low", "high": "High", "swing": "Lifetime $ swing",
+               **{f"{key}_{end}": f"{label} at {end}" for key, label, _ in OUTPUTS for end in ("low", "high")}}
+    columns = [Column("place", "Place", "0", None),
+               Column("at", "Input #", "0",
+                      'IF(SUMPRODUCT((rng_by_rank={place})*1)=1,MATCH({place},rng_by_rank,0),"n/a")')]
+    for key in TORNADO:
+        columns.append(Column(key, headers[key], "text" if key == "input" else formats[key],
+                              f'IF(ISNUMBER({{at}}),INDEX(rng_by_{key},{{at}}),"n/a")',
+                              "xl_label" if key == "input" else "xl_formula"))
+    style.apply(sheet.cell(row=header - 1, column=1, value="Tornado: the inputs sorted by lifetime $ swing, largest "
+                                                          "first"), "xl_label")
+    letters = layout.table(sheet, header, columns, len(SWUNG), values={"place": list(range(1, len(SWUNG) + 1))})
+    for key in TORNADO:
+        style.define(workbook, f"rng_tornado_{key}", RANGES,
+                     f"{letters[key]}{header + 1}:{letters[key]}{header + len(SWUNG)}")
+    return {key: f"${letters[key]}${header + 1}:${letters[key]}${header + len(SWUNG)}" for key in TORNADO}
+
+
+def _which_fit(workbook, sheet, header: int) -> None:
     """The cost optimum at the base inputs under each named fit, side by side (the "which fit" risk)."""
     fit = {k: "{f%s}" % k for k in FIT_FIELDS}
     constants = [Column(f"f{k}", k, "0.0000", f"INDEX(fits_{k},{{i}}+1)") for k in FIT_FIELDS]
@@ -159,7 +214,7 @@ def _which_fit(workbook, sheet, header: int) -> dict:
     guarded = [Column(c.key, c.header, c.number_format, f'IF(in_loss>{fit["E"]},{c.template},"n/a")')
                for c in solve]
     outputs = [c for c in guarded if c.key in ("params", "tokens", "usd", "saving")]
-    columns = [Column("name", "Fit", "text", None, "xl_label"), *outputs, *constants, *values, *_fixed(),
+    columns = [Column("name", "Fit", "text", None, "xl_label"), *outputs, *constants, *values,
                *(c for c in guarded if c not in outputs)]
     columns = [columns[0]] + [Column(c.key, c.header, c.number_format, needs_hardware(c.template), c.style)
                               for c in columns[1:]]
@@ -168,27 +223,24 @@ def _which_fit(workbook, sheet, header: int) -> dict:
     for key in ("params", "usd"):
         style.define(workbook, f"rng_fit_{key}", RANGES, f"{letters[key]}{first}:{letters[key]}{last}")
     layout.hide_columns(sheet, letters["p"], letters[columns[-1].key])
-    return letters
 
 
-def _tornado(workbook, sheet, letters, first: int) -> int:
-    """Chart feed: per input, the change of lifetime $ and of optimal size from base at its low and at its high."""
-    feed_row = first + ROWS + 3
-    feed = [Column("input", "Input", "text", None, "xl_label")]
-    for name, key, fmt in (("usd", "usd", "usd"), ("params", "params", "big")):
-        for end, offset in (("low", 1), ("high", 2)):
-            template = "IF(ISNUMBER({src}),{src}-{base},NA())".format(
-                src=f"INDEX(${letters[key]}${first}:${letters[key]}${first + ROWS - 1},{{i}}*2+{offset})",
-                base=f"${letters[key]}${first}")
+def _charts(workbook, sheet, tornado: dict, feed_row: int, base_usd: str, base_params: str) -> int:
+    """Chart feed from the sorted tornado (change from base at low and at high) and its two bar charts, the
+    largest swing at the top (the category axis runs top to bottom)."""
+    feed = [Column("input", "Input", "text", f"INDEX({tornado['input']},{{i}}+1)", "xl_label")]
+    for name, base, fmt in (("usd", base_usd, "usd"), ("params", base_params, "big")):
+        for end in ("low", "high"):
+            source = f"INDEX({tornado[f'{name}_{end}']},{{i}}+1)"
             feed.append(Column(f"{name}_{end}", f"{'Lifetime $' if name == 'usd' else 'Parameters'} at {end} - base",
-                               fmt, template))
-    chart_letters = layout.chart_feed(workbook, sheet, feed_row, 1, feed, len(SWUNG), "ranges_tornado",
-                                      values={"input": [label for _, label, *_ in SWUNG]})
+                               fmt, f"IF(ISNUMBER({source}),{source}-{base},NA())"))
+    chart_letters = layout.chart_feed(workbook, sheet, feed_row, 1, feed, len(SWUNG), "ranges_tornado")
     last = feed_row + len(SWUNG)
     anchor = last + 2
-    for name, title, axis, fmt in (("usd", "Tornado: change in lifetime $ from base", "Lifetime $ minus base", "usd"),
-                                   ("params", "Tornado: change in cost-optimal parameters from base",
-                                    "Parameters minus base", "count")):
+    for name, title, axis, fmt in (("usd", "Tornado: change in lifetime $ from base, largest swing first",
+                                    "Lifetime $ minus base", "usd"),
+                                   ("params", "Change in cost-optimal parameters from base (inputs in the order "
+                                              "of their $ swing)", "Parameters minus base", "count")):
         chart = BarChart()
         chart.type, chart.grouping, chart.overlap = "bar", "clustered", 100
         chart.title = title
@@ -201,6 +253,7 @@ def _tornado(workbook, sheet, letters, first: int) -> int:
             series.graphicalProperties.line.solidFill = "000000"
             series.smooth = False
         chart.x_axis.title, chart.y_axis.title = "Input", axis
+        chart.x_axis.scaling.orientation = "maxMin"  # the first (largest) swing at the top, as a tornado is drawn
         chart.x_axis.tickLblPos = "low"  # input names left of the plot, clear of the bars
         chart.y_axis.number_format = charts.AXIS_FORMATS[fmt]
         chart.y_axis.numFmt.sourceLinked = False
