@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from xlcalc import cost_optimal, cost_sensitivity, fit_scaling_law, read_runs
+from xlcalc import (Range, budget_optimal, budget_optimal_range, cost_optimal, cost_sensitivity, fit_scaling_law,
+                    read_runs, uncertain_fit)
 from xlcalc.commands.solve import PAPER_HARDWARE
 from xlcalc.laws import Fit
 
@@ -84,4 +85,42 @@ class TestSolveRanges:
     ])
     def test_bad_range(self, option, match):
         done = run(*COST, "--range", option)
+        assert done.returncode != 0 and match in done.stderr and "Traceback" not in done.stderr
+
+
+class TestBudgetRanges:
+    BUDGET = ["solve", "budget", "--total-flops", "1e24", "--inference-tokens", "2e12"]
+
+    def test_collapsed_range_is_the_point_answer(self):
+        done = run(*self.BUDGET, "--range", "total_flops=1e24:1e24:1e24", "--json")
+        assert done.returncode == 0, done.stderr
+        point = budget_optimal(1e24, 2e12)
+        out = json.loads(done.stdout)
+        assert out["outputs"]["params"] == [point.params] * 3 and out["outputs"]["loss"] == [point.loss] * 3
+
+    def test_uncertain_fit_and_range_are_the_python_percentiles(self):
+        done = run(*self.BUDGET, "--fit", "epoch2024", "--range", "inference_tokens=1e12:2e12:8e12", "--samples",
+                   "200", "--seed", "5", "--json")
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout)
+        core = budget_optimal_range(1e24, Range(1e12, 2e12, 8e12), fit=uncertain_fit("epoch2024", samples=200, seed=5),
+                                    samples=200, seed=5)
+        assert out["fit_uncertain"] and out["excluded"] == 0
+        assert out["outputs"]["params"] == list(core.interval("params"))
+        low, median, high = out["outputs"]["loss"]
+        assert low < median < high
+
+    def test_table(self):
+        done = run(*self.BUDGET, "--fit", "epoch2024", "--ranges", "--samples", "100")
+        assert done.returncode == 0, done.stderr
+        assert "Budget-optimal model: P10 / median / P90 over 100 draws" in done.stdout
+        assert "chinchilla_loss" in done.stdout and "fit epoch2024: 100 sample fits" in done.stdout
+
+    @pytest.mark.parametrize("option, match", [
+        ("total_flops=2e24:1e24:3e24", "low <= base <= high"),
+        ("total_flops=-1:1e24:3e24", "total_flops = -1 is not allowed"),
+        ("loss=1:2:3", "not an input here"),
+    ])
+    def test_bad_range(self, option, match):
+        done = run(*self.BUDGET, "--range", option)
         assert done.returncode != 0 and match in done.stderr and "Traceback" not in done.stderr

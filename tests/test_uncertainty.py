@@ -5,8 +5,9 @@ import pytest
 
 from coverage_runs import coverage
 from synthetic_runs import spread_runs
-from xlcalc import (InvalidInputError, Range, UncertainFit, compute_optimal, compute_optimal_range, cost_optimal,
-                    cost_optimal_range, cost_sensitivity, get_fit, uncertain_fit)
+from xlcalc import (InvalidInputError, Range, UncertainFit, budget_optimal, budget_optimal_range, compute_optimal,
+                    compute_optimal_range, cost_optimal, cost_optimal_per_request, cost_optimal_range, cost_sensitivity,
+                    get_fit, uncertain_fit)
 from xlcalc.fitting import fit_scaling_law
 from xlcalc.laws import Fit
 from xlcalc.uncertainty import PUBLISHED_STANDARD_ERRORS
@@ -36,8 +37,13 @@ class TestUncertainFit:
         assert median == pytest.approx(get_fit("epoch2024").constants, rel=0.02)
         spread = fit.samples.std(axis=0)
         assert spread[[0, 3, 4]] == pytest.approx(np.array(PUBLISHED_STANDARD_ERRORS["epoch2024"])[[0, 3, 4]], rel=0.03)
-        # A, B log-normal with log-sd = se / estimate
-        assert np.log(fit.samples[:, 1]).std() == pytest.approx(124.58 / 482.01, rel=0.03)
+        # A, B log-normal with the sd of ln A and ln B over the authors' bootstrap (data_analysis.ipynb)
+        assert np.log(fit.samples[:, 1]).std() == pytest.approx(0.258, rel=0.03)
+        assert np.log(fit.samples[:, 2]).std() == pytest.approx(0.421, rel=0.03)
+
+    def test_epoch_errors_are_the_authors_bootstrap_figures(self):
+        # epoch-research/analyzing-chinchilla, data_analysis.ipynb, "Parameter estimates and their standard errors"
+        assert PUBLISHED_STANDARD_ERRORS["epoch2024"] == (0.02566, 124.52232, 1293.28410, 0.01540, 0.02060)
 
     def test_fit_without_published_errors_is_refused(self):
         with pytest.raises(InvalidInputError, match="no published uncertainty"):
@@ -133,6 +139,100 @@ class TestPropagation:
         theirs = 6 * k * opt.chinchilla.params * opt.chinchilla.tokens + opt.chinchilla.params * infer_per_param
         assert mine == pytest.approx(theirs, rel=1e-9)
         assert result.interval("usd_per_mtok")[0] == pytest.approx(opt.usd / served * 1e6, rel=1e-12)
+
+
+class TestPerRequestDemand:
+    DEMAND = dict(requests=1e10, input_tokens_per_request=1000, output_tokens_per_request=250)
+
+    def test_collapsed_range_is_exactly_the_point_answer(self):
+        point = cost_optimal_per_request(1.947, **self.DEMAND, **PRICES)
+        ranged = cost_optimal_range(1.947, requests=(1e10, 1e10, 1e10), input_tokens_per_request=(1000, 1000, 1000),
+                                    output_tokens_per_request=Range(250, 250, 250), **PRICES, samples=50)
+        for name in ("params", "tokens", "usd", "saving"):
+            assert set(ranged.interval(name)) == {float(getattr(point, name))}, name
+
+    def test_requests_drawn_as_a_range_equal_a_loop_over_the_draws(self):
+        requests = Range(5e9, 1e10, 3e10)
+        result = cost_optimal_range(1.947, requests=requests, input_tokens_per_request=1000,
+                                    output_tokens_per_request=250, **PRICES, samples=60, seed=7, percentiles=[0, 50, 100])
+        draws = requests.draw(60, np.random.default_rng(7))
+        loop = cost_optimal_per_request(1.947, draws, 1000, 250, **PRICES).usd
+        assert result.interval("usd") == pytest.approx((loop.min(), np.median(loop), loop.max()), rel=1e-12)
+        low, median, high = result.interval("params")
+        assert low < median < high
+
+    def test_tokens_per_request_as_ranges_widen_the_interval(self):
+        narrow = cost_optimal_range(1.947, **self.DEMAND, **PRICES)
+        wide = cost_optimal_range(1.947, requests=1e10, input_tokens_per_request=(500, 1000, 2000),
+                                  output_tokens_per_request=(100, 250, 600), **PRICES)
+        assert narrow.interval("usd")[0] == narrow.interval("usd")[2]
+        assert wide.interval("usd")[0] < narrow.interval("usd")[1] < wide.interval("usd")[2]
+
+    @pytest.mark.parametrize("demand, match", [
+        (dict(input_tokens=1e13, requests=1e10), "not a mix"),
+        (dict(requests=1e10, input_tokens_per_request=1000), "not a mix"),
+        (dict(requests=(-1e9, 1e10, 2e10), input_tokens_per_request=1000, output_tokens_per_request=250),
+         "requests = -1e\\+09 is not allowed"),
+        (dict(requests=(2e10, 1e10, 3e10), input_tokens_per_request=1000, output_tokens_per_request=250),
+         "requests: range low"),
+    ])
+    def test_bad_demand(self, demand, match):
+        with pytest.raises(InvalidInputError, match=match):
+            cost_optimal_range(1.947, **demand, **PRICES)
+
+
+class TestBudgetRange:
+    def test_collapsed_range_is_exactly_the_point_answer(self):
+        point = budget_optimal(1e24, 2e12)
+        ranged = budget_optimal_range(Range(1e24, 1e24, 1e24), (2e12, 2e12, 2e12), samples=20)
+        for name in ("params", "tokens", "loss", "train_flops", "inference_flops"):
+            assert set(ranged.interval(name)) == {float(getattr(point, name))}, name
+        assert set(ranged.interval("chinchilla_loss")) == {float(point.chinchilla.loss)}
+        scenarios = budget_optimal(np.array([1e23, 1e24]), 2e12, fit="epoch2024")
+        ranged = budget_optimal_range(np.array([1e23, 1e24]), (2e12, 2e12, 2e12), fit="epoch2024")
+        assert np.array_equal(ranged.outputs["params"], np.vstack([scenarios.params] * 3))
+
+    def test_samples_equal_a_loop_over_point_fits(self):
+        fit = uncertain_fit("epoch2024", samples=40, seed=2)
+        result = budget_optimal_range(1e24, 2e12, fit=fit, samples=40, percentiles=[0, 50, 100])
+        for name in ("params", "loss"):
+            loop = [getattr(budget_optimal(1e24, 2e12, fit=Fit(*row)), name) for row in fit.samples]
+            assert result.interval(name) == pytest.approx((min(loop), np.median(loop), max(loop)), rel=1e-12), name
+        loop = [budget_optimal(1e24, 2e12, fit=Fit(*row)).chinchilla.loss for row in fit.samples]
+        assert result.interval("chinchilla_loss")[1] == pytest.approx(np.median(loop), rel=1e-12)
+
+    def test_interval_holds_the_median(self):
+        result = budget_optimal_range((5e23, 1e24, 3e24), (1e12, 2e12, 8e12), fit=uncertain_fit("epoch2024",
+                                                                                               samples=300))
+        for name, (low, median, high) in ((k, result.interval(k)) for k in result.outputs):
+            assert low < median < high, name
+        assert result.excluded == 0
+        assert np.all(result.outputs["loss"] < result.outputs["chinchilla_loss"])  # the point of the optimum
+
+    def test_scenarios_broadcast_against_samples(self):
+        result = budget_optimal_range(np.logspace(22, 25, 5), 1e12, fit=uncertain_fit("epoch2024", samples=30))
+        assert result.outputs["params"].shape == (3, 5)
+        assert np.all(np.diff(result.outputs["params"][1]) > 0)  # a bigger budget buys a bigger model
+
+    def test_bad_samples_are_reported_and_excluded(self):
+        bad = uncertain_fit("epoch2024", samples=10, seed=1).samples.copy()
+        bad[4, 4] = -0.2  # a resample with a negative exponent
+        result = budget_optimal_range(1e24, 2e12, fit=UncertainFit(get_fit("epoch2024"), bad), samples=10)
+        assert result.excluded == 1 and result.reasons == {"beta <= 0 or not finite": 1}
+        assert all(np.isfinite(result.interval("params")))
+
+    @pytest.mark.parametrize("bad, match", [
+        (dict(total_flops=(-1e23, 1e24, 2e24)), "total_flops = -1e\\+23 is not allowed"),
+        (dict(inference_tokens=(-5.0, 1e12, 2e12)), "inference_tokens = -5 is not allowed"),
+        (dict(total_flops=(2e24, 1e24, 3e24)), "low <= base <= high"),
+        (dict(total_flops=1e10, inference_tokens=1e12), "total_flops"),
+        (dict(samples=1), "samples = 1 is not allowed"),
+        (dict(total_flops="lots"), "total_flops"),
+    ])
+    def test_bad_input(self, bad, match):
+        args = {"total_flops": 1e24, "inference_tokens": 2e12, **bad}
+        with pytest.raises(InvalidInputError, match=match):
+            budget_optimal_range(**args)
 
 
 class TestCoverage:

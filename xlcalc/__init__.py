@@ -68,10 +68,11 @@ from .serving import (
     tokens_per_sec,
 )
 from .sensitivity import Sensitivity, cost_sensitivity
-from .uncertainty import Range, RangeResult, UncertainFit, compute_optimal_range, cost_optimal_range, uncertain_fit
+from .uncertainty import (Range, RangeResult, UncertainFit, budget_optimal_range, compute_optimal_range, cost_optimal_range,
+                          uncertain_fit)
 
 __all__ = [
-    "compute_optimal_range", "cost_optimal_range", "cost_sensitivity", "Range", "RangeResult", "Sensitivity",
+    "budget_optimal_range", "compute_optimal_range", "cost_optimal_range", "cost_sensitivity", "Range", "RangeResult", "Sensitivity",
     "UncertainFit", "uncertain_fit",
     "EFFICIENCIES",
     "SloServing",

@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from ._checks import Checked
+from ._checks import Checked, overflow_checked
 from .errors import UnknownNameError
 from .model_shapes import ModelShape, ShapeArrays, model_shape, shape_arrays
 from .units import BYTES_PER_TBS, FLOPS_PER_TFLOPS
@@ -251,6 +251,7 @@ def ttft_s(model, peak_tflops, mem_bw_tbs, input_tokens, *, batch=1, gpus=1, byt
     return c.finish(_ttft(v, v["gpus"], v["batch"]))
 
 
+@overflow_checked
 def allreduce_s(d_model, layers, tokens, gpus, link_gbs, link_latency_us=0.0):
     """Seconds of the all-reduces of one forward pass over `gpus` GPUs: 2 per layer, ring, of tokens x d_model 16-bit values.
 

@@ -22,7 +22,7 @@ from importlib import resources
 
 import numpy as np
 
-from ._checks import Checked, format_value
+from ._checks import Checked, format_value, overflow_checked
 from ._csvfile import parse_number, read_table
 from .errors import DataFileError, InvalidInputError, UnknownNameError
 
@@ -126,6 +126,7 @@ def kv_bytes_per_token(shape: ModelShape, bytes_per_value=2):
     return c.finish(2.0 * shape.layers * shape.kv_dim * c.valid("bytes_per_value"))
 
 
+@overflow_checked
 def weights_bytes(shape: ModelShape, bytes_per_param=2):
     """Bytes the weights of `shape` occupy: params x bytes_per_param.
 

@@ -30,8 +30,8 @@ def _three(text: str) -> str:
 
 ARGUMENT_DOCS = dict(
     loss=_three("Target loss in nats/token, above the fit's E"),
-    input_tokens=_three("Lifetime prompt (input) tokens served, >= 0"),
-    output_tokens=_three("Lifetime generated (output) tokens, >= 0"),
+    input_tokens=_three("Lifetime prompt (input) tokens served, >= 0 (per request if requests is given)"),
+    output_tokens=_three("Lifetime generated (output) tokens, >= 0 (per request if requests is given)"),
     train_usd_per_hour=_three("Training price in $ per GPU-hour"),
     train_peak_tflops=_three("Training GPU dense peak TFLOP/s"),
     infer_usd_per_hour=_three("Inference price in $ per GPU-hour"),
@@ -101,17 +101,27 @@ def _whole(name: str, value, default: int) -> int:
 @xw.func(category=CATEGORY)
 @_arguments(**ARGUMENT_DOCS,
             samples="Draws of the uncertain inputs and fit, a whole number >= 2; optional, empty = 1000",
-            seed="Seed of the draws, a whole number >= 0; optional, empty = 0", fit=FIT_DOCS)
+            seed="Seed of the draws, a whole number >= 0; optional, empty = 0", fit=FIT_DOCS,
+            requests="Lifetime requests, >= 0, one cell or three cells low, base, high; if given, input_tokens and "
+                     "output_tokens are per request; optional, empty = none (the tokens are lifetime totals)")
 @xl.cell_errors
 def COST_OPT_RANGE(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour,
                    infer_peak_tflops, mfu_train=None, mfu_prefill=None, mfu_decode=None, samples=None, seed=None,
-                   fit=None):
+                   fit=None, requests=None):
     """Lowest-lifetime-$ model over ranges and an uncertain fit: a row P10, median, P90 of params, tokens, lifetime $, saving, $/Mtok served, break-even tokens."""
     values = dict(zip(COST_ARGUMENTS, (loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops,
                                        infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode)))
     inputs = {name: _input(name, value) for name, value in values.items()}
+    if any(c is not None and c != "" for r in xl.grid(requests) for c in r):  # per request; empty = lifetime totals
+        inputs["requests"] = _input("requests", requests)
+        inputs["input_tokens_per_request"] = inputs.pop("input_tokens")
+        inputs["output_tokens_per_request"] = inputs.pop("output_tokens")
     n, s = _whole("samples", samples, uncertainty.DEFAULT_SAMPLES), _whole("seed", seed, 0)
-    result = uncertainty.cost_optimal_range(**inputs, fit=_fit(fit, n, s, uncertain=True), samples=n, seed=s)
+    try:
+        result = uncertainty.cost_optimal_range(**inputs, fit=_fit(fit, n, s, uncertain=True), samples=n, seed=s)
+    except uncertainty.InvalidInputError as error:  # the core's per-request names are this function's arguments
+        text = str(error).replace("input_tokens_per_request", "input_tokens (per request)")
+        raise type(error)(text.replace("output_tokens_per_request", "output_tokens (per request)")) from None
     return [[float(x) for name in RANGE_OUTPUTS for x in result.interval(name)]]
 
 

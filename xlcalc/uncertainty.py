@@ -1,8 +1,7 @@
 """Uncertain fits and ranges: the optima as a median and an interval over samples of the fit and of the inputs.
 
-An :class:`UncertainFit` holds sample constants (rows E, A, B, alpha, beta): the refitted constants of a
-bootstrap (:meth:`UncertainFit.from_bootstrap`), or draws from a published fit's standard errors
-(:func:`uncertain_fit`, :data:`PUBLISHED_STANDARD_ERRORS`). An input given as a :class:`Range` (low, base,
+The fit may be an :class:`~xlcalc.uncertain_fits.UncertainFit` (sample constants: bootstrap refits, or
+draws from a published fit's standard errors; :mod:`xlcalc.uncertain_fits`). An input given as a :class:`Range` (low, base,
 high) is drawn from the triangular distribution on [low, high] with its mode at base; an input given as
 an array of draws is used as it is (one draw per sample). :func:`compute_optimal_range` and
 :func:`cost_optimal_range` solve every sample of every scenario in one vectorised Newton solve (the
@@ -22,110 +21,17 @@ import types
 
 import numpy as np
 
+from . import _budget_samples
 from . import _lifetime_kernels as kernels
 from ._checks import as_float_array, format_value
 from .errors import InvalidInputError
-from .laws import DEFAULT_FIT, FITS, Fit, get_fit
-from .lifetime import COST_ARGUMENTS, compute_optimal, cost_optimal
+from .laws import DEFAULT_FIT, Fit, get_fit
+from .lifetime import COST_ARGUMENTS, budget_optimal, compute_optimal, cost_optimal, cost_optimal_per_request
+from .uncertain_fits import (CONSTANTS, DEFAULT_SAMPLES, MAX_SAMPLES, PUBLISHED_STANDARD_ERRORS,  # noqa: F401
+                             UncertainFit, uncertain_fit, whole_number)
 
-CONSTANTS = ("E", "A", "B", "alpha", "beta")
-DEFAULT_SAMPLES = 1000
 DEFAULT_PERCENTILES = (10.0, 50.0, 90.0)
-MAX_SAMPLES = 1_000_000
 CHUNK = 1 << 16  # elements per solve: keeps the Newton buffers in cache
-
-# Besiroglu, Erdil, Barnett, You 2024, "Chinchilla Scaling: A replication attempt" (arXiv 2404.10102),
-# Table 1 / Section 3: estimates with bootstrap standard errors in parentheses (4,000 resamples of the
-# 240 runs): E 1.8172 (0.03), A 482.01 (124.58), B 2085.43 (1293.23), alpha 0.3478 (0.02), beta 0.3658 (0.02).
-# The paper gives standard errors only, no correlations, so the draws are independent (see uncertain_fit).
-PUBLISHED_STANDARD_ERRORS = {
-    "epoch2024": (0.03, 124.58, 1293.23, 0.02, 0.02),
-}
-
-
-# ----------------------------------------------------------------------------------------------
-# Uncertain fits
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class UncertainFit:
-    """A fit with uncertainty: a point fit and sample constants (rows E, A, B, alpha, beta), e.g. bootstrap refits."""
-
-    base: Fit
-    samples: np.ndarray
-    name: str = "uncertain"
-    source: str = ""
-
-    def __post_init__(self):
-        samples = np.array(self.samples, dtype=float)
-        if samples.ndim != 2 or samples.shape[1] != 5:
-            raise InvalidInputError(f"samples has shape {samples.shape}: an uncertain fit needs rows of five "
-                                    "constants E, A, B, alpha, beta")
-        if samples.shape[0] < 2:
-            raise InvalidInputError(f"samples has {samples.shape[0]} row(s): an uncertain fit needs at least 2 "
-                                    "(a bootstrap of 0 or 1 resamples has no spread)")
-        samples.setflags(write=False)
-        object.__setattr__(self, "samples", samples)
-        object.__setattr__(self, "base", get_fit(self.base))
-
-    @classmethod
-    def from_bootstrap(cls, result, name: str = "bootstrap", source: str = "") -> "UncertainFit":
-        """The uncertain fit of a ``fit_scaling_law(..., bootstrap=n)`` result (n >= 2): its constants and refits."""
-        if getattr(result, "bootstrap_constants", None) is None:
-            raise InvalidInputError("the fit has no bootstrap: call fit_scaling_law(..., bootstrap=n) with n >= 2")
-        return cls(Fit(*result.constants, name=name, source=source), result.bootstrap_constants, name, source)
-
-    @property
-    def constants(self) -> tuple[float, float, float, float, float]:
-        """(E, A, B, alpha, beta) of the point fit."""
-        return self.base.constants
-
-    def invalid_reasons(self) -> np.ndarray:
-        """Per sample: '' if its constants are a valid law, else why not (E < 0, a non-positive constant...)."""
-        s = self.samples
-        reasons = np.full(len(s), "", dtype=object)
-        for j, name in reversed(list(enumerate(CONSTANTS))):
-            bad = ~np.isfinite(s[:, j]) | ((s[:, j] < 0) if name == "E" else (s[:, j] <= 0))
-            reasons[bad] = f"{name} {'< 0' if name == 'E' else '<= 0'} or not finite"
-        return reasons
-
-
-def uncertain_fit(fit=DEFAULT_FIT, *, samples=DEFAULT_SAMPLES, seed=0) -> UncertainFit:
-    """An uncertain fit: itself, or `samples` draws from a named fit's published standard errors (epoch2024).
-
-    Notes
-    -----
-    E, alpha and beta are drawn from normal distributions (mean the estimate, sd its standard error); A
-    and B, whose errors are large relative to the estimate, from log-normal ones with the same median and
-    log-sd = se / estimate (the delta method), so that they stay positive. The source publishes no
-    correlations, so the draws are independent; the real bootstrap has A rising with alpha and B with
-    beta, so these intervals for the optima are wider than the authors' joint bootstrap would give.
-    """
-    if isinstance(fit, UncertainFit):
-        return fit
-    base = get_fit(fit)
-    errors = PUBLISHED_STANDARD_ERRORS.get(base.name) if base is FITS.get(base.name) else None
-    if errors is None:
-        raise InvalidInputError(f"fit '{base.name}' has no published uncertainty: use one of "
-                                f"{', '.join(PUBLISHED_STANDARD_ERRORS)}, a bootstrap fit (fit_scaling_law(..., "
-                                "bootstrap=n)) or an UncertainFit")
-    n = _count("samples", samples, 2, MAX_SAMPLES)
-    rng = np.random.default_rng(seed)
-    normal = rng.standard_normal((n, 5))
-    values, se = np.array(base.constants), np.array(errors)
-    draws = values + se * normal
-    for j in (1, 2):  # A, B: log-normal
-        draws[:, j] = values[j] * np.exp(se[j] / values[j] * normal[:, j])
-    return UncertainFit(base, draws, base.name, base.source + "; samples from its published standard errors")
-
-
-def _count(name, value, low, high) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or value != int(value) \
-            or not low <= value <= high:
-        raise InvalidInputError(f"{name} = {format_value(value)} is not allowed: must be a whole number from "
-                                f"{low:,} to {high:,}")
-    return int(value)
-
 
 # ----------------------------------------------------------------------------------------------
 # Ranges of inputs
@@ -224,9 +130,9 @@ def _sampled_inputs(values: dict, n: int, rng) -> dict:
             out[name] = value.draw(n, rng)[:, None]
         else:
             array = np.asarray(value, dtype=float)
-            if array.ndim > 1:
+            if array.ndim > 1 or array.size == 0:
                 raise InvalidInputError(f"{name} has shape {array.shape}: give a number, a Range (low, base, high) "
-                                        "or a 1-D array of scenarios")
+                                        "or a 1-D array of one or more scenarios")
             out[name] = array.reshape(1, -1)
     return out
 
@@ -269,9 +175,9 @@ def _solve(kernel_inputs: dict, f, shape, solve_chunk) -> list:
 
 
 def _propagate(core, inputs: dict, fixed: dict, fit, samples, seed, percentiles, solve_chunk, names):
-    n = _count("samples", samples, 2, MAX_SAMPLES)
+    n = whole_number("samples", samples, 2, MAX_SAMPLES)
     if seed is not None:
-        _count("seed", seed, 0, 2**63 - 1)
+        whole_number("seed", seed, 0, 2**63 - 1)
     try:
         percentiles = tuple(float(p) for p in np.atleast_1d(as_float_array("percentiles", percentiles)))
     except (TypeError, ValueError):
@@ -290,10 +196,13 @@ def _propagate(core, inputs: dict, fixed: dict, fit, samples, seed, percentiles,
     shape = np.broadcast_shapes(*(v.shape for v in drawn.values()), fit_reasons.shape, (n, 1))
     results = _solve({**drawn, **fixed}, f, shape, solve_chunk)
     reasons = np.broadcast_to(fit_reasons, shape).copy()
-    loss = np.broadcast_to(drawn["loss"], shape)
-    e = np.broadcast_to(getattr(f, "E"), shape)
-    reasons[(reasons == "") & ~(loss > e)] = "loss at or below the sample's E"
+    if "loss" in drawn:
+        loss = np.broadcast_to(drawn["loss"], shape)
+        e = np.broadcast_to(getattr(f, "E"), shape)
+        reasons[(reasons == "") & ~(loss > e)] = "loss at or below the sample's E"
     reasons[(reasons == "") & ~np.isfinite(results[0])] = "solve did not converge"
+    reasons[(reasons == "") & ((results[0] < 1.0) | (results[1] < 1.0))] = \
+        "a model of under one parameter or one training token"
     valid = reasons == ""
     counts = {why: int(c) for why, c in zip(*np.unique(reasons[~valid].astype(str), return_counts=True))}
     return _summary(dict(zip(names, results)), valid, counts, percentiles, n)
@@ -353,12 +262,24 @@ def _cost_chunk(f, loss, input_tokens, output_tokens, train_usd_per_hour, train_
     return n, d, usd, sv, cn, per_mtok, breakeven
 
 
-def cost_optimal_range(loss, input_tokens, output_tokens, *, train_usd_per_hour, train_peak_tflops,
+def _cost_per_request_chunk(f, loss, requests, input_tokens_per_request, output_tokens_per_request, **prices):
+    return _cost_chunk(f, loss, np.multiply(requests, input_tokens_per_request),
+                       np.multiply(requests, output_tokens_per_request), **prices)
+
+
+PER_REQUEST = ("requests", "input_tokens_per_request", "output_tokens_per_request")
+
+
+def cost_optimal_range(loss, input_tokens=None, output_tokens=None, *, train_usd_per_hour, train_peak_tflops,
                        infer_usd_per_hour, infer_peak_tflops, mfu_train=0.5, mfu_prefill=0.5, mfu_decode=0.01,
+                       requests=None, input_tokens_per_request=None, output_tokens_per_request=None,
                        fit=DEFAULT_FIT, samples=DEFAULT_SAMPLES, seed=0, percentiles=DEFAULT_PERCENTILES) -> RangeResult:
     """:func:`xlcalc.cost_optimal` over an uncertain fit and ranges: percentiles of params, tokens, lifetime $, saving, $/Mtok, break-even.
 
-    Every input may be a number, a 1-D array of scenarios, or a Range / (low, base, high) tuple.
+    Every input may be a number, a 1-D array of scenarios, or a Range / (low, base, high) tuple. The
+    demand is lifetime totals (``input_tokens``, ``output_tokens``) or, as in
+    :func:`xlcalc.cost_optimal_per_request`, ``requests`` with ``input_tokens_per_request`` and
+    ``output_tokens_per_request``, each drawn on its own (the totals are their products, sample by sample).
 
     Returns
     -------
@@ -374,7 +295,62 @@ def cost_optimal_range(loss, input_tokens, output_tokens, *, train_usd_per_hour,
     ...                        samples=200)
     >>> r.excluded, len(r.interval("usd"))
     (0, 3)
+    >>> r = cost_optimal_range(1.947, requests=(5e9, 1e10, 3e10), input_tokens_per_request=1000,
+    ...                        output_tokens_per_request=(100, 250, 400), train_usd_per_hour=1.4,
+    ...                        train_peak_tflops=312, infer_usd_per_hour=0.6, infer_peak_tflops=624, samples=200)
+    >>> low, median, high = r.interval("params")
+    >>> bool(low < median < high)
+    True
     """
-    inputs = dict(zip(COST_ARGUMENTS, (loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops,
-                                       infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode)))
-    return _propagate(cost_optimal, inputs, {}, fit, samples, seed, percentiles, _cost_chunk, COST_OUTPUTS)
+    prices = dict(zip(COST_ARGUMENTS[3:], (train_usd_per_hour, train_peak_tflops, infer_usd_per_hour,
+                                           infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode)))
+    per_request = dict(zip(PER_REQUEST, (requests, input_tokens_per_request, output_tokens_per_request)))
+    totals = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    given = [k for k, v in {**totals, **per_request}.items() if v is not None]
+    if set(given) == set(totals):
+        inputs = {"loss": loss, **totals, **prices}
+        return _propagate(cost_optimal, inputs, {}, fit, samples, seed, percentiles, _cost_chunk, COST_OUTPUTS)
+    if set(given) == set(PER_REQUEST):
+        inputs = {"loss": loss, **per_request, **prices}
+        return _propagate(cost_optimal_per_request, inputs, {}, fit, samples, seed, percentiles,
+                          _cost_per_request_chunk, COST_OUTPUTS)
+    raise InvalidInputError(f"the demand given is {', '.join(given) or 'nothing'}: give input_tokens and "
+                            "output_tokens (lifetime totals), or requests, input_tokens_per_request and "
+                            "output_tokens_per_request, not a mix")
+
+
+BUDGET_OUTPUTS = ("params", "tokens", "loss", "train_flops", "inference_flops", "chinchilla_params",
+                  "chinchilla_loss")
+
+
+def _budget_chunk(f, total_flops, inference_tokens):
+    n, d, lo, tr, inf, cn, _, cl = _budget_samples.budget_results(f, total_flops, inference_tokens)
+    return n, d, lo, tr, inf, cn, cl
+
+
+def budget_optimal_range(total_flops, inference_tokens, *, fit=DEFAULT_FIT, samples=DEFAULT_SAMPLES, seed=0,
+                         percentiles=DEFAULT_PERCENTILES) -> RangeResult:
+    """:func:`xlcalc.budget_optimal` over an uncertain fit and ranges: percentiles of params, tokens and loss.
+
+    Parameters
+    ----------
+    total_flops, inference_tokens : a number, a 1-D array of scenarios, or a Range / (low, base, high) tuple.
+    fit : a fit (point), or an UncertainFit (see :func:`uncertain_fit`).
+    samples : draws of the uncertain inputs and fit (>= 2); seed : of those draws.
+    percentiles : which to report, default (10, 50, 90).
+
+    Returns
+    -------
+    RangeResult whose ``outputs`` are params, tokens, loss, train_flops, inference_flops (the optimum's
+    split of the budget), chinchilla_params and chinchilla_loss (the Chinchilla-proportioned model that
+    spends the same budget).
+
+    Examples
+    --------
+    >>> r = budget_optimal_range(1e24, (1e12, 2e12, 5e12), fit="epoch2024", samples=200)
+    >>> low, median, high = r.interval("params")
+    >>> bool(low < median < high)
+    True
+    """
+    inputs = {"total_flops": total_flops, "inference_tokens": inference_tokens}
+    return _propagate(budget_optimal, inputs, {}, fit, samples, seed, percentiles, _budget_chunk, BUDGET_OUTPUTS)

@@ -79,13 +79,13 @@ failed:
     COST_OPT = Err.Description
 End Function
 
-Function COST_OPT_RANGE(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, Optional mfu_train, Optional mfu_prefill, Optional mfu_decode, Optional samples, Optional seed, Optional fit)
+Function COST_OPT_RANGE(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, Optional mfu_train, Optional mfu_prefill, Optional mfu_decode, Optional samples, Optional seed, Optional fit, Optional requests)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        COST_OPT_RANGE = XLPy.CallUDF("xlcalc.udfs", "COST_OPT_RANGE", Array(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode, samples, seed, fit), ThisWorkbook, Application.Caller)
+        COST_OPT_RANGE = XLPy.CallUDF("xlcalc.udfs", "COST_OPT_RANGE", Array(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode, samples, seed, fit, requests), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        COST_OPT_RANGE = XLPy.CallUDF("xlcalc.udfs", "COST_OPT_RANGE", Array(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode, samples, seed, fit))
+        COST_OPT_RANGE = XLPy.CallUDF("xlcalc.udfs", "COST_OPT_RANGE", Array(loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode, samples, seed, fit, requests))
         Exit Function
     #End If
 failed:

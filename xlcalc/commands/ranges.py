@@ -15,8 +15,8 @@ from .. import laws
 from ..errors import InvalidInputError
 from ..sensitivity import cost_sensitivity
 from ..uncertainty import CONSTANTS as PARAMETERS
-from ..uncertainty import (DEFAULT_SAMPLES, PUBLISHED_STANDARD_ERRORS, Range, UncertainFit, compute_optimal_range,
-                           cost_optimal_range, uncertain_fit)
+from ..uncertainty import (DEFAULT_SAMPLES, PUBLISHED_STANDARD_ERRORS, Range, UncertainFit, budget_optimal_range,
+                           compute_optimal_range, cost_optimal_range, uncertain_fit)
 from ._output import human, print_json, print_table
 
 FIT_FILE_FORMAT = "xlcalc-fit-1"
@@ -130,7 +130,7 @@ def solve_ranges(args, fit, *, kind: str, inputs: dict) -> int:
     if uncertain is not None and not isinstance(uncertain, UncertainFit):
         uncertain = uncertain_fit(fit.name, samples=args.samples, seed=args.seed)
     values = {**inputs, **ranges}
-    core = compute_optimal_range if kind == "compute" else cost_optimal_range
+    core = {"compute": compute_optimal_range, "cost": cost_optimal_range, "budget": budget_optimal_range}[kind]
     result = core(**values, fit=uncertain if uncertain is not None else fit, samples=args.samples, seed=args.seed)
     note = (f"fit {fit.name}: " + (f"{len(uncertain.samples)} sample fits" if uncertain is not None
                                    else "a point fit (no uncertainty; give a fit file with samples or epoch2024)"))
@@ -142,7 +142,8 @@ def solve_ranges(args, fit, *, kind: str, inputs: dict) -> int:
                     "outputs": {name: [float(x) for x in rows] for name, rows in result.outputs.items()}})
         return 0
     kinds = {"params": "params", "tokens": "tokens", "chinchilla_params": "params", "usd": "usd", "saving": "percent",
-             "flops": "flops", "breakeven_tokens": "tokens", "usd_per_mtok": "usd"}
+             "flops": "flops", "breakeven_tokens": "tokens", "usd_per_mtok": "usd", "loss": "loss",
+             "chinchilla_loss": "loss", "train_flops": "flops", "inference_flops": "flops"}
     print_table(f"{kind.capitalize()}-optimal model: P{result.percentiles[0]:g} / median / "
                 f"P{result.percentiles[-1]:g} over {result.samples} draws",
                 ["output", *(f"P{p:g}" for p in result.percentiles)],

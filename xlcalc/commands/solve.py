@@ -80,6 +80,7 @@ def register(subparsers) -> None:
     p.add_argument("--total-flops", type=number, required=True, help="training + inference FLOP budget")
     p.add_argument("--inference-tokens", type=number, required=True, help="lifetime inference tokens")
     common(p)
+    ranges.add_arguments(p, tornado=False)
     p.set_defaults(handler=_budget)
 
 
@@ -199,7 +200,10 @@ def _cost_optimal(args) -> int:
 
 
 def _budget(args) -> int:
-    fit = _fit(args)
+    fit = _fit(args, uncertain=ranges.wanted(args))
+    if ranges.wanted(args):
+        return ranges.solve_ranges(args, fit, kind="budget",
+                                   inputs={"total_flops": args.total_flops, "inference_tokens": args.inference_tokens})
     opt = lifetime.budget_optimal(args.total_flops, args.inference_tokens, fit=fit)
     ch = opt.chinchilla
     if args.json:
