@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from xlcalc import (Range, budget_optimal, budget_optimal_range, cost_optimal, cost_sensitivity, fit_scaling_law,
-                    read_runs, uncertain_fit)
+from xlcalc import (Range, budget_optimal, budget_optimal_range, cost_optimal, cost_optimal_range, cost_sensitivity,
+                    fit_scaling_law, read_runs, uncertain_fit)
 from xlcalc.commands.solve import PAPER_HARDWARE
 from xlcalc.laws import Fit
 
@@ -85,6 +85,28 @@ class TestSolveRanges:
     ])
     def test_bad_range(self, option, match):
         done = run(*COST, "--range", option)
+        assert done.returncode != 0 and match in done.stderr and "Traceback" not in done.stderr
+
+
+class TestPerRequestRanges:
+    def test_requests_and_tokens_per_request_are_the_python_percentiles(self):
+        done = run(*COST, "--range", "requests=5e9:1e10:3e10", "--range", "output_tokens_per_request=100:250:400",
+                   "--samples", "300", "--seed", "2", "--json")
+        assert done.returncode == 0, done.stderr
+        core = cost_optimal_range(1.947, requests=Range(5e9, 1e10, 3e10), input_tokens_per_request=1000.0,
+                                  output_tokens_per_request=Range(100, 250, 400), **PAPER_HARDWARE, samples=300,
+                                  seed=2)
+        out = json.loads(done.stdout)
+        assert out["outputs"]["usd"] == list(core.interval("usd"))
+        assert out["inputs"]["requests"] == [5e9, 1e10, 3e10] and out["inputs"]["input_tokens_per_request"] == 1000
+
+    @pytest.mark.parametrize("options, match", [
+        (["--range", "requests=5e9:1e10:3e10", "--range", "output_tokens=1e12:2.5e12:3e12"], "not both"),
+        (["--range", "requests=5e9:1e10:3e10", "--tornado"], "--tornado swings the lifetime token totals"),
+        (["--range", "requests=-5e9:1e10:3e10"], "requests = -5e+09 is not allowed"),
+    ])
+    def test_bad_per_request_ranges(self, options, match):
+        done = run(*COST, *options)
         assert done.returncode != 0 and match in done.stderr and "Traceback" not in done.stderr
 
 

@@ -332,12 +332,8 @@ def budget_optimal_range(total_flops, inference_tokens, *, fit=DEFAULT_FIT, samp
                          percentiles=DEFAULT_PERCENTILES) -> RangeResult:
     """:func:`xlcalc.budget_optimal` over an uncertain fit and ranges: percentiles of params, tokens and loss.
 
-    Parameters
-    ----------
-    total_flops, inference_tokens : a number, a 1-D array of scenarios, or a Range / (low, base, high) tuple.
-    fit : a fit (point), or an UncertainFit (see :func:`uncertain_fit`).
-    samples : draws of the uncertain inputs and fit (>= 2); seed : of those draws.
-    percentiles : which to report, default (10, 50, 90).
+    ``total_flops`` and ``inference_tokens`` are each a number, a 1-D array of scenarios or a Range / (low,
+    base, high) tuple; ``fit``, ``samples``, ``seed`` and ``percentiles`` as in :func:`compute_optimal_range`.
 
     Returns
     -------

@@ -77,8 +77,9 @@ def add_arguments(p, *, tornado: bool) -> None:
                         f"{', '.join(PUBLISHED_STANDARD_ERRORS)}) and the --range inputs")
     p.add_argument("--range", action="append", default=[], metavar="NAME=LOW:BASE:HIGH",
                    help="an uncertain input, e.g. infer_usd_per_hour=0.8:1.1:1.6 (triangular on low..high, mode "
-                        "base; for cost-optimal, input_tokens and output_tokens are lifetime totals); repeat for "
-                        "more; implies --ranges")
+                        "base; for cost-optimal, input_tokens and output_tokens are lifetime totals, or use "
+                        "requests, input_tokens_per_request, output_tokens_per_request); repeat for more; implies "
+                        "--ranges")
     p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"draws (default {DEFAULT_SAMPLES})")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
     if tornado:
@@ -121,9 +122,21 @@ def _uncertain(fit):
     return None
 
 
-def solve_ranges(args, fit, *, kind: str, inputs: dict) -> int:
-    """Print (or --json) the P10 / median / P90 of the optimum over the fit's uncertainty and the --range inputs."""
-    ranges = _parsed_ranges(args, list(inputs))
+def solve_ranges(args, fit, *, kind: str, inputs: dict, per_request: dict | None = None) -> int:
+    """Print (or --json) the P10 / median / P90 of the optimum over the fit's uncertainty and the --range inputs.
+
+    ``per_request`` (cost-optimal): requests and tokens per request; a --range on one of them swaps the
+    lifetime token totals of ``inputs`` for these three, each drawn on its own."""
+    allowed = list(inputs) + list(per_request or ())
+    ranges = _parsed_ranges(args, allowed)
+    if per_request and set(ranges) & set(per_request):
+        if getattr(args, "tornado", False):
+            raise InvalidInputError("--tornado swings the lifetime token totals: give --range input_tokens=... or "
+                                    "output_tokens=... (lifetime totals), not a per-request range")
+        if set(ranges) & {"input_tokens", "output_tokens"}:
+            raise InvalidInputError("--range: give the demand as lifetime totals (input_tokens, output_tokens) or "
+                                    f"per request ({', '.join(per_request)}), not both")
+        inputs = {k: v for k, v in inputs.items() if k not in ("input_tokens", "output_tokens")} | per_request
     if getattr(args, "tornado", False):
         return _tornado(args, fit, inputs, ranges)
     uncertain = _uncertain(fit)

@@ -188,7 +188,9 @@ def _cost_optimal(args) -> int:
     input_tokens, output_tokens = _per_request(args)
     if ranges.wanted(args):
         return ranges.solve_ranges(args, fit, kind="cost", inputs={
-            "loss": target, "input_tokens": input_tokens, "output_tokens": output_tokens, **hardware})
+            "loss": target, "input_tokens": input_tokens, "output_tokens": output_tokens, **hardware}, per_request={
+            "requests": args.requests, "input_tokens_per_request": args.input_tokens,
+            "output_tokens_per_request": args.output_tokens})
     opt = lifetime.cost_optimal(target, input_tokens, output_tokens, fit=fit, **hardware)
     return _print_optimum(args, fit, target, opt, kind="cost", total="usd", column="lifetime $",
                           inputs={"requests": args.requests, "input_tokens": args.input_tokens,

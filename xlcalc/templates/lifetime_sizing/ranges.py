@@ -162,7 +162,7 @@ def _by_input(workbook, sheet, header: int, inputs: str) -> None:
 
     The rank is 1 + the number of larger swings + the number of equal swings of earlier inputs: plain
     SUMPRODUCT comparisons (exact, unlike a criterion typed as text), so equal swings keep the input order."""
-    columns = [Column("index", "#", "0", None), Column("input", "Input", "text", None, "xl_label"),
+    columns = [Column("input", "Input", "text", None, "xl_label"), Column("index", "#", "0", None),
                Column("low", "Low", "General", f"INDEX({inputs},2*{{i}}+2,{{i}}+1)"),
                Column("high", "High", "General", f"INDEX({inputs},2*{{i}}+3,{{i}}+1)")]
     for key, label, fmt in OUTPUTS:
@@ -189,10 +189,11 @@ def _sorted(workbook, sheet, header: int) -> dict:
                **{f"{key}_{end}": fmt for key, _, fmt in OUTPUTS for end in ("low", "high")}}
     headers = {"input": "Input", "low": "Low", "high": "High", "swing": "Lifetime $ swing",
                **{f"{key}_{end}": f"{label} at {end}" for key, label, _ in OUTPUTS for end in ("low", "high")}}
-    columns = [Column("place", "Place", "0", None),
+    columns = [Column("input", "Input", "text", 'IF(ISNUMBER({at}),INDEX(rng_by_input,{at}),"n/a")', "xl_label"),
+               Column("place", "Place", "0", None),
                Column("at", "Input #", "0",
                       'IF(SUMPRODUCT((rng_by_rank={place})*1)=1,MATCH({place},rng_by_rank,0),"n/a")')]
-    for key in TORNADO:
+    for key in TORNADO[1:]:
         columns.append(Column(key, headers[key], "text" if key == "input" else formats[key],
                               f'IF(ISNUMBER({{at}}),INDEX(rng_by_{key},{{at}}),"n/a")',
                               "xl_label" if key == "input" else "xl_formula"))
@@ -254,6 +255,7 @@ def _charts(workbook, sheet, tornado: dict, feed_row: int, base_usd: str, base_p
             series.smooth = False
         chart.x_axis.title, chart.y_axis.title = "Input", axis
         chart.x_axis.scaling.orientation = "maxMin"  # the first (largest) swing at the top, as a tornado is drawn
+        chart.y_axis.crosses = "max"  # with the categories reversed, this keeps the value axis at the bottom
         chart.x_axis.tickLblPos = "low"  # input names left of the plot, clear of the bars
         chart.y_axis.number_format = charts.AXIS_FORMATS[fmt]
         chart.y_axis.numFmt.sourceLinked = False
