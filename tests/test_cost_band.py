@@ -81,7 +81,11 @@ def recalculated(tmp_path_factory):
         pytest.skip(f"LibreOffice is not installed: {recalc.INSTALL_HINT}")
     folder = tmp_path_factory.mktemp("band")
     paths = [write_scenario(folder, name, inputs, rows) for name, (inputs, rows) in BAND_SCENARIOS.items()]
-    return dict(zip(BAND_SCENARIOS, recalc.recalculate(paths, folder / "recalculated")))
+    forced = dcm.build()  # a number typed over month 5 of candidate 2's low-cost $: the order check must see it
+    (sheet, ref), = forced.defined_names[band_spec.month_name(2, "monthly_usd", "low")].destinations
+    forced[sheet][ref.replace("$", "")][4][0].value = 1e12
+    paths.append(write_scenario(folder, "forced_disorder", {}, [], workbook=forced))
+    return dict(zip([*BAND_SCENARIOS, "forced_disorder"], recalc.recalculate(paths, folder / "recalculated")))
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +134,13 @@ class TestBandRecalculated:
                 assert all(a <= b <= c for a, b, c in zip(low, base, high)), (k, series)
                 if series == "cumulative_usd" and name != "random_1":
                     assert low[-1] < base[-1] < high[-1], k
+
+    def test_the_order_check_row_sees_a_month_out_of_order(self, recalculated):
+        for name in ("defaults", "collapsed", "wide_and_lopsided", "unpriced_candidate_3", "random_1"):
+            values = recalc.read_names(recalculated[name], ("calc_c",))
+            assert [values[band_spec.order_name(k)] for k in dcm.CANDIDATES] == [dcm.OK] * 3, name
+        values = recalc.read_names(recalculated["forced_disorder"], ("calc_c",))
+        assert [values[band_spec.order_name(k)] for k in dcm.CANDIDATES] == [dcm.OK, band_spec.OUT_OF_ORDER, dcm.OK]
 
     def test_the_base_is_the_projection(self, recalculated):
         book = openpyxl.load_workbook(recalculated["defaults"], data_only=True)

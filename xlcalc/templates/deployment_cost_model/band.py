@@ -16,7 +16,7 @@ from .. import charts, checks, formulas, layout, price_sheet, style
 from ..layout import Column
 from .band_spec import (BAND_CHECK, BAND_SHEET, CANDIDATE_CELLS, CASE_HEADERS, CASES, MONTH_SHEET, RANGED, REQUESTS,
                         SERIES, band_checks, band_formula, case_factor, case_names, cell_name, factor_name, month_name,
-                        when)
+                        order_formula, order_name, when)
 from .projection import gpus_formula, monthly_usd_formula, requests_formula
 from .spec import CANDIDATES, MONTHS, NEEDS, input_name, names
 
@@ -119,6 +119,12 @@ def _candidates(workbook, sheet, row: int) -> int:
             for case in CASES:
                 _value(sheet, row, case, band_formula(spec, k, case), spec.output, spec.number_format,
                        cell_name(spec.key, case, k, spec.output), workbook)
+        row += 1
+        _label(sheet, row, f"Check: low <= base <= high in all {MONTHS} months", "")
+        check = style.apply(sheet[f"C{row}"], "xl_formula", "text")
+        check.value = "=" + order_formula(k)
+        sheet.merge_cells(f"C{row}:E{row}")
+        style.define(workbook, order_name(k), BAND_SHEET, check.coordinate)
     return row
 
 

@@ -176,6 +176,22 @@ CANDIDATE_CELLS = (
           for key in ("monthly_usd", "gpus_month24", "monthly_usd_month24", "total_usd"))  # as on the Model sheet
 
 
+#: What a candidate's order check shows when some month's band is out of order (low > base or base > high).
+OUT_OF_ORDER = "low > base or base > high in some month: see Band by month"
+
+
+def order_name(k: int) -> str:
+    """The defined name of candidate k's order check: calc_c<k>_band_order."""
+    return f"calc_c{k}_band_order"
+
+
+def order_formula(k: int) -> str:
+    """OK when low <= base <= high in every month of every series of candidate k (n/a cells compare equal)."""
+    tests = "+".join(f"({month_name(k, s, a)}>{month_name(k, s, b)})" for s, *_ in SERIES
+                     for a, b in (("low", "base"), ("base", "high")))
+    return f'IF(SUMPRODUCT({tests})=0,"{checks.OK}","{OUT_OF_ORDER}")'
+
+
 def band_formula(spec: Formula, k: int, case: str) -> str:
     """The formula of a candidate's band cell (without '='): n/a unless its needs and the band's Check hold."""
     n = case_names(k, case) | {f"band_{series}": month_name(k, series, case) for series, *_ in SERIES}
