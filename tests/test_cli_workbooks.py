@@ -130,7 +130,7 @@ class TestRefreshCommand:
         folder, _, _ = built
         path = folder / "deployment_cost_model.xlsx"
         code, out, err = run(capsys, "refresh", path)
-        assert code == 0 and "refreshed" in out and "kept 64 inputs" in out and "deployment_cost_model.backup-" in out
+        assert code == 0 and "refreshed" in out and "kept 70 inputs" in out and "deployment_cost_model.backup-" in out
         assert "rebuilding deployment_cost_model.xlsx" in err
 
     def test_refresh_to_another_file(self, built, tmp_path, capsys):
@@ -186,7 +186,7 @@ class TestCheckCommand:
         data = json.loads(out)
         assert code == 1 and data["ok"] is False and data["template"] == "deployment_cost_model"
         assert data["mismatches"] == [{"name": "out_crossover_month", "workbook": "never", "solver": 6.0}]
-        assert data["error_cells"] == [] and data["outputs_compared"] == 68
+        assert data["error_cells"] == [] and data["outputs_compared"] == 104  # 68 + the cost band's 36
 
     def test_an_unusable_input_is_reported_first_and_floods_no_error_cells(self, built, capsys):
         needs_libreoffice()

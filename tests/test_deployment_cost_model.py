@@ -16,7 +16,7 @@ from xlcalc.templates import checks, price_sheet
 from xlcalc.workbook_check import agrees, compare_content, read_price_rows
 from xlcalc.workbook_files import named_cells, template_workbook
 
-from xlcalc.templates.deployment_cost_model import latency_curve, latency_target
+from xlcalc.templates.deployment_cost_model import band_spec, latency_curve, latency_target
 from xlcalc.templates.formulas import ALLOWED_FUNCTIONS
 from workbook_views import errors_outside_chart_feeds
 from rule_probes import PROBES, cell_validations, disagreements, expected_validations, probed, sheet_verdicts
@@ -369,7 +369,7 @@ class TestLayout:
 class TestInputRulesAgree:
     """Every in_ cell: its data validation, its sheet check and its Python check come from one rule and agree."""
 
-    ALL_CHECKS = [check for block in dcm._check_blocks().values() for check in block]
+    ALL_CHECKS = dcm.all_checks()
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -393,7 +393,7 @@ class TestInputRulesAgree:
         assert verdicts["whole"][PROBES.index(2.5)] is False and verdicts["candidate"][PROBES.index(3)] is True
 
     def test_check_rows_test_every_check_in_order(self, template):
-        for block, block_checks in dcm._check_blocks().items():
+        for block, block_checks in (dcm._check_blocks() | {band_spec.BAND_CHECK: band_spec.band_checks()}).items():
             (cell,) = named_cells(template, block)
             assert cell.value == "=" + checks.status_formula(block_checks), block
 

@@ -8,6 +8,7 @@ import numpy as np
 from ... import economics, invalid_reasons, serving, slo
 from ...errors import InvalidInputError
 from .. import checks, price_sheet
+from . import band_spec
 from .spec import (CANDIDATES, MONTHS, NEVER, NOT_AVAILABLE, PEAK_FIELDS, check_blocks, default_inputs, input_name)
 
 
@@ -23,6 +24,9 @@ def input_problem(values: dict, table: dict) -> str | None:
 
 def expected_outputs(inputs: dict, prices=None) -> dict:
     """The out_ values for the in_ values ``inputs``, computed with xlcalc.serving and xlcalc.economics.
+
+    The band's out_ values are n/a while its factors are unusable (its Check row names the first; see
+    :func:`.band_spec.band_problem`); the rest of the workbook is computed as usual.
 
     ``prices`` are the rows of the workbook's price sheet ({field key: value}, see
     :func:`.price_sheet.read_rows`); by default the catalog's. Missing inputs take the template's defaults.
@@ -40,11 +44,36 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
     ...
     xlcalc.errors.InvalidInputError: Requests in month 1 must be a number of 0 or more
     """
-    values = default_inputs() | {k: v for k, v in inputs.items() if k.startswith("in_")}
+    return _evaluate(inputs, prices)[0]
+
+
+def expected_band(inputs: dict, prices=None) -> dict:
+    """The Band by month sheet's figures for the in_ values ``inputs``: {(candidate, series, case): 24 values}.
+
+    Series are gpus, monthly_usd and cumulative_usd; cases low, base and high (:mod:`.band_spec`); a value that
+    cannot be computed is NOT_AVAILABLE, as in the sheet. Unusable inputs raise InvalidInputError as
+    :func:`expected_outputs` does.
+
+    Examples
+    --------
+    >>> band = expected_band({})
+    >>> band[(1, "monthly_usd", "low")][0] < band[(1, "monthly_usd", "base")][0] < band[(1, "monthly_usd", "high")][0]
+    True
+    >>> expected_band({"in_band_traffic_low": 2})[(1, "gpus", "low")][0]
+    'n/a'
+    """
+    return _evaluate(inputs, prices)[1]
+
+
+def _evaluate(inputs: dict, prices=None) -> tuple[dict, dict]:
+    """(out_ values, Band by month figures) for ``inputs``: see :func:`expected_outputs` and :func:`expected_band`."""
+    values = default_inputs() | band_spec.default_inputs() | {k: v for k, v in inputs.items() if k.startswith("in_")}
     table = price_sheet.price_table(price_sheet.catalog_rows() if prices is None else prices)
     problem = input_problem(values, table)
     if problem is not None:
         raise InvalidInputError(problem)
+    band_ok = band_spec.band_problem(values) is None
+    band_factors = band_spec.factors(values) if band_ok else {}
     number = lambda name: float(values[name])  # noqa: E731
     requests = number("in_requests_per_month")
     n_in, n_out = number("in_input_tokens"), number("in_output_tokens")
@@ -55,9 +84,9 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
     train_peak_ok = train_peak > 0
     train_ok = train_peak_ok and train_usd_per_hour > 0
     months = np.arange(1, MONTHS + 1, dtype=float)
-    monthly_requests = requests * (1.0 + number("in_monthly_growth")) ** (months - 1.0)
+    growth = (1.0 + number("in_monthly_growth")) ** (months - 1.0)
 
-    out, cumulative = {}, {}
+    out, cumulative, band = {}, {}, {}
     for k in CANDIDATES:
         get = lambda key: values[input_name(key, k)]  # noqa: E731
         params, batch = float(get("params")), float(get("batch"))
@@ -83,19 +112,37 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
                     "monthly_usd_month24", "total_usd")
         out |= {prefix + key: NOT_AVAILABLE for key in computed}
         out |= _within_target(get, peak, bandwidth, gpu_memory, usd_per_hour, n_in, n_out, prefix, spec_ok, price_ok)
+        band_keys = [(k, series, case) for series, *_ in band_spec.SERIES for case in band_spec.CASES]
+        band |= {key: [NOT_AVAILABLE] * MONTHS for key in band_keys}
+        out |= {band_spec.cell_name(f.key, case, k, True): NOT_AVAILABLE for f in band_spec.CANDIDATE_CELLS if f.output
+                for case in band_spec.CASES}
         if not spec_ok:
             continue
         replica = serving.gpus_to_fit(params, gpu_memory, bpp, batch, context, kv)
         decode_args = dict(bytes_per_param=bpp, batch=batch, gpus=replica, mfu=mfu_decode, bw_eff=bw_eff,
                            kv_bytes_per_token=kv, context_tokens=context)
-        with invalid_reasons() as why:
-            # a missing price changes no GPU count: count with $1/GPU-hour and show no $ (as the sheet)
-            month = economics.monthly_cost(params, monthly_requests, n_in, n_out,
-                                           usd_per_hour if price_ok else 1.0, peak, bandwidth,
-                                           bpp, batch, mfu_prefill, mfu_decode, bw_eff, peak_factor, utilisation,
-                                           replica, kv, context, memory_gb=gpu_memory)
-        if why.any:
-            raise InvalidInputError(f"candidate {k}: {next(r for r in why.reasons if r)}")
+
+        def month_cost(traffic=1.0, price=1.0, efficiency=1.0):
+            """A MonthlyCost of the 24 months with traffic, serving price and efficiencies scaled."""
+            with invalid_reasons() as why:
+                # a missing price changes no GPU count: count with $1/GPU-hour and show no $ (as the sheet)
+                month = economics.monthly_cost(params, requests * traffic * growth, n_in, n_out,
+                                               (usd_per_hour if price_ok else 1.0) * price, peak, bandwidth, bpp,
+                                               batch, mfu_prefill * efficiency, mfu_decode * efficiency,
+                                               bw_eff * efficiency, peak_factor, utilisation, replica, kv, context,
+                                               memory_gb=gpu_memory)
+            if why.any:
+                raise InvalidInputError(f"candidate {k}: {next(r for r in why.reasons if r)}")
+            return month
+
+        month = month_cost()
+        if band_ok:
+            train = train_usd if train_ok else None
+            for case in band_spec.CASES:
+                f = {key: band_factors[(key, case)] for key in ("traffic", "price", "efficiency")}
+                band_out, band_months = _band_case(month_cost(**f), k, case, price_ok, train)
+                out |= band_out
+                band |= band_months
         gpus = month.gpus
         out |= {
             prefix + "replica_gpus": replica,
@@ -126,7 +173,21 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
         out["out_crossover_saving_usd"] = out[f"out_c{a}_total_usd"] - out[f"out_c{b}_total_usd"]
     else:
         out["out_crossover_month"] = out["out_crossover_saving_usd"] = NOT_AVAILABLE
-    return out
+    return out, band
+
+
+def _band_case(month, k: int, case: str, price_ok: bool, train_usd) -> tuple[dict, dict]:
+    """A cost case's out_ values and month-by-month series for candidate k (train_usd None: no training price)."""
+    name = lambda key: band_spec.cell_name(key, case, k, True)  # noqa: E731
+    series = {"gpus": [float(g) for g in month.gpus]}
+    out = {name("gpus_month24"): series["gpus"][-1]}
+    if price_ok:
+        series["monthly_usd"] = [float(u) for u in month.usd]
+        out |= {name("monthly_usd"): series["monthly_usd"][0], name("monthly_usd_month24"): series["monthly_usd"][-1]}
+        if train_usd is not None:
+            series["cumulative_usd"] = [float(u) for u in train_usd + np.cumsum(month.usd)]
+            out[name("total_usd")] = series["cumulative_usd"][-1]
+    return out, {(k, key, case): values for key, values in series.items()}
 
 
 _SLO_OUTPUTS = ("slo_gpus", "slo_batch", "slo_tpot_ms", "slo_ttft_ms", "slo_tokens_per_sec", "slo_usd_per_mtok_input",

@@ -43,6 +43,24 @@ def _projection_columns() -> dict:
 PROJECTION_COLUMNS = _projection_columns()
 
 
+def requests_formula(month_1: str, month: str) -> str:
+    """Requests in ``month`` (a cell) when month 1 has ``month_1``: they grow by the monthly growth."""
+    return f"{month_1}*(1+in_monthly_growth)^({month}-1)"
+
+
+def gpus_formula(n: dict, requests: str) -> str:
+    """GPUs for a month of ``requests``: whole copies of the model carrying the peak hour at the target utilisation
+    (``n``: a candidate's names, :func:`.spec.names`)."""
+    replica = n["replica_gpus"]
+    return (f"{replica}*ROUNDUP({requests}*{n['gpu_s_per_request']}"
+            f"/(calc_hours_per_month*3600)*in_peak_factor/in_utilisation/{replica}*(1-{SLACK}),0)")
+
+
+def monthly_usd_formula(n: dict, gpus: str) -> str:
+    """A month's serving $: the provisioned GPUs all month at the candidate's $ per GPU-hour."""
+    return f"{gpus}*{n['usd_per_hour']}*calc_hours_per_month"
+
+
 def _formulas(row: int) -> dict:
     """The formulas of one month's row, by column key (n/a where not computable)."""
     c = PROJECTION_COLUMNS
@@ -53,15 +71,12 @@ def _formulas(row: int) -> dict:
         return "=" + checks.guarded(inner)
 
     found = {"month": row - PROJECTION_FIRST_ROW + 1,
-             "requests": when(None, f"in_requests_per_month*(1+in_monthly_growth)^({month}-1)")}
+             "requests": when(None, requests_formula("in_requests_per_month", month))}
     for k in CANDIDATES:
         n = names(k)
-        replica = n["replica_gpus"]
-        found[("gpus", k)] = when(NEEDS["spec"].format_map(n), (
-            f"{replica}*ROUNDUP({c['requests']}{row}*{n['gpu_s_per_request']}"
-            f"/(calc_hours_per_month*3600)*in_peak_factor/in_utilisation/{replica}*(1-{SLACK}),0)"))
+        found[("gpus", k)] = when(NEEDS["spec"].format_map(n), gpus_formula(n, f"{c['requests']}{row}"))
         found[("monthly_usd", k)] = when(NEEDS["cost"].format_map(n),
-                                         f"{c[('gpus', k)]}{row}*{n['usd_per_hour']}*calc_hours_per_month")
+                                         monthly_usd_formula(n, f"{c[('gpus', k)]}{row}"))
         previous = f"{c[('cumulative_usd', k)]}{row - 1}" if row > PROJECTION_FIRST_ROW else n["train_usd"]
         found[("cumulative_usd", k)] = when(NEEDS["total"].format_map(n), f"{previous}+{c[('monthly_usd', k)]}{row}")
         for series, *_ in PROJECTION_CHARTS:

@@ -27,10 +27,20 @@ SECTIONS = (
         "Read the results per candidate; the Status row says what is missing when a result shows n/a (an "
         "accelerator without a price or specs). A missing price is n/a, never $0, and a gap in the charts.",
         f"Open the Projection sheet for {MONTHS} months of GPUs and cost, and pick the two candidates to compare "
-        "at the foot of the Model sheet."), steps=True),
+        "at the foot of the Model sheet.",
+        "Open the Cost band sheet to see how sure the cost is: type a low and a high factor for traffic, serving "
+        "price and serving efficiency (0.5 and 2 mean half and twice the Model sheet's value; an empty cell is 1, "
+        "the base). Factors follow the Model sheet, so the band moves when you change a base. Its Check row names "
+        "a factor out of order (low <= 1 <= high) or an efficiency pushed above 100%; the rest of the workbook "
+        "is unaffected."), steps=True),
     Section("What each sheet is for", (
         "Model: the inputs, the results per candidate, and the month in which one candidate overtakes another.",
         f"Projection: {MONTHS} months of requests, GPUs, monthly and cumulative cost per candidate, with charts.",
+        "Cost band: the low-cost case (low traffic, low price, high efficiency), the base (the Model sheet) and "
+        "the high-cost case (high traffic, high price, low efficiency) per candidate: $ per GPU-hour, tokens/s, "
+        f"GPUs and cost in month 1 and month {MONTHS}, and the total over {MONTHS} months.",
+        f"Band by month: the {MONTHS}-month band per candidate (GPUs, monthly and cumulative cost, low / base / "
+        "high; the base columns equal the Projection sheet), one page each, with charts.",
         "Latency curve: $ per million output tokens against the time-per-output-token target, per candidate, "
         "with a chart (the first-token target, shape and link are each candidate's).",
         "Model shapes: the published architectures the latency target reads (read-only).",
@@ -43,6 +53,9 @@ SECTIONS = (
         "weights plus a full batch's KV cache needs; prefill is compute-bound at peak x MFU / 2N tokens/s per GPU. "
         "Each month needs enough whole copies to carry the peak hour at the target utilisation; a month is 730 "
         "hours. Training costs 6 N D FLOPs at the training accelerator's BF16 peak times its MFU.",
+        "The cost band multiplies every month's requests by the traffic factor, each serving accelerator's $ per "
+        "GPU-hour by the price factor (training stays at its price) and the MFUs in prefill and decode and the "
+        "bandwidth efficiency by the efficiency factor, then computes GPUs and cost as above for each case.",
         "At a latency target (as xlcalc.slo): time per token = max(compute, weights + KV cache read) at the mean "
         "context plus a ring all-reduce twice per layer over the link; time to first token = prefill of the "
         "batch's prompts plus one decode step; the largest batch is the floor of the smallest of these linear "
