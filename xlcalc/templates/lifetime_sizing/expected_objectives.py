@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ... import objectives
+from ..._checks import invalid_reasons
 from ...errors import InvalidInputError
 from .. import checks, price_sheet
 from .objective_results import OBJECTIVE_OUTPUTS, PREFIXES
@@ -66,19 +67,23 @@ def objective_outputs(inputs: dict, hardware: dict, table: dict, fit, priced: bo
     for key, prefix in PREFIXES.items():
         if key != "usd" and not powered:
             continue
-        try:
-            o = objectives.lifetime_optimal(objective=OBJECTIVE_NAMES[key], **arguments)
-        except InvalidInputError as error:
-            if "can be served" not in str(error):  # anything but "no replica of up to Max GPUs serves it"
-                raise
+        # One-element arrays: xlcalc.objectives raises a ValueError of numpy's instead of the "cannot be served"
+        # message for a scalar call (reported); with arrays the reason is collected per element.
+        with invalid_reasons() as why:
+            o = objectives.lifetime_optimal(objective=OBJECTIVE_NAMES[key], **dict(arguments, loss=[arguments["loss"]]))
+        if why.any:
+            reason = str(why.reasons[0])
+            if "can be served" not in reason:  # anything but "no replica of up to Max GPUs serves it"
+                raise InvalidInputError(reason)
             continue
-        found = {"params": o.params, "tokens": o.tokens, "usd": o.usd, "kwh": o.kwh, "co2_kg": o.co2_kg,
-                 "gpus": o.gpus, "batch": o.batch, "binding": BINDING_WORDS[int(o.binding)]}
+        found = {"params": o.params[0], "tokens": o.tokens[0], "usd": o.usd[0], "kwh": o.kwh[0],
+                 "co2_kg": o.co2_kg[0], "gpus": o.gpus[0], "batch": o.batch[0],
+                 "binding": BINDING_WORDS[int(o.binding[0])]}
         if capped:
-            found |= {"epochs": o.epochs, "data_binds": o.data_binds}
+            found |= {"epochs": o.epochs[0], "data_binds": o.data_binds[0]}
         for suffix, value in found.items():
-            if not (isinstance(value, float) and math.isnan(value)):
-                out[f"{prefix}_{suffix}"] = value
+            if isinstance(value, str) or not math.isnan(value):
+                out[f"{prefix}_{suffix}"] = value if isinstance(value, str) else float(value)
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from openpyxl.styles import Alignment
+
 from ...data_limits import R_D_STAR
 from .. import checks, layout, price_sheet, style
 from ..layout import Row, header_row
@@ -76,8 +78,8 @@ def input_rows() -> list:
         typed("in_infer_g_per_kwh", "count", "0 or more"),
         typed("in_serving_bytes_per_param", "decimal", "bytes of a weight when serving (the inference peak in "
                                                        "use is INT8 where listed)"),
-        typed("in_kv_bytes_per_param", "0.000E+00", "KV cache per token / params; 5.6E-06 is a 30B model's shape "
-                                                    "(xlcalc.model_shape) at 1 byte, held along the curve"),
+        typed("in_kv_bytes_per_param", "0.000E+00", "KV cache per token / params: 5.6E-06 is a 30B model's "
+                                                    "(xlcalc.model_shape, 1 byte)"),
         typed("in_serving_mfu_decode", "percent", "decode efficiency where a step is compute-bound"),
         typed("in_bw_eff", "percent", "fraction of the memory bandwidth reached"),
         typed("in_headroom", "percent", "memory not used for weights or KV cache"),
@@ -87,8 +89,8 @@ def input_rows() -> list:
         typed("in_unique_tokens", "big", "repeated tokens count less (Muennighoff et al. 2023): empty for unlimited"),
         Row("Lowest loss reachable with these unique tokens",
             f'=IF(ISNUMBER(in_unique_tokens),{fit["E"]}+{fit["B"]}/(in_unique_tokens*(1+{R_D_STAR}))^{fit["beta"]},'
-            f'"no cap")', "xl_formula", "loss", "data_floor_loss", "E + B / (U (1 + R*_D))^beta: however large the "
-                                                                      "model, however many epochs"),
+            f'"no cap")', "xl_formula", "loss", "data_floor_loss", "E + B / (U (1 + R*_D))^beta: any size, any "
+                                                                      "number of epochs"),
         Row("Check", "=" + checks.status_formula(CHECKS[SERVING_BLOCK]), "xl_formula", "text", SERVING_BLOCK),
     ]
 
@@ -116,6 +118,9 @@ def results_table(workbook, sheet, first_row: int) -> int:
             formula = f'IF({ready(key)}=1,IF(opt_{key}_gpus>0,{formula},"{NOT_USABLE}"),"{NOT_USABLE}")'
             cell = style.apply(sheet.cell(row=r, column=j), "xl_output" if suffix else "xl_formula", fmt)
             cell.value = "=" + formula
+            if suffix == "binding":   # "memory bandwidth" takes two lines of a 15-wide column
+                cell.alignment = Alignment(horizontal="right", wrap_text=True)
+                sheet.row_dimensions[r].height = 30
             if suffix:
                 style.define(workbook, f"{PREFIXES[key]}_{suffix}", SIZING, cell.coordinate)
     r = first_row + len(RESULT_ROWS) + 1
@@ -123,8 +128,11 @@ def results_table(workbook, sheet, first_row: int) -> int:
     cell = style.apply(sheet.cell(row=r, column=2, value="=" + _status()), "xl_formula", "text")
     style.define(workbook, "serving_result", SIZING, cell.coordinate)
     note = r + 1
-    style.apply(sheet.cell(row=note, column=1), "xl_note").value = (
-        "Serving-aware: inference priced by the roofline (batch, memory, time-per-token target, whole GPUs per "
-        "replica) instead of a fixed decode MFU; least kWh: power x PUE; least CO2: x grid intensity per phase. "
-        "Each is solved live on the Objectives solver sheet (xlcalc.lifetime_optimal, serving='roofline').")
+    for offset, text in enumerate((
+            "Serving-aware: inference priced by the roofline (batch, memory, time-per-token target, whole GPUs per "
+            "replica), not a fixed decode MFU. Least kWh: power x PUE. Least CO2: x grid intensity per phase.",
+            "Solved live on the Objectives solver sheet, as xlcalc.lifetime_optimal(..., serving='roofline'); the "
+            "percentages compare with the cost-optimal column above (no data cap).")):
+        style.apply(sheet.cell(row=note + offset, column=1), "xl_note").value = text
+    note += 1
     return note

@@ -99,8 +99,8 @@ def _guard(key: str, formula: str) -> str:
 
 
 #: Columns of a bisection table: key, header, number format.
-PIECE_COLUMNS = (("lo", "low end", "0.000000000000"), ("hi", "high end", "0.000000000000"),
-                 ("x", "x = ln D'", "0.000000000000"), ("n", "N params", "0.0000E+00"), ("l", "l = dlnN/dx", "0.000000"),
+PIECE_COLUMNS = (("lo", "low end", "0.000000000"), ("hi", "high end", "0.000000000"),
+                 ("x", "x = ln D'", "0.000000000"), ("n", "N params", "0.0000E+00"), ("l", "l = dlnN/dx", "0.000000"),
                  ("d", "D tokens", "0.0000E+00"), ("dd", "dlnD/dx", "0.000000"), ("mem", "memory 1/batch", "0.000E+00"),
                  ("lat", "latency 1/batch", "0.000E+00"), ("comp", "compute 1/batch", "0.000E+00"),
                  ("u", "1/batch", "0.000E+00"), ("psi", "GPU-s per token", "0.000E+00"),
@@ -174,16 +174,16 @@ def _summary_rows(key: str) -> list:
     return [
         ("GPUs per replica g", "g", "0", "{g}"),
         ("Largest model on g GPUs: q g", "qg", "big", "srv_q*{g}"),
-        ("Piece end: x where N = q g", "end", "0.000000000000",
+        ("Piece end: x where N = q g", "end", "0.000000000",
          f'IF(opt_c-{fit["A"]}/{{qg}}^{fit["alpha"]}>0,-LN((opt_c-{fit["A"]}/{{qg}}^{fit["alpha"]})/{fit["B"]})'
          f'/{fit["beta"]},"none")'),
         ("Piece usable (g <= max GPUs, below the data cap)", "use", "yes_no",
          "IF(ISNUMBER({end}),IF(AND({g}<=in_max_gpus,OR(opt_has_cap=0,{end}<opt_cap_x)),1,0),0)"),
-        ("Bracket low end", "start", "0.000000000000", "IF({use}=1,MAX({end},opt_asym),opt_asym+1)"),
-        ("Bracket high end (data cap, or low end + " + str(BRACKET_SPAN) + ")", "stop", "0.000000000000",
+        ("Bracket low end", "start", "0.000000000", "IF({use}=1,MAX({end},opt_asym),opt_asym+1)"),
+        ("Bracket high end (data cap, or low end + " + str(BRACKET_SPAN) + ")", "stop", "0.000000000",
          f"IF({{use}}=1,IF(opt_has_cap=1,MIN(opt_cap_x,{{start}}+{BRACKET_SPAN}),{{start}}+{BRACKET_SPAN}),"
          "opt_asym+2)"),
-        ("Solution x", "x", "0.000000000000", "{s_x}"),
+        ("Solution x", "x", "0.000000000", "{s_x}"),
         ("Objective F at the solution", "f", "0.000000E+00", '{s_f}'),
         ("Cheaper than the pieces before (by over 1e-12)", "better", "yes_no",
          f"IF(AND({{use}}=1,ISNUMBER({{f}})),IF({{f}}<{{prev_best}}*(1-{TIE}),1,0),0)"),
@@ -194,19 +194,19 @@ def _summary_rows(key: str) -> list:
         ("1/batch", "u", "0.000E+00", "{s_u}"),
         ("GPU-seconds per output token", "psi", "0.000E+00", "{s_psi}"),
         ("What limits decode (code)", "code", "0",
-         "IF(ABS({x}-{end})<=1E-12*MAX(1,ABS({x})),IF(srv_mem_sets_q=1,3,4),"
+         "IF({use}=0,\"n/a\",IF(ABS({x}-{end})<=1E-12*MAX(1,ABS({x})),IF(srv_mem_sets_q=1,3,4),"
          "IF(2*{n}/srv_peak>=(srv_b*{n}*{u}+srv_ctx*srv_k*{n})/srv_bw,1,"
          "IF(srv_inv_cap>=MAX({s_mem}*1.000001,{s_lat}*1.000001,{s_comp}*1.000001),2,"
-         "IF({s_mem}*1.000001>=MAX({s_lat}*1.000001,{s_comp}*1.000001),3,4))))"),
+         "IF({s_mem}*1.000001>=MAX({s_lat}*1.000001,{s_comp}*1.000001),3,4)))))"),
     ]
 
 
 def _result_rows() -> list:
     """(label, name suffix, format, template over {key} and the summary rows {row[...]} of the objective) ."""
-    pick = "INDEX({row[%s]},MATCH(opt_{key}_gpus,{row[g]},0))"
+    pick = "INDEX({row[%s]},1,MATCH(opt_{key}_gpus,{row[g]},0))"  # row 1, column: Gnumeric needs both
     return [
         ("GPUs per replica (0: no piece fits)", "gpus", "0", "{last_best_g}"),
-        ("Solution x = ln D'", "x", "0.000000000000", pick % "x"),
+        ("Solution x = ln D'", "x", "0.000000000", pick % "x"),
         ("Parameters", "params", "big", pick % "n"),
         ("Training tokens", "tokens", "big", pick % "d"),
         ("Effective tokens D'", "effective", "big", "EXP(opt_{key}_x)"),
@@ -290,9 +290,11 @@ def add(workbook) -> None:
             cell = style.apply(sheet.cell(row=r, column=2 + o), "xl_formula", fmt)
             cell.value = "=" + _guard(key, formula)
             style.define(workbook, f"opt_{key}_{suffix}", OBJECTIVES_SOLVER, cell.coordinate)
-    last_row = tables_top + piece * table_height - 2
+    note = style.apply(sheet.cell(row=tables_top - 1, column=1), "xl_note")
+    note.value = ("The bisection tables below (one per objective and replica size) are on screen only: the print "
+                  "area ends here.")
     style.set_widths(sheet, {"A": 52, **{get_column_letter(j): 14 for j in range(2, 17)}})
-    layout.set_print(sheet, f"A1:P{last_row}", landscape=True, title_rows="1:2")
+    layout.set_print(sheet, f"A1:M{tables_top - 1}", landscape=True, title_rows="1:2", pages_tall=1)
     style.protect(sheet)
 
 

@@ -51,7 +51,7 @@ SERVING_LABELS = {
     "in_infer_g_per_kwh": "Grid intensity where serving runs, g CO2e/kWh",
     "in_serving_bytes_per_param": "Serving bytes per parameter (1 = INT8)",
     "in_kv_bytes_per_param": "KV-cache bytes per token per parameter",
-    "in_serving_mfu_decode": "MFU decode when compute-bound (serving model)",
+    "in_serving_mfu_decode": "MFU decode when compute-bound",
     "in_bw_eff": "Memory bandwidth efficiency",
     "in_headroom": "Memory kept free (headroom)",
     "in_batch": "Batch cap per replica (empty: none)",
