@@ -4,6 +4,7 @@ Gnumeric) with changed inputs, equal xlcalc.lifetime_optimal (serving='roofline'
 import math
 import re
 
+import numpy as np
 import openpyxl
 from openpyxl.formula.translate import Translator
 import pytest
@@ -17,9 +18,12 @@ from xlcalc.templates.lifetime_sizing.objective_results import OBJECTIVE_OUTPUTS
 from xlcalc.templates.lifetime_sizing.serving_inputs import DEFAULT_CALL, SERVING_BLOCK
 from xlcalc.workbook_check import read_price_rows
 
+from test_lifetime_sizing import set_inputs
 from workbook_views import errors_outside_chart_feeds
 
 REL = 1e-9
+#: Gnumeric writes no default cell style; openpyxl says so when reading its files.
+pytestmark = pytest.mark.filterwarnings("ignore:Workbook contains no default style")
 LONG = {"in_input_tokens": 2000.0, "in_output_tokens": 500.0}
 
 #: Input changes per scenario, and what each must show (out_ name: value) so that it tests what it says.
@@ -47,6 +51,34 @@ SCENARIOS = {
 }
 
 #: Unusable serving inputs: the message the sheet shows (Sizing!B3 and the block's Check row).
+def random_scenarios(count: int, seed: int = 12) -> dict:
+    """Input sets drawn at random (seeded) over the serving, power, carbon and data inputs and the demand."""
+    rng = np.random.default_rng(seed)
+    fit = laws.get_fit(laws.DEFAULT_FIT)
+    drawn = {}
+    for i in range(count):
+        size = 10 ** rng.uniform(9, 11)
+        loss = float(laws.loss(size, laws.chinchilla_tokens(size)))
+        floor_tokens = (fit.B / (loss - fit.E)) ** (1 / fit.beta) / (1 + 15.387756)   # the cap must reach the loss
+        batch = None if rng.random() < 0.4 else float(rng.integers(1, 512))
+        tpot = float(rng.uniform(5, 200)) if batch is None or rng.random() < 0.4 else None
+        drawn[f"random_{i}"] = {
+            "in_loss": loss, "in_requests": float(10 ** rng.uniform(7, 12)),
+            "in_input_tokens": float(rng.integers(0, 4000)), "in_output_tokens": float(rng.integers(1, 1500)),
+            "in_batch": batch, "in_tpot_ms": tpot, "in_max_gpus": float(rng.integers(1, 9)),
+            "in_serving_bytes_per_param": float(rng.choice([0.5, 1.0, 2.0])),
+            "in_kv_bytes_per_param": float(rng.choice([0.0, rng.uniform(1e-6, 2e-5)])),
+            "in_unique_tokens": None if rng.random() < 0.5 else float(floor_tokens * 10 ** rng.uniform(0.05, 2)),
+            "in_train_g_per_kwh": float(rng.uniform(1, 800)), "in_infer_g_per_kwh": float(rng.uniform(0, 800)),
+            "in_bw_eff": float(rng.uniform(0.3, 1)), "in_serving_mfu_decode": float(rng.uniform(0.1, 0.9)),
+            "in_infer_hardware": str(rng.choice(["A100-40GB SXM4", "H100 SXM5", "L4", "B200 (HGX)"])),
+        }
+    return drawn
+
+
+#: Twelve random input sets, each compared in full (what they show is not fixed).
+SCENARIOS |= {name: (changes, {}) for name, changes in random_scenarios(12).items()}
+
 INVALID = {
     "negative_intensity": ({"in_infer_g_per_kwh": -5.0},
                            "Grid intensity where serving runs, g CO2e/kWh must be a number of 0 or more"),
@@ -69,13 +101,11 @@ def inputs_of(changes: dict) -> dict:
 
 
 def write(template, folder, cases: dict) -> dict:
-    paths = {}
+    """{case: path} of the template with each case's inputs typed in (as test_lifetime_sizing types them)."""
+    paths = {name: folder / f"{name}.xlsx" for name in cases}
     for name, changes in cases.items():
         workbook = openpyxl.load_workbook(template)
-        for key, value in changes.items():
-            (sheet, ref), = workbook.defined_names[key].destinations
-            workbook[sheet][ref.replace("$", "")].value = value
-        paths[name] = folder / f"{name}.xlsx"
+        set_inputs(workbook, changes)
         workbook.save(paths[name])
     return paths
 
@@ -110,7 +140,11 @@ def compare(path, scenario):
     """(out name, sheet value, Python value) wherever the sheet and xlcalc.lifetime_optimal differ."""
     names = recalc.read_names(path)
     inputs = {k: v for k, v in names.items() if k.startswith("in_")}
-    assert {k: inputs[k] for k in SCENARIOS[scenario][0]} == SCENARIOS[scenario][0]   # as typed
+    typed = SCENARIOS[scenario][0]
+    texts = {k for k, v in typed.items() if not isinstance(v, float)}   # text and empty cells: exact
+    assert {k: inputs[k] for k in texts} == {k: typed[k] for k in texts}
+    assert {k: inputs[k] for k in typed if k not in texts} == pytest.approx(
+        {k: v for k, v in typed.items() if k not in texts}, rel=1e-14)
     expected = ls.expected_outputs(inputs, prices=read_price_rows(openpyxl.load_workbook(path)))
     wrong = []
     for name in OBJECTIVE_OUTPUTS:

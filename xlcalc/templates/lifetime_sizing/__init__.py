@@ -4,7 +4,10 @@ One module per sheet: :mod:`.sizing` (inputs and the three models side by side),
 optimal-to-Chinchilla ratios over a range of demand, the paper's Figures 1 and 2), :mod:`.budget` (loss
 against model size for a total FLOP budget), :mod:`.breakeven` (the Chinchilla model against a smaller
 over-trained one), :mod:`.reference_sheets` (the paper's Table 1 recomputed live; the scaling-law fits),
-:mod:`.solver` (the Newton steps) and the shared price sheet; :mod:`.readme` is the Read me. Inputs, labels,
+:mod:`.solver` (the Newton steps), :mod:`.objectives_solver` (the serving-aware, least-kWh and least-CO2
+models by bisection per replica size; their inputs in :mod:`.serving_inputs`, their Sizing rows in
+:mod:`.objective_results`, their Python twin in :mod:`.expected_objectives`) and the shared price sheet;
+:mod:`.readme` is the Read me. Inputs, labels,
 defaults and checks live in :mod:`.inputs`; the same outputs in Python in :mod:`.expected`. The formula text
 comes from :mod:`..formulas` and uses only :data:`ALLOWED_FUNCTIONS`, referring to cells by workbook-level
 defined names wherever a value is used away from its own row.

@@ -50,9 +50,9 @@ def _hardware_row(key: str) -> Row:
     name = f"in_{key}"
     price = price_sheet.shown_price((field,), hardware)
     note = "from the price sheet's row of the accelerator chosen above; type a figure to override it"
-    return Row(LABELS[name], DEFAULT_INPUTS[name], "xl_input", "decimal", name, note,
-               extra=((f"=IF(ISBLANK({name}),{price},{name})", "xl_output", "decimal"),
-                      ("=" + price, "xl_formula", "decimal")))
+    fmt = "0.000" if field == "mem_bw_tbs" else "count"
+    return Row(LABELS[name], DEFAULT_INPUTS[name], "xl_input", fmt, name, note,
+               extra=((f"=IF(ISBLANK({name}),{price},{name})", "xl_output", fmt), ("=" + price, "xl_formula", fmt)))
 
 
 def input_rows() -> list:
