@@ -523,7 +523,7 @@ class TestWorkbookStructure:
         ruled = {}
         for sheet in book.worksheets:
             for dv in sheet.data_validations.dataValidation:
-                if dv.type == "decimal":
+                if dv.type in ("decimal", "whole"):  # whole: the batch cap and the GPUs per replica
                     for cell in str(dv.sqref).split():
                         ruled[(sheet.title, cell)] = (dv.operator, dv.formula1, dv.formula2)
         for name, value in ls.DEFAULT_INPUTS.items():

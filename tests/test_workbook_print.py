@@ -24,7 +24,7 @@ from test_deployment_cost_model import write_scenario
 from test_lifetime_sizing import set_inputs
 
 #: Pages each workbook may take in all (Read me 2, and one or two per other sheet).
-PAGE_BUDGET = {"lifetime_sizing": 14, "deployment_cost_model": 12}  # + Ranges; + Latency curve, shapes, band (4)
+PAGE_BUDGET = {"lifetime_sizing": 18, "deployment_cost_model": 12}  # + Ranges, Objectives solver; + Latency curve, shapes, band (4)
 #: Sheets a user prints to see inputs and results: at most this many pages each.
 FORM_SHEETS = {"lifetime_sizing": ("Sizing", 2), "deployment_cost_model": ("Model", 2)}
 #: Width of one character of column width, in cm (7 pixels at 96 dpi), to compare with a chart's width.

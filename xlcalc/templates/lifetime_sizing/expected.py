@@ -7,6 +7,7 @@ import math
 from ... import economics, laws, lifetime
 from ...errors import InvalidInputError, WorkbookError
 from .. import checks, price_sheet
+from .expected_objectives import objective_outputs
 from .inputs import (CHECKS, DEFAULT_INPUTS, HARDWARE_VALUES, NOT_USABLE, PAPER_HARDWARE, PAPER_SOURCE,
                      fit_from_inputs)
 
@@ -94,6 +95,7 @@ def expected_outputs(inputs: dict, prices=None) -> dict:
     out |= {"out_compute_opt_flops": compute.flops, "out_chinchilla_flops": compute.chinchilla.flops}
     if priced:
         out |= {"out_cost_opt_usd": cost.usd, "out_chinchilla_usd": cost.chinchilla.usd}
+    out |= objective_outputs(v, hardware, table, fit, priced)
     out |= _budget(float(v["in_budget_flops"]), inference_tokens, fit)
     out |= _breakeven(v, fit, loss, compute.chinchilla, n_in, n_out, _usd_per_flop(hardware) if priced else None)
     return {name: out.get(name, NOT_USABLE) for name in (*out, *PRICED_OUTPUTS)}

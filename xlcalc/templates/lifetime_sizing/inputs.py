@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ... import laws
 from .. import checks, price_sheet
+from .serving_inputs import SERVING_BLOCK, SERVING_DEFAULTS, SERVING_LABELS, SERVING_RULES, serving_checks
 
 FILENAME = "lifetime_sizing.xlsx"
 TITLE = "xlcalc lifetime sizing: what to train for an expected demand"
@@ -61,6 +62,7 @@ DEFAULT_INPUTS = {
     "in_budget_flops": 1e24,
     "in_breakeven_fraction": 0.5,
     "in_requests_per_month": 1e9,
+    **SERVING_DEFAULTS,
 }
 
 #: The inputs that reproduce the paper's Table 2 (the preset, as a user would pick it).
@@ -90,6 +92,7 @@ LABELS = {
     "in_budget_flops": "Total FLOP budget (training + inference)",
     "in_breakeven_fraction": "Smaller model, as a fraction of the Chinchilla model's parameters",
     "in_requests_per_month": "Requests per month",
+    **SERVING_LABELS,
 }
 
 #: The paper's Table 1 (Sardana et al. 2024) as REFERENCE.md gives it: inference tokens, Chinchilla N, loss,
@@ -182,6 +185,7 @@ RULES = checks.RULES | {
     "above_E": checks.Rule(f"IFERROR(IF(ISNUMBER({_E_IN_USE}),{{x}}>{_E_IN_USE},TRUE),TRUE)",
                            "must exceed the fit's E (the loss no model size reaches; see Constants in use)",
                            _above_e),
+    **SERVING_RULES,
 }
 
 #: Custom constants are tested only when the fit is 'custom'.
@@ -217,6 +221,7 @@ CHECKS = {
         _check("in_mfu_train", "fraction"),
         _check("in_mfu_prefill", "fraction"),
         _check("in_mfu_decode", "fraction")),
+    SERVING_BLOCK: serving_checks(LABELS, RULES),
     SWEEP_BLOCK: (_check("in_sweep_min_tokens", "positive"),
                   _check("in_sweep_max_tokens", "positive")),
     BUDGET_BLOCK: (_check("in_budget_flops", "positive"),),

@@ -1,4 +1,4 @@
-"""The Sizing sheet: the inputs (quality, fit, demand, hardware) and the three models of equal loss side by side."""
+"""The Sizing sheet: the inputs (quality, fit, demand, hardware, serving) and the models of equal loss side by side."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from openpyxl.utils import get_column_letter
 
 from .. import checks, formulas, layout, style
 from ..layout import Row, header_row
+from . import objective_results
+from .serving_inputs import SERVING_HARDWARE
 from .inputs import (CHECKS, DEFAULT_INPUTS, DEMAND_BLOCK, FIT_BLOCK, FIT_FIELDS, FIT_IN_USE, HARDWARE_BLOCK,
                      HARDWARE_OK, HARDWARE_VALUES, LABELS, NOT_USABLE, PAPER_HARDWARE, PAPER_SOURCE, QUALITY_BLOCK,
                      SIZING, STATUS, needs_hardware, price_formula, used_formula)
@@ -123,6 +125,8 @@ def rows() -> list:
         Row("Every price and peak found", f"=IF(AND({used}),1,0)", "xl_formula", "yes_no", HARDWARE_OK,
             f"no: $ results and the cost-optimal model show {NOT_USABLE}; add the figure on Hardware prices"),
         _check_row(HARDWARE_BLOCK),
+        None,
+        *objective_results.input_rows(),
     ]
 
 
@@ -165,6 +169,10 @@ def add(workbook) -> None:
         row = where[f"in_{key}"][1:]
         for prefix, column in (("use", "C"), ("price", "D"), ("paper", "E")):
             style.define(workbook, f"{prefix}_{key}", SIZING, f"{column}{row}")
+    for key in SERVING_HARDWARE:
+        row = where[f"in_{key}"][1:]
+        for prefix, column in (("use", "C"), ("price", "D")):
+            style.define(workbook, f"{prefix}_{key}", SIZING, f"{column}{row}")
     style.apply(sheet["A3"], "xl_label").value = "All inputs"
     style.apply(sheet["B3"], "xl_output", "text").value = "=" + checks.overall_status(CHECKS)
     style.define(workbook, STATUS, SIZING, "B3")
@@ -173,6 +181,7 @@ def add(workbook) -> None:
         for j, field in enumerate(FIT_FIELDS[1:], start=3):
             style.define(workbook, f"{name}{field}", SIZING, f"{get_column_letter(j)}{row}")
     last = _results_table(workbook, sheet, 4 + len(input_rows) + 1)
+    last = objective_results.results_table(workbook, sheet, last + 2)
     style.set_widths(sheet, {"A": 40, "B": 15, "C": 15, "D": 15, "E": 15, "F": 15, "G": 80})
     sheet.freeze_panes = "B4"
     layout.set_print(sheet, f"A1:G{last}", landscape=True, title_rows="1:3")
