@@ -332,13 +332,14 @@ class Checked:
     # its size (finish() instead holds every kernel result and a copy of it). Same digits as finish():
     # the kernels give each element the same result whatever the other elements of its chunk.
 
-    def map_chunks(self, kernel, count: int, *names: str, chunk: int = CHUNK_ELEMENTS) -> tuple:
+    def map_chunks(self, kernel, count: int, *names: str, chunk: int = CHUNK_ELEMENTS, into: bool = False) -> tuple:
         """Run ``kernel(*named_arguments)`` over the broadcast elements a chunk at a time.
 
         ``kernel`` takes one value or a 1-D chunk per named argument (a float for an argument that was
         a single value) and returns ``count`` results, each a chunk or a value. Returns ``count``
         arrays of the broadcast shape; invalid elements are computed on a valid stand-in and must be
-        finished with :meth:`finish_outputs`, which sets them to NaN.
+        finished with :meth:`finish_outputs`, which sets them to NaN. With ``into=True`` the kernel is
+        called with one more argument, the ``count`` slices of the outputs to write (no copies).
         """
         outputs = tuple(np.empty(self.shape) for _ in range(count))
         flat_outputs = [o.reshape(-1) for o in outputs]
@@ -354,6 +355,9 @@ class Checked:
             args = [x if isinstance(x, float) else x[part] for x in inputs]
             if any_bad and bad[part].any():
                 args = [x if isinstance(x, float) else np.where(bad[part], s, x) for x, s in zip(args, stand_in)]
+            if into:
+                kernel(*args, [flat[part] for flat in flat_outputs])
+                continue
             for flat, result in zip(flat_outputs, kernel(*args)):
                 flat[part] = result
         return outputs
@@ -373,13 +377,15 @@ class Checked:
         if new.any():
             self.mark(new, self._inputs_reason(reason))
 
-    def finish_outputs(self, *outputs: np.ndarray):
+    def finish_outputs(self, *outputs: np.ndarray, all_finite: bool = False):
         """:meth:`finish` for the full-shape outputs of :meth:`map_chunks`: non-finite results of valid
-        inputs become invalid, invalid elements NaN (in place); reasons recorded or warned as there."""
-        non_finite = np.zeros(self.shape, dtype=bool)
-        for output in outputs:
-            non_finite |= ~np.isfinite(output)
-        self.reject_where(non_finite, NON_FINITE_REASON)
+        inputs become invalid, invalid elements NaN (in place); reasons recorded or warned as there.
+        ``all_finite=True``: the kernels found every result finite, so the scan for others is skipped."""
+        if not all_finite:
+            non_finite = np.zeros(self.shape, dtype=bool)
+            for output in outputs:
+                non_finite |= ~np.isfinite(output)
+            self.reject_where(non_finite, NON_FINITE_REASON)
         self._report()
         if self.bad.any():
             for output in outputs:
