@@ -270,6 +270,9 @@ def main(argv=None) -> None:
         print(f"    floor: {exps:.2f} exps + {logs:.2f} logs a scenario = {floor_min:.4g} s (median {floor_median:.4g} s);"
               f" ratio {min(times) / floor_min:.2f} (median {statistics.median(times) / floor_median:.2f})")
     print(f"  one pass over a {CHUNK_ELEMENTS:,}-element chunk, ns an element: {pass_costs(r)}")
+    write_t = cpu_times(r, lambda: [np.empty(args.scenarios).fill(1.0) for _ in range(9)])
+    print(f"  writing nine new result arrays of {args.scenarios:,} (what every call returns), alone: "
+          f"{min_median(write_t)}")
 
     # 3. Scalar calls
     print("\n3. One scenario per call (CPU microseconds per call; xlcalc checks every argument)")
@@ -311,10 +314,10 @@ def main(argv=None) -> None:
         del compute, cost
         big_loss, big_inference = scenarios(rng, args.large)
         big_flops, big_budget_inference = 10 ** rng.uniform(20, 26, args.large), 10 ** rng.uniform(8, 14, args.large)
+        big_input, big_output = 0.25 * big_inference, 0.75 * big_inference
         for name, run in [
             ("compute_optimal", lambda: xlcalc.compute_optimal(big_loss, big_inference)),
-            ("cost_optimal", lambda: xlcalc.cost_optimal(big_loss, 0.25 * big_inference, 0.75 * big_inference,
-                                                         **COST_KWARGS)),
+            ("cost_optimal", lambda: xlcalc.cost_optimal(big_loss, big_input, big_output, **COST_KWARGS)),
             ("budget_optimal", lambda: xlcalc.budget_optimal(big_flops, big_budget_inference)),
         ]:
             big_t = cpu_times(max(2, r // 2), run)

@@ -146,6 +146,15 @@ def _caller_stacklevel() -> int:
     return level
 
 
+def all_above(values: np.ndarray, low: float, strict: bool = True) -> bool:
+    """Every element finite and > ``low`` (>= when not ``strict``; False for NaN): two reductions, where a
+    check's masks make about eight passes, so an all-valid array is checked in a quarter of the time."""
+    if values.size == 0:
+        return False
+    smallest = values.min()
+    return bool(smallest > low if strict else smallest >= low) and values.max() < math.inf
+
+
 class Checked:
     """Broadcast named arguments and record which elements are invalid, and why.
 
@@ -239,6 +248,8 @@ class Checked:
         """Each named argument must be a finite number > 0."""
         for name in self._scalar_ok(names, lambda x: math.isfinite(x) and x > 0):
             v = self.values[name]
+            if all_above(v, 0.0):
+                continue
             self.require(name, np.isfinite(v) & (v > 0), "must be a number > 0")
 
     def model_size(self, *names: str) -> None:
@@ -252,6 +263,8 @@ class Checked:
         """Each named argument must be a finite number >= 0."""
         for name in self._scalar_ok(names, lambda x: math.isfinite(x) and x >= 0):
             v = self.values[name]
+            if all_above(v, 0.0, strict=False):
+                continue
             self.require(name, np.isfinite(v) & (v >= 0), "must be a number >= 0")
 
     def fraction(self, *names: str) -> None:

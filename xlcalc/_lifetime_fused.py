@@ -176,12 +176,8 @@ def curve_optimum_into(f: Fit, loss, s, kt, m, out) -> bool:
         step += log_r
         np.subtract(params, step, out=step)         # h
         step /= tail
-        if not k:
-            x += step
-        elif _stop(x, step, active, last):
+        if _take_step(k, x, step, active, last):
             break
-    else:
-        np.copyto(x, np.nan, where=active > 0)
     np.subtract(log_ch_a, log_r, out=ch_params)
     ch_params /= a
     np.exp(ch_params, out=ch_params)
@@ -210,15 +206,20 @@ def curve_optimum_into(f: Fit, loss, s, kt, m, out) -> bool:
     return _all_fine(out, (params, tokens, ch_params, ch_tokens))
 
 
-def _stop(x, step, active, last: float) -> bool:
-    """Take the Newton step where still active, and stop the scenarios whose step was at most ``last``
-    (or NaN); True when none is left. Every loop skips this test after its first step (on the benchmark's
-    scenarios none stops there; the test is 4 of a step's 15 passes). Masks by multiplying with 1.0 or 0.0: np.copyto(where=) on a mixed
+def _take_step(k: int, x, step, active, last: float) -> bool:
+    """Take Newton step ``k`` (from 0) where still active, and from the second step on stop the scenarios
+    whose step was at most ``last`` (or NaN); True when none is left. No test after the first step: on the
+    benchmark's scenarios none stops there, and the test is 4 of a step's 15 passes. Masks by multiplying with 1.0 or 0.0: np.copyto(where=) on a mixed
     mask costs 20-30 ns an element (a mispredicted branch each), 100 times a multiply."""
+    if not k:
+        x += step
+        return False
     step *= active
     x += step
     np.abs(step, out=step)
     np.greater(step, last, out=active)
+    if k == MAX_NEWTON_STEPS - 1:
+        np.copyto(x, np.nan, where=active > 0)  # not reached for valid inputs, as in the scalar twins
     return not active.any()
 
 
@@ -315,12 +316,8 @@ def budget_optimum_into(f: Fit, total_flops, inference_tokens, out) -> bool:
         np.multiply(x, 1 + b, out=step)
         np.subtract(s, step, out=step)              # g
         step /= d
-        if not k:
-            x += step
-        elif _stop(x, step, active, last):
+        if _take_step(k, x, step, active, last):
             break
-    else:
-        np.copyto(x, np.nan, where=active > 0)
     u, log_2t = third, d                            # third no longer needed
     np.multiply(inference_tokens, 2.0, out=two_t)
     np.log(two_t, out=log_2t)
@@ -341,12 +338,8 @@ def budget_optimum_into(f: Fit, total_flops, inference_tokens, out) -> bool:
         s += z
         np.subtract(s, log_c, out=step)             # G
         step /= u
-        if not k:
-            z -= step
-        elif _stop(z, np.negative(step, out=step), active, last_z):
+        if _take_step(k, z, np.negative(step, out=step), active, last_z):
             break
-    else:
-        np.copyto(z, np.nan, where=active > 0)
     # results: tokens holds x until its exp; two_t (in ch_tokens) is used before ch_tokens is written
     np.multiply(x, -b, out=s)
     np.exp(s, out=s)
