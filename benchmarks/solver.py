@@ -17,10 +17,15 @@ repeated --repeats times for xlcalc and for the baseline alike, and printed as m
    converges to a point whose params differ from xlcalc's by more than 1e-6 relative; xlcalc fails on a
    valid scenario when it returns NaN. Both run over the same scenarios: Chinchilla-quality targets of
    1e8-1e12-parameter models and 1e8-1e15 lifetime inference tokens, as the paper's Figure 2 ranges.
-2. Floor: the transcendental functions (np.exp, np.log, np.power) a solve needs, timed on arrays of the
-   same size: for compute-optimal 2 logs to set up, one exp and one log per Newton step (the mean
-   number of steps, counted on the sample), and 2 exps and 3 powers for the results; similarly for the
-   fixed-budget and cost-optimal solves. The ratio solver / floor is what the rest of the work costs.
+2. Floor: the exps and logs a solve of the shipped method needs, timed as whole-array np.exp and np.log
+   passes (out= a preallocated array, the fastest they run) on arrays of the same size. The count is the
+   same kind for every solver: each np.exp and np.log the solver's scalar twin (xlcalc._lifetime_fused,
+   the same operations as the array kernel) calls for a scenario, averaged over the sample: the set-up
+   logs, one exp and one log a Newton step with each scenario stopping by its own test, and the exps
+   and logs of the results. It leaves out all + - * / and comparisons, the checks, the steps a chunk
+   runs for its slowest scenario, and writing the outputs: that is what the ratio solver / floor
+   measures. Min is against min, median against median. A line shows what one pass of each kind costs
+   on a chunk, which bounds the ratio (see README).
 3. Scalar calls: xlcalc's scalar call (all checks included) against the paper's per-scenario call.
 4. Memory: the peak that tracemalloc sees during one array call, less the outputs it returns, per
    scenario; and the rate at --large scenarios against the rate at --scenarios.
@@ -43,7 +48,7 @@ from scipy.optimize import newton  # noqa: E402
 
 import xlcalc  # noqa: E402
 from _timing import cpu_name, cpu_times, min_median  # noqa: E402  (benchmarks/ is the script's folder)
-from xlcalc import _lifetime_kernels as kernels  # noqa: E402
+from xlcalc import _lifetime_fused as fused  # noqa: E402
 from xlcalc._checks import CHUNK_ELEMENTS  # noqa: E402
 
 # The paper's default hardware (cost_calculator.py): H100 at $2.00/h, bf16 training, fp8 inference.
@@ -126,37 +131,38 @@ def floor_seconds(repeats: int, values: np.ndarray, exps: float, logs: float, po
     return exps * t_exp + logs * t_log + powers * t_pow
 
 
-def counted_iterations(function, *args) -> list[int]:
-    """Iterations of each bracketed solve inside ``function(*args)`` (kernels.solve_decreasing_one)."""
-    counts, original = [], kernels.solve_decreasing_one
+def counted_transcendentals(calls) -> tuple[float, float]:
+    """Mean np.exp and np.log calls of the fused scalar kernels per call in ``calls`` (zero-argument)."""
+    counts = {"exp": 0, "log": 0}
+    original = fused._exp, fused._log
 
-    def counting(*a, **k):
-        root, iterations = original(*a, **k)
-        counts.append(iterations)
-        return root, iterations
+    def counting(name, function):
+        def wrapped(value):
+            counts[name] += 1
+            return function(value)
+        return wrapped
 
-    kernels.solve_decreasing_one = counting
+    fused._exp, fused._log = counting("exp", np.exp), counting("log", np.log)
     try:
-        function(*args)
+        for call in calls:
+            call()
     finally:
-        kernels.solve_decreasing_one = original
-    return counts
+        fused._exp, fused._log = original
+    return counts["exp"] / len(calls), counts["log"] / len(calls)
 
 
-def newton_steps(f, loss: float, s: float) -> int:
-    """Newton steps of the compute/cost-optimal reference loop for one scenario (the same test as there)."""
-    b, p = f.beta, f.B * (f.alpha + f.beta)
-    log_q = math.log(f.B * b * s) if s > 0 else -math.inf
-    log_r = math.log(f.alpha * (loss - f.E))
-    x = max((math.log(p) - log_r) / b, (log_q - log_r) / (1 + b))
-    tolerance = kernels.X_TOLERANCE * max(1.0, abs(x), abs(x + math.log(2.0) / b))
-    for steps in range(1, kernels.MAX_NEWTON_STEPS + 1):
-        tail = math.exp(log_q - x)
-        step = (math.log(p + tail) - x * b - log_r) / (tail / (p + tail) + b)
-        x += step
-        if abs(step) <= tolerance:
-            return steps
-    return kernels.MAX_NEWTON_STEPS
+def pass_costs(repeats: int, chunk: int = CHUNK_ELEMENTS) -> str:
+    """ns an element of one pass of each kind over a chunk (in cache), the fastest of ``repeats``."""
+    rng = np.random.default_rng(0)
+    a, b, out = rng.uniform(1, 30, chunk), rng.uniform(1, 30, chunk), np.empty(chunk)
+    kinds = {"exp": lambda: np.exp(a, out=out), "log": lambda: np.log(a, out=out),
+             "add": lambda: np.add(a, b, out=out), "multiply": lambda: np.multiply(a, b, out=out),
+             "divide": lambda: np.divide(a, b, out=out), "compare": lambda: np.greater(a, b, out=out)}
+    shown = []
+    for name, run in kinds.items():
+        best = min(cpu_times(repeats, lambda: [run() for _ in range(200)])) / (200 * chunk) * 1e9
+        shown.append(f"{name} {best:.2f}")
+    return ", ".join(shown)
 
 
 def scenarios(rng, count: int):
@@ -231,33 +237,42 @@ def main(argv=None) -> None:
               f"largest difference where both answer: {agree.max():.1e}")
 
     # 2. Floors
-    print("\n2. Against the floor: the transcendental functions each solve needs, on arrays of the same size")
-    steps = statistics.mean(newton_steps(fit, float(loss[i]), float(inference[i]) / 3.0) for i in sample)
-    floor = floor_seconds(r, compute.tokens, exps=steps + 2, logs=steps + 2, powers=3)
-    newton_floor = floor_seconds(r, compute.tokens, exps=steps, logs=steps + 2, powers=0)
-    kernel_t = cpu_times(r, lambda: _in_chunks(lambda a, b: kernels.optimal_log_tokens(fit, a, b / 3.0),
-                                               loss, inference))
-    compute_t = cpu_times(r, lambda: xlcalc.compute_optimal(loss, inference))
-    cost_t = cpu_times(r, lambda: xlcalc.cost_optimal(loss, input_tokens, output_tokens, **COST_KWARGS))
-    print(f"  Newton steps a scenario: {steps:.2f} on average (one exp and one log each)")
-    print(f"  compute_optimal (all nine outputs): {min_median(compute_t)}; floor {floor:.4g} s; "
-          f"ratio {min(compute_t) / floor:.2f} (median {statistics.median(compute_t) / floor:.2f})")
-    print(f"  cost_optimal: {min_median(cost_t)}; floor {floor:.4g} s; ratio {min(cost_t) / floor:.2f}")
-    print(f"  the Newton kernel alone: {min_median(kernel_t)}; its floor {newton_floor:.4g} s; "
-          f"ratio {min(kernel_t) / newton_floor:.2f}")
+    print("\n2. Against the floor: the exps and logs each solve needs (counted per scenario), as whole-array passes")
     budget_count = args.scenarios
     flops = 10 ** rng.uniform(20, 26, budget_count)
     budget_inference = 10 ** rng.uniform(8, 14, budget_count)
-    budget_t = cpu_times(r, lambda: xlcalc.budget_optimal(flops, budget_inference))
-    counts = [counted_iterations(kernels.budget_results_one, fit, np.float64(flops[i]),
-                                 np.float64(budget_inference[i])) for i in range(min(500, budget_count))]
-    k_tokens, k_params = statistics.mean(c[0] for c in counts), statistics.mean(c[1] for c in counts)
-    # ln C, then the start: a power, a log and one value (exp, log1p, log); a step: exp, log1p, log; the
-    # Chinchilla bracket: 2 logs, a step: logaddexp (exp, log1p) and an exp; results: 2 exps, 6 powers.
-    budget_floor = floor_seconds(r, xlcalc.budget_optimal(flops, budget_inference).tokens, exps=1 + k_tokens + 2 * k_params + 2,
-                                 logs=1 + 3 + 2 * k_tokens + 2 + k_params, powers=7)
-    print(f"  budget_optimal ({budget_count:,} scenarios; {k_tokens:.2f} + {k_params:.2f} bracketed steps): "
-          f"{min_median(budget_t)}; floor {budget_floor:.4g} s; ratio {min(budget_t) / budget_floor:.2f}")
+    values = compute.tokens
+    out = np.empty_like(values)
+    logs_of_values = np.log(values)
+    exp_t = cpu_times(r, lambda: np.exp(logs_of_values, out=out))
+    log_t = cpu_times(r, lambda: np.log(values, out=out))
+    k_train, usd_per_param = kernels_cost_prices(input_tokens, output_tokens)
+    solvers = [
+        ("compute_optimal", lambda: xlcalc.compute_optimal(loss, inference), args.scenarios,
+         [lambda i=i: fused.curve_optimum_one(fit, float(loss[i]), float(inference[i]) / 3.0, 6.0,
+                                              2.0 * float(inference[i])) for i in sample]),
+        ("cost_optimal", lambda: xlcalc.cost_optimal(loss, input_tokens, output_tokens, **COST_KWARGS), args.scenarios,
+         [lambda i=i: fused.curve_optimum_one(fit, float(loss[i]), float(usd_per_param[i] / (6.0 * k_train)),
+                                              6.0 * k_train, float(usd_per_param[i])) for i in sample]),
+        ("budget_optimal", lambda: xlcalc.budget_optimal(flops, budget_inference), budget_count,
+         [lambda i=i: fused.budget_optimum_one(fit, float(flops[i]), float(budget_inference[i]))
+          for i in sample]),
+    ]
+    rates = {}
+    for name, run, count, one_calls in solvers:
+        exps, logs = counted_transcendentals(one_calls)
+        times = cpu_times(r, run)
+        rates[name] = count / min(times)
+        floor_min = exps * min(exp_t) + logs * min(log_t)
+        floor_median = exps * statistics.median(exp_t) + logs * statistics.median(log_t)
+        print(f"  {name} at {count:,}: {min_median(times)} -> {count / min(times):,.0f} solves/s "
+              f"(median {count / statistics.median(times):,.0f})")
+        print(f"    floor: {exps:.2f} exps + {logs:.2f} logs a scenario = {floor_min:.4g} s (median {floor_median:.4g} s);"
+              f" ratio {min(times) / floor_min:.2f} (median {statistics.median(times) / floor_median:.2f})")
+    print(f"  one pass over a {CHUNK_ELEMENTS:,}-element chunk, ns an element: {pass_costs(r)}")
+    write_t = cpu_times(r, lambda: [np.empty(args.scenarios).fill(1.0) for _ in range(9)])
+    print(f"  writing nine new result arrays of {args.scenarios:,} (what every call returns), alone: "
+          f"{min_median(write_t)}")
 
     # 3. Scalar calls
     print("\n3. One scenario per call (CPU microseconds per call; xlcalc checks every argument)")
@@ -277,9 +292,14 @@ def main(argv=None) -> None:
                                    for i in few]),
         ("xlcalc.loss", [lambda i=i: xlcalc.loss(float(loss[i]) * 1e10, float(inference[i])) for i in few]),
     ]
+    medians = {}
     for name, calls in rows:
         us = per_call_us(r, calls)
+        medians[name] = statistics.median(us)
         print(f"  {name:30} min {min(us):7.1f} us, median {statistics.median(us):7.1f} us")
+    for what in ("compute_optimal", "cost_optimal"):
+        print(f"  xlcalc.{what} is {medians[f'paper' + chr(39) + f's {what} code'] / medians[f'xlcalc.{what}']:.0f}x "
+              "faster than the paper's code per call (median/median)")
 
     # 4. Memory and scale
     print("\n4. Memory beyond inputs and outputs (tracemalloc peak), and the rate at scale")
@@ -293,20 +313,26 @@ def main(argv=None) -> None:
     if args.large:
         del compute, cost
         big_loss, big_inference = scenarios(rng, args.large)
-        big_t = cpu_times(max(2, r // 2), lambda: xlcalc.compute_optimal(big_loss, big_inference))
-        small_rate, big_rate = args.scenarios / min(compute_t), args.large / min(big_t)
-        print(f"  compute_optimal at {args.large:,}: {min_median(big_t)} -> {big_rate:,.0f} solves/s, "
-              f"{big_rate / small_rate:.2f}x the rate at {args.scenarios:,}")
-        extra = extra_bytes_per_scenario(lambda: xlcalc.compute_optimal(big_loss, big_inference), outputs_of, args.large)
-        print(f"    {extra:.1f} bytes a scenario beyond inputs and outputs")
+        big_flops, big_budget_inference = 10 ** rng.uniform(20, 26, args.large), 10 ** rng.uniform(8, 14, args.large)
+        big_input, big_output = 0.25 * big_inference, 0.75 * big_inference
+        for name, run in [
+            ("compute_optimal", lambda: xlcalc.compute_optimal(big_loss, big_inference)),
+            ("cost_optimal", lambda: xlcalc.cost_optimal(big_loss, big_input, big_output, **COST_KWARGS)),
+            ("budget_optimal", lambda: xlcalc.budget_optimal(big_flops, big_budget_inference)),
+        ]:
+            big_t = cpu_times(max(2, r // 2), run)
+            big_rate = args.large / min(big_t)
+            print(f"  {name} at {args.large:,}: {min_median(big_t)} -> {big_rate:,.0f} solves/s, "
+                  f"{big_rate / rates[name]:.2f}x the rate at {args.scenarios:,}; "
+                  f"{extra_bytes_per_scenario(run, outputs_of, args.large):.1f} bytes a scenario beyond inputs "
+                  "and outputs")
 
 
-def _in_chunks(kernel, *arrays, chunk=CHUNK_ELEMENTS):
-    """Run a chunk kernel over whole arrays (as Checked.map_chunks does, without the checks)."""
-    out = np.empty_like(arrays[0])
-    for start in range(0, out.size, chunk):
-        out[start:start + chunk] = kernel(*(a[start:start + chunk] for a in arrays))
-    return out
+def kernels_cost_prices(input_tokens, output_tokens):
+    """k_train ($ per training FLOP) and $ per parameter of serving, at the benchmark's prices."""
+    from xlcalc._lifetime_kernels import cost_prices
+
+    return cost_prices(input_tokens, output_tokens, **{k: float(v) for k, v in COST_KWARGS.items()})
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import xlcalc
-from xlcalc import InvalidInputError, _excel, _lifetime_kernels, udfs
+from xlcalc import InvalidInputError, _excel, _lifetime_fused, _lifetime_kernels, udfs
 from xlcalc._checks import CHUNK_ELEMENTS
 from xlcalc.lifetime import budget_optimal, compute_optimal, cost_optimal, cost_optimal_per_request
 
@@ -120,6 +120,38 @@ class TestCoreScalarEqualsArray:
     def test_integers_and_numpy_floats_take_the_fast_path_with_the_same_digits(self):
         assert compute_optimal(2, 10**12) == compute_optimal(2.0, 1e12) == compute_optimal(np.float64(2.0), 1e12)
         assert xlcalc.loss(70 * 10**9, 10**12) == xlcalc.loss(np.array(7e10), np.array(1e12))
+
+
+class TestFusedChunkEqualsItsScalarTwin:
+    """Every one of the nine (eight) results of xlcalc._lifetime_fused's chunk kernels equals its float twin's,
+    bit for bit, over fits, the zero-inference edge and extreme inputs (the public calls above compare six)."""
+
+    FITS = ["chinchilla", "muennighoff2023", "epoch2024", [1.8, 500.0, 900.0, 0.4, 0.2], [1.0, 5.0, 9.0, 0.05, 0.9]]
+
+    @pytest.mark.parametrize("fit", FITS)
+    def test_curve_optimum(self, fit):
+        f, rng = xlcalc.get_fit(fit), np.random.default_rng(8)
+        loss = f.E + 10 ** rng.uniform(-6, 3, COUNT)
+        s = np.where(rng.random(COUNT) < 0.1, 0.0, 10 ** rng.uniform(-5, 30, COUNT))
+        kt, m = 10 ** rng.uniform(-20, 1, COUNT), 10 ** rng.uniform(-12, 16, COUNT)
+        out = [np.empty(COUNT) for _ in range(9)]
+        with np.errstate(all="ignore"):
+            _lifetime_fused.curve_optimum_into(f, loss, s, kt, m, out)
+            for i in range(COUNT):
+                one = _lifetime_fused.curve_optimum_one(f, float(loss[i]), float(s[i]), float(kt[i]), float(m[i]))
+                assert all(same(float(o[i]), v) for o, v in zip(out, one)), (i, one, [o[i] for o in out])
+
+    @pytest.mark.parametrize("fit", FITS[:4])  # alpha < 1: the fused budget kernels
+    def test_budget_optimum(self, fit):
+        f, rng = xlcalc.get_fit(fit), np.random.default_rng(9)
+        flops = 10 ** rng.uniform(5, 40, COUNT)
+        inference = np.where(rng.random(COUNT) < 0.1, 0.0, 10 ** rng.uniform(0, 30, COUNT))
+        out = [np.empty(COUNT) for _ in range(8)]
+        with np.errstate(all="ignore"):
+            _lifetime_fused.budget_optimum_into(f, flops, inference, out)
+            for i in range(COUNT):
+                one = _lifetime_fused.budget_optimum_one(f, float(flops[i]), float(inference[i]))
+                assert all(same(float(o[i]), v) for o, v in zip(out, one)), (i, one, [o[i] for o in out])
 
 
 class TestChunkedKernelEqualsReference:

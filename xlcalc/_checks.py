@@ -146,6 +146,15 @@ def _caller_stacklevel() -> int:
     return level
 
 
+def all_above(values: np.ndarray, low: float, strict: bool = True) -> bool:
+    """Every element finite and > ``low`` (>= when not ``strict``; False for NaN): two reductions, where a
+    check's masks make about eight passes, so an all-valid array is checked in a quarter of the time."""
+    if values.size == 0:
+        return False
+    smallest = values.min()
+    return bool(smallest > low if strict else smallest >= low) and values.max() < math.inf
+
+
 class Checked:
     """Broadcast named arguments and record which elements are invalid, and why.
 
@@ -239,6 +248,8 @@ class Checked:
         """Each named argument must be a finite number > 0."""
         for name in self._scalar_ok(names, lambda x: math.isfinite(x) and x > 0):
             v = self.values[name]
+            if all_above(v, 0.0):
+                continue
             self.require(name, np.isfinite(v) & (v > 0), "must be a number > 0")
 
     def model_size(self, *names: str) -> None:
@@ -252,6 +263,8 @@ class Checked:
         """Each named argument must be a finite number >= 0."""
         for name in self._scalar_ok(names, lambda x: math.isfinite(x) and x >= 0):
             v = self.values[name]
+            if all_above(v, 0.0, strict=False):
+                continue
             self.require(name, np.isfinite(v) & (v >= 0), "must be a number >= 0")
 
     def fraction(self, *names: str) -> None:
@@ -332,13 +345,14 @@ class Checked:
     # its size (finish() instead holds every kernel result and a copy of it). Same digits as finish():
     # the kernels give each element the same result whatever the other elements of its chunk.
 
-    def map_chunks(self, kernel, count: int, *names: str, chunk: int = CHUNK_ELEMENTS) -> tuple:
+    def map_chunks(self, kernel, count: int, *names: str, chunk: int = CHUNK_ELEMENTS, into: bool = False) -> tuple:
         """Run ``kernel(*named_arguments)`` over the broadcast elements a chunk at a time.
 
         ``kernel`` takes one value or a 1-D chunk per named argument (a float for an argument that was
         a single value) and returns ``count`` results, each a chunk or a value. Returns ``count``
         arrays of the broadcast shape; invalid elements are computed on a valid stand-in and must be
-        finished with :meth:`finish_outputs`, which sets them to NaN.
+        finished with :meth:`finish_outputs`, which sets them to NaN. With ``into=True`` the kernel is
+        called with one more argument, the ``count`` slices of the outputs to write (no copies).
         """
         outputs = tuple(np.empty(self.shape) for _ in range(count))
         flat_outputs = [o.reshape(-1) for o in outputs]
@@ -354,6 +368,9 @@ class Checked:
             args = [x if isinstance(x, float) else x[part] for x in inputs]
             if any_bad and bad[part].any():
                 args = [x if isinstance(x, float) else np.where(bad[part], s, x) for x, s in zip(args, stand_in)]
+            if into:
+                kernel(*args, [flat[part] for flat in flat_outputs])
+                continue
             for flat, result in zip(flat_outputs, kernel(*args)):
                 flat[part] = result
         return outputs
@@ -373,13 +390,15 @@ class Checked:
         if new.any():
             self.mark(new, self._inputs_reason(reason))
 
-    def finish_outputs(self, *outputs: np.ndarray):
+    def finish_outputs(self, *outputs: np.ndarray, all_finite: bool = False):
         """:meth:`finish` for the full-shape outputs of :meth:`map_chunks`: non-finite results of valid
-        inputs become invalid, invalid elements NaN (in place); reasons recorded or warned as there."""
-        non_finite = np.zeros(self.shape, dtype=bool)
-        for output in outputs:
-            non_finite |= ~np.isfinite(output)
-        self.reject_where(non_finite, NON_FINITE_REASON)
+        inputs become invalid, invalid elements NaN (in place); reasons recorded or warned as there.
+        ``all_finite=True``: the kernels found every result finite, so the scan for others is skipped."""
+        if not all_finite:
+            non_finite = np.zeros(self.shape, dtype=bool)
+            for output in outputs:
+                non_finite |= ~np.isfinite(output)
+            self.reject_where(non_finite, NON_FINITE_REASON)
         self._report()
         if self.bad.any():
             for output in outputs:

@@ -4,7 +4,9 @@ The fixed-budget optima in xlcalc reduce to one equation g(x) = 0 in x = log(tok
 decreasing and a bracket known in closed form, so the solve needs no initial guess from the user and
 cannot diverge: a Newton step that leaves the bracket is replaced by bisection. (The compute- and
 cost-optimal models need no bracket: their equation is also convex, and plain Newton from a closed-form
-start converges monotonically; see xlcalc.lifetime.)
+start converges monotonically; see xlcalc.lifetime. A call runs xlcalc._lifetime_fused, which solves a convex
+form of the fixed-budget equation the same way when alpha < 1; this solver is the reference it is tested
+against, and runs for a fit with alpha >= 1.)
 """
 
 from __future__ import annotations

@@ -19,7 +19,9 @@ x0 + ln 2 / beta; Newton's method from x0 climbs to it monotonically.
 The fixed-budget optimum minimises L(N, D) subject to 6ND + 2NT = C. With D as the unknown and
 N = C / (6D + 2T), the optimum satisfies alpha A N^(-alpha) = beta B D^(-beta) (1 + T / (3D)); the log
 of the ratio of the two sides is strictly decreasing in ln D with slope between -(1+alpha+beta) and
--beta, which gives a bracket from any starting point.
+-beta, which gives a bracket from any starting point; for alpha < 1 it is also convex, so plain Newton
+converges from any start (xlcalc._lifetime_fused, what a call runs; the bracketed solve of
+xlcalc._lifetime_kernels is the reference, and runs for a fit with alpha >= 1).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ import math
 
 import numpy as np
 
+from . import _lifetime_fused as fused
 from . import _lifetime_kernels as kernels
-from ._checks import Checked, overflow_checked
+from ._checks import Checked, _collector, _plain_number, overflow_checked
 from .laws import DEFAULT_FIT, Fit, get_fit
 from .laws import _check_loss_above_floor
 
@@ -139,6 +142,11 @@ def compute_optimal(loss, inference_tokens, *, fit=DEFAULT_FIT) -> ComputeOptimu
     '2.418e+10 2.657e+12 0.7096'
     """
     f = get_fit(fit)
+    if _plain_number(loss) and _plain_number(inference_tokens) and f.E < loss < math.inf \
+            and 0 <= inference_tokens < math.inf:  # a valid scalar call: no Checked (a third of the call's time)
+        r = _fine(_compute_one(f, float(loss), float(inference_tokens)))
+        if r:
+            return ComputeOptimum(*r[:6], ComputeReference(*r[6:]))
     c = Checked(loss=loss, inference_tokens=inference_tokens)
     _check_loss_above_floor(c, f)
     c.non_negative("inference_tokens")
@@ -146,16 +154,31 @@ def compute_optimal(loss, inference_tokens, *, fit=DEFAULT_FIT) -> ComputeOptimu
     return ComputeOptimum(n, d, fl, tr, inf, sv, ComputeReference(cn, cd, cf))
 
 
+def _fine(results: tuple):
+    """``results`` of a valid scalar call when they need no rejection (all finite, no tiny model), else None
+    (the checked path then computes them again and gives the error)."""
+    if all(map(math.isfinite, results)) and min(results[0], results[1], results[6], results[7]) >= 1.0:
+        collector = _collector.get()
+        if collector is not None:
+            collector.reasons = ""
+        return results
+    return None
+
+
 def _solved(c: Checked, one, chunk, count: int, f: Fit, *names: str) -> tuple:
-    """The ``count`` results of a checked call: ``one(f, *floats)`` for a scalar call (the fast path),
-    ``chunk(f, *arrays)`` a chunk at a time for an array call; NaN where invalid."""
+    """The ``count`` results of a checked call: ``one(f, *floats)`` for a scalar call,
+    ``chunk(f, *arrays, out)`` a chunk at a time for an array call (True where nothing is to be
+    rejected); NaN where invalid."""
     if c.scalar:
         if c.bad:  # only inside invalid_reasons(): a scalar call with a bad value raises before this
             return c.finish(*[math.nan] * count)
-        results = one(f, *(np.float64(c.floats[name] if c.floats else c[name]) for name in names))
+        results = one(f, *(float(c.floats[name] if c.floats else c[name]) for name in names))
         c.reject_where(np.array(_tiny_models(results)), _TINY_MODEL_REASON)
         return c.finish(*results)
-    outputs = c.map_chunks(lambda *args: chunk(f, *args), count, *names)
+    fine = []
+    outputs = c.map_chunks(lambda *args: fine.append(chunk(f, *args)), count, *names, into=True)
+    if all(fine):
+        return c.finish_outputs(*outputs, all_finite=True)
     c.reject_where(_tiny_models(outputs), _TINY_MODEL_REASON)
     return c.finish_outputs(*outputs)
 
@@ -171,13 +194,12 @@ def _tiny_models(results) -> np.ndarray:
 
 
 def _compute_one(f: Fit, loss: float, inference_tokens: float) -> tuple:
-    log_tokens = kernels.optimal_log_tokens_one(f, loss, inference_tokens / 3.0)
-    return kernels.compute_results(f, loss, inference_tokens, log_tokens)
+    return fused.curve_optimum_one(f, loss, inference_tokens / 3.0, 6.0, 2.0 * inference_tokens)
 
 
-def _compute_chunk(f: Fit, loss, inference_tokens) -> tuple:
-    log_tokens = kernels.optimal_log_tokens(f, loss, np.divide(inference_tokens, 3.0))
-    return kernels.compute_results(f, loss, inference_tokens, log_tokens)
+def _compute_chunk(f: Fit, loss, inference_tokens, out) -> bool:
+    return fused.curve_optimum_into(f, loss, np.divide(inference_tokens, 3.0), 6.0,
+                                    np.multiply(inference_tokens, 2.0), out)
 
 
 @overflow_checked
@@ -213,6 +235,19 @@ def cost_optimal(loss, input_tokens, output_tokens, *, train_usd_per_hour, train
     '2.053e+10 3.302e+12 0.8876'
     """
     f = get_fit(fit)
+    if _plain_number(loss) and _plain_number(input_tokens) and _plain_number(output_tokens) \
+            and _plain_number(train_usd_per_hour) and _plain_number(train_peak_tflops) \
+            and _plain_number(infer_usd_per_hour) and _plain_number(infer_peak_tflops) and _plain_number(mfu_train) \
+            and _plain_number(mfu_prefill) and _plain_number(mfu_decode) and f.E < loss < math.inf \
+            and 0 <= input_tokens < math.inf and 0 <= output_tokens < math.inf \
+            and 0 < train_usd_per_hour < math.inf and 0 < train_peak_tflops < math.inf \
+            and 0 < infer_usd_per_hour < math.inf and 0 < infer_peak_tflops < math.inf \
+            and 0 < mfu_train <= 1 and 0 < mfu_prefill <= 1 and 0 < mfu_decode <= 1:  # see compute_optimal
+        r = _fine(_cost_one(f, *map(float, (loss, input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops,
+                                            infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill,
+                                            mfu_decode))))
+        if r:
+            return CostOptimum(*r[:6], CostReference(*r[6:]))
     c = Checked(loss=loss, input_tokens=input_tokens, output_tokens=output_tokens,
                 train_usd_per_hour=train_usd_per_hour, train_peak_tflops=train_peak_tflops,
                 infer_usd_per_hour=infer_usd_per_hour, infer_peak_tflops=infer_peak_tflops,
@@ -266,24 +301,28 @@ def _cost_optimum(c: Checked, f: Fit, token_names) -> CostOptimum:
 
 
 def _cost_one(f: Fit, loss: float, *tokens_and_prices: float) -> tuple:
-    k_train, usd_per_param = kernels.cost_prices(*tokens_and_prices)
-    log_tokens = kernels.optimal_log_tokens_one(f, loss, usd_per_param / (6.0 * k_train))
-    return kernels.cost_results(f, loss, k_train, usd_per_param, log_tokens)
+    try:
+        k_train, usd_per_param = kernels.cost_prices(*tokens_and_prices)
+        s = usd_per_param / (6.0 * k_train)
+    except ZeroDivisionError:  # a price of 0 $ per FLOP (underflow): numpy's inf or NaN, as in an array call
+        k_train, usd_per_param = map(float, kernels.cost_prices(*map(np.float64, tokens_and_prices)))
+        s = float(np.divide(usd_per_param, 6.0 * k_train))
+    return fused.curve_optimum_one(f, loss, s, 6.0 * k_train, usd_per_param)
 
 
-def _cost_chunk(f: Fit, loss, *tokens_and_prices) -> tuple:
+def _cost_chunk(f: Fit, loss, *tokens_prices_and_out) -> bool:
+    *tokens_and_prices, out = tokens_prices_and_out
     k_train, usd_per_param = kernels.cost_prices(*tokens_and_prices)
-    log_tokens = kernels.optimal_log_tokens(f, loss, usd_per_param / (6.0 * k_train))
-    return kernels.cost_results(f, loss, k_train, usd_per_param, log_tokens)
+    return fused.curve_optimum_into(f, loss, usd_per_param / (6.0 * k_train), 6.0 * k_train, usd_per_param, out)
 
 
 def _cost_per_request_one(f: Fit, loss, requests, input_per_request, output_per_request, *prices) -> tuple:
     return _cost_one(f, loss, requests * input_per_request, requests * output_per_request, *prices)
 
 
-def _cost_per_request_chunk(f: Fit, loss, requests, input_per_request, output_per_request, *prices) -> tuple:
+def _cost_per_request_chunk(f: Fit, loss, requests, input_per_request, output_per_request, *prices_and_out) -> bool:
     return _cost_chunk(f, loss, np.multiply(requests, input_per_request), np.multiply(requests, output_per_request),
-                       *prices)
+                       *prices_and_out)
 
 
 @overflow_checked
@@ -314,6 +353,15 @@ def budget_optimal(total_flops, inference_tokens, *, fit=DEFAULT_FIT) -> BudgetO
     True
     """
     f = get_fit(fit)
+    one, chunk = _budget_kernels(f)
+    if _plain_number(total_flops) and _plain_number(inference_tokens) and 0 < total_flops < math.inf \
+            and 0 <= inference_tokens < math.inf:  # see compute_optimal
+        r = one(f, float(total_flops), float(inference_tokens))
+        if all(map(math.isfinite, r)) and r[0] >= 1.0 and r[1] >= 1.0:
+            collector = _collector.get()
+            if collector is not None:
+                collector.reasons = ""
+            return BudgetOptimum(*r[:5], BudgetReference(*r[5:]))
     c = Checked(total_flops=total_flops, inference_tokens=inference_tokens)
     c.positive("total_flops")
     c.non_negative("inference_tokens")
@@ -321,13 +369,33 @@ def budget_optimal(total_flops, inference_tokens, *, fit=DEFAULT_FIT) -> BudgetO
     reason = ("cannot be met: the budget barely covers the inference, leaving a model of under one parameter or "
               "one training token; raise total_flops or lower inference_tokens")
     if c.scalar:
-        outputs = [math.nan] * 8 if c.bad else kernels.budget_results_one(
-            f, *(np.float64(c.floats[name] if c.floats else c[name]) for name in names))
+        outputs = [math.nan] * 8 if c.bad else one(f, *(float(c.floats[name] if c.floats else c[name])
+                                                         for name in names))
         if outputs[0] < 1.0 or outputs[1] < 1.0:
             c.reject_where(np.array(True), reason)
         n, d, lo, tr, inf, cn, cd, cl = c.finish(*outputs)
     else:
-        outputs = c.map_chunks(lambda C, T: kernels.budget_results(f, C, T), 8, *names)
-        c.reject_where((outputs[0] < 1.0) | (outputs[1] < 1.0), reason)
-        n, d, lo, tr, inf, cn, cd, cl = c.finish_outputs(*outputs)
+        fine = []
+        outputs = c.map_chunks(lambda C, T, out: fine.append(chunk(f, C, T, out)), 8, *names, into=True)
+        if not all(fine):
+            c.reject_where((outputs[0] < 1.0) | (outputs[1] < 1.0), reason)
+        n, d, lo, tr, inf, cn, cd, cl = c.finish_outputs(*outputs, all_finite=all(fine))
     return BudgetOptimum(n, d, lo, tr, inf, BudgetReference(cn, cd, cl))
+
+
+def _budget_kernels(f: Fit) -> tuple:
+    """(one, chunk) solving the fixed-budget optimum: the fused Newton kernels, whose equation is convex for
+    alpha < 1 (every published fit), else the bracketed reference kernels."""
+    if f.alpha < 1:
+        return fused.budget_optimum_one, fused.budget_optimum_into
+    return _budget_reference_one, _budget_reference_chunk
+
+
+def _budget_reference_one(f: Fit, total_flops: float, inference_tokens: float) -> tuple:
+    return tuple(map(float, kernels.budget_results_one(f, np.float64(total_flops), np.float64(inference_tokens))))
+
+
+def _budget_reference_chunk(f: Fit, total_flops, inference_tokens, out) -> bool:
+    for o, r in zip(out, kernels.budget_results(f, total_flops, inference_tokens)):
+        o[...] = r
+    return False

@@ -22,6 +22,7 @@ import types
 import numpy as np
 
 from . import _budget_samples
+from . import _lifetime_fused as fused
 from . import _lifetime_kernels as kernels
 from ._checks import as_float_array, format_value
 from .errors import InvalidInputError
@@ -213,8 +214,7 @@ COST_OUTPUTS = ("params", "tokens", "usd", "saving", "chinchilla_params", "usd_p
 
 
 def _compute_chunk(f, loss, inference_tokens):
-    log_tokens = kernels.optimal_log_tokens(f, loss, inference_tokens / 3.0)
-    n, d, fl, _, _, sv, cn, _, _ = kernels.compute_results(f, loss, inference_tokens, log_tokens)
+    n, d, fl, _, _, sv, cn, _, _ = fused.curve_optimum(f, loss, inference_tokens / 3.0, 6.0, 2.0 * inference_tokens)
     return n, d, fl, sv, cn
 
 
@@ -250,8 +250,8 @@ def _cost_chunk(f, loss, input_tokens, output_tokens, train_usd_per_hour, train_
     k_train, usd_per_param = kernels.cost_prices(input_tokens, output_tokens, train_usd_per_hour, train_peak_tflops,
                                                  infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill,
                                                  mfu_decode)
-    log_tokens = kernels.optimal_log_tokens(f, loss, usd_per_param / (6.0 * k_train))
-    n, d, usd, _, _, sv, cn, cd, _ = kernels.cost_results(f, loss, k_train, usd_per_param, log_tokens)
+    n, d, usd, _, _, sv, cn, cd, _ = fused.curve_optimum(f, loss, usd_per_param / (6.0 * k_train), 6.0 * k_train,
+                                                         usd_per_param)
     served = input_tokens + output_tokens
     per_mtok = usd / served * 1e6  # inf when nothing is served: training for no token
     # break-even (xlcalc.economics.breakeven_tokens, in dollars): served tokens after which the optimum's extra
