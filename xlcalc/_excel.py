@@ -251,6 +251,15 @@ def per_cell(function, texts: dict, *, count=None):
 
     ``function`` returns a value (or ``count`` values per scenario); its errors become that cell's text.
     """
+    names = _single_texts(texts)
+    if names is not None:  # one name per argument (a one-cell formula): no grids, the same cells
+        try:
+            value = function(**names)
+        except Exception as exc:  # noqa: BLE001 - per-cell error text
+            cells = [error_text(exc)] * (count or 1)
+        else:
+            cells = [_one_value(v) for v in (value if count else (value,))]
+        return cells[0] if len(cells) == 1 else [cells]
     named = {name: text_cells(name, value) for name, value in texts.items()}
     shape = broadcast_shape(named)
     errors = _first_error(named, shape)
@@ -272,6 +281,21 @@ def per_cell(function, texts: dict, *, count=None):
     flat_errors = np.full(shape, "", dtype=object)  # errors are already in place in ``out``
     cells, _ = _scenario_rows(out, flat_errors, shape, width)
     return _excel(cells)
+
+
+def _single_texts(texts: dict) -> dict | None:
+    """Argument name -> stripped text when every argument is one usable name (not empty, not an error cell)."""
+    names = {}
+    for name, value in texts.items():
+        while type(value) is list and len(value) == 1:
+            value = value[0]
+        if type(value) is not str:
+            return None
+        text = value.strip()
+        if not text or _excel_error_code(text):
+            return None
+        names[name] = text
+    return names
 
 
 def _one_value(value):
