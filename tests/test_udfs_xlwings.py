@@ -34,6 +34,9 @@ from xlcalc import laws, lifetime
 
 XLWINGS_VERSION = "0.37.8"  # the version whose Windows UDF code these tests were checked against
 MODULE = "xlcalc.udfs"
+# The modules of the families of Excel functions, which MODULE (the one xlwings is given) star-imports.
+FAMILY_MODULES = ("xlcalc.udfs_laws", "xlcalc.udfs_optima", "xlcalc.udfs_costs", "xlcalc.udfs_hardware",
+                  "xlcalc.udfs_serving", "xlcalc.udfs_objectives", "xlcalc.udfs_ranges")
 GOLDEN_VBA = pathlib.Path(__file__).parent / "golden" / "xlcalc_udfs.bas"
 REGENERATE = "XLCALC_UPDATE_GOLDEN=1 python3 -m pytest tests/test_udfs_xlwings.py -k golden"
 MISSING = -2147352572  # what VBA passes for an omitted Optional argument
@@ -141,8 +144,7 @@ def _windows_cell_code(engine_name="excel"):
 def windows_xlwings():
     """xlwings' Windows UDF machinery over stand-ins, with xlcalc.udfs imported under its real decorators."""
     replaced = ("pythoncom", "pywintypes", "win32com", "win32com.client", "xlwings._xlwindows", "xlwings.com_server",
-                "xlwings.udfs", MODULE, "xlcalc.udfs_serving", "xlcalc.udfs_objectives",
-                "xlcalc.udfs_ranges")
+                "xlwings.udfs", MODULE, *FAMILY_MODULES)
     saved_modules = {name: sys.modules[name] for name in replaced if name in sys.modules}
     saved_attributes = {name: getattr(xlwings, name) for name in ("func", "arg", "ret", "sub")}
     saved_xlcalc_udfs = getattr(xlcalc, "udfs", None)
@@ -194,9 +196,8 @@ def windows_xlwings():
         xlwings.func, xlwings.arg, xlwings.ret, xlwings.sub = (windows_udfs.xlfunc, windows_udfs.xlarg,
                                                                windows_udfs.xlret, windows_udfs.xlsub)
         sys.modules.pop(MODULE, None)
-        sys.modules.pop("xlcalc.udfs_serving", None)  # xlcalc.udfs imports it: under the real decorators too
-        sys.modules.pop("xlcalc.udfs_objectives", None)  # and this one (issue 12)
-        sys.modules.pop("xlcalc.udfs_ranges", None)
+        for family in FAMILY_MODULES:  # xlcalc.udfs imports them: under the real decorators too
+            sys.modules.pop(family, None)
         windows_udfs.udf_modules.clear()
         module = windows_udfs.get_udf_module(MODULE, None)  # imports xlcalc.udfs under the real decorators
         yield types.SimpleNamespace(xlwings_udfs=windows_udfs, module=module)

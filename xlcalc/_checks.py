@@ -8,98 +8,24 @@ element is available inside :func:`invalid_reasons`, which is how the Excel laye
 
 from __future__ import annotations
 
-import contextvars
-import functools
 import math
-import numbers
-import os
-import sys
 import warnings
 
 import numpy as np
 
-from .errors import InvalidInputError, InvalidInputWarning, XlcalcError
+from ._reasons import (  # noqa: F401 - importable from here as before
+    InvalidReasons,
+    _caller_stacklevel,
+    _collector,
+    format_value,
+    invalid_reasons,
+    overflow_checked,
+)
+from .errors import InvalidInputError, InvalidInputWarning
 
 # The most elements one call computes: 16.8 million (the 1,000,000-scenario benchmark is one sixteenth); each
 # result array of that size takes 134 MB, and a column of 1e5 against a row of 1e5 would need terabytes.
 MAX_ELEMENTS = 2**24
-
-_collector: contextvars.ContextVar = contextvars.ContextVar("xlcalc_invalid_reasons", default=None)
-
-
-class InvalidReasons:
-    """What :func:`invalid_reasons` collects: ``reasons`` of the last checked call ('' where valid)."""
-
-    def __init__(self):
-        self.reasons = None
-
-    @property
-    def any(self) -> bool:
-        """True when the last checked call had at least one invalid element."""
-        return self.reasons is not None and bool(np.any(np.asarray(self.reasons, dtype=object) != ""))
-
-
-class invalid_reasons:  # noqa: N801 - used as a function, ``with invalid_reasons() as why:``
-    """Collect per-element reasons instead of raising or warning.
-
-    Inside the block, no core function raises for a bad value, scalar or array; bad elements come back
-    as NaN and ``reasons`` holds, for the last call, an object array of the same shape as its result
-    with the reason for each element ('' where the element is valid).
-
-    Examples
-    --------
-    >>> import xlcalc
-    >>> with xlcalc.invalid_reasons() as why:
-    ...     out = xlcalc.loss([1e9, -1.0], 2e10)
-    >>> list(why.reasons)
-    ['', 'params = -1 is not allowed: must be a number > 0']
-    """
-
-    # A class, not @contextlib.contextmanager: entering and leaving cost a third as much, which a one-cell
-    # Excel formula (one block per call) notices.
-    def __enter__(self) -> InvalidReasons:
-        collected = InvalidReasons()
-        self._token = _collector.set(collected)
-        return collected
-
-    def __exit__(self, *exc_info) -> None:
-        _collector.reset(self._token)
-
-
-def overflow_checked(function):
-    """Run a core function without numpy's overflow and division warnings: :meth:`Checked.finish` turns any inf
-    or NaN result of valid inputs into an invalid element with its reason (an error for a scalar call)."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                return function(*args, **kwargs)
-        except (OverflowError, ZeroDivisionError, ValueError) as exc:  # Python float arithmetic on extreme constants
-            if isinstance(exc, ValueError) and (isinstance(exc, XlcalcError) or str(exc) != "math domain error"):
-                raise  # xlcalc's own errors (InvalidInputError is a ValueError) and anything else unexpected
-            fit = kwargs.get("fit")
-            constants = getattr(fit, "constants", fit)
-            shown = "the inputs give" if constants is None or isinstance(constants, str) else (
-                "fit = (" + ", ".join(format_value(v) for v in np.ravel(constants)) + ") gives")
-            raise InvalidInputError(f"{function.__name__}: {shown} a result outside the floating-point range "
-                                    "(too extreme)") from None
-
-    return wrapper
-
-
-def format_value(value) -> str:
-    """Show a user's value in a message: numbers as %g, anything else as repr (shortened when long)."""
-    if isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool):
-        try:
-            value = float(value)
-        except OverflowError:  # a Python int beyond the float range, e.g. 10**400
-            return f"an integer of {len(str(abs(int(value))))} digits"
-        if np.isnan(value):
-            return "NaN"
-        return f"{value:.6g}"
-    shown = " ".join(repr(value).split())  # one line, even for a numpy array
-    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def as_float_array(name: str, value) -> np.ndarray:
@@ -131,19 +57,25 @@ NON_FINITE_REASON = "give a result outside the floating-point range (too extreme
 
 def _plain_number(value) -> bool:
     """A Python float (or numpy float scalar) or an int that converts exactly: the scalar fast path takes these."""
-    return isinstance(value, float) or (type(value) is int and -_EXACT_INT < value < _EXACT_INT)
+    kind = type(value)  # the exact types first: this runs for every argument of every scalar call
+    return kind is float or (kind is int and -_EXACT_INT < value < _EXACT_INT) or (
+        kind is not int and isinstance(value, float))
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _caller_stacklevel() -> int:
-    """The ``stacklevel`` for a warning issued in the caller of this function that points at the first frame
-    outside the xlcalc package: the user's line, however many xlcalc functions lie in between."""
-    level, frame = 2, sys._getframe(2)  # level 1 is the function that warns
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        level, frame = level + 1, frame.f_back
-    return level
+def _plain_floats(arguments: dict) -> dict | None:
+    """Name -> Python float when every argument is a plain number (see :func:`_plain_number`), else None."""
+    floats = {}
+    for name, value in arguments.items():
+        kind = type(value)
+        if kind is float:
+            floats[name] = value
+        elif kind is int and -_EXACT_INT < value < _EXACT_INT:  # an integer default such as batch=1
+            floats[name] = float(value)
+        elif _plain_number(value):
+            floats[name] = float(value)
+        else:
+            return None
+    return floats
 
 
 def all_above(values: np.ndarray, low: float, strict: bool = True) -> bool:
@@ -167,9 +99,10 @@ class Checked:
     def __init__(self, **arguments):
         self._why = None  # the reasons, made on the first invalid element (8 bytes an element)
         self._valid_at_solve = None  # the valid mask the kernels computed on, once results are rejected
-        if arguments and all(_plain_number(v) for v in arguments.values()):
+        floats = _plain_floats(arguments) if arguments else None
+        if floats is not None:
             # Scalar fast path: no broadcasting; the checks below read these floats (same tests, same messages).
-            self.floats = {name: float(v) for name, v in arguments.items()}
+            self.floats = floats
             self._values = None  # numpy floats, made when asked for
             self.scalar, self.shape = True, ()
             self.bad = np.zeros((), dtype=bool)
@@ -238,46 +171,60 @@ class Checked:
         if self.scalar and _collector.get() is None:
             raise error(self.why[()])
 
-    def _scalar_ok(self, names, test) -> tuple:
-        """Scalar fast path: the names whose float fails ``test`` (all of them for an array call)."""
-        if self.floats is None:
-            return names
-        return tuple(name for name in names if not test(self.floats[name]))
+    # Each check first tests the plain floats of a scalar call (the comparisons are false for NaN, as the
+    # numpy ones); only an argument failing it, or an array, goes through require() and its messages.
 
     def positive(self, *names: str) -> None:
         """Each named argument must be a finite number > 0."""
-        for name in self._scalar_ok(names, lambda x: math.isfinite(x) and x > 0):
-            v = self.values[name]
-            if all_above(v, 0.0):
-                continue
-            self.require(name, np.isfinite(v) & (v > 0), "must be a number > 0")
+        floats = self.floats
+        for name in names:
+            if floats is None or not 0.0 < floats[name] < math.inf:
+                v = self.values[name]
+                if all_above(v, 0.0):
+                    continue
+                self.require(name, np.isfinite(v) & (v > 0), "must be a number > 0")
 
     def model_size(self, *names: str) -> None:
         """Each named argument is a parameter or training-token count: a finite number >= 1 (less is no real model)."""
-        for name in self._scalar_ok(names, lambda x: math.isfinite(x) and x >= 1):
-            v = self.values[name]
-            self.require(name, np.isfinite(v) & (v >= 1), "must be a number >= 1 (a model of under one parameter "
-                                                           "or one training token is no real model)")
+        floats = self.floats
+        for name in names:
+            if floats is None or not 1.0 <= floats[name] < math.inf:
+                v = self.values[name]
+                self.require(name, np.isfinite(v) & (v >= 1), "must be a number >= 1 (a model of under one "
+                                                               "parameter or one training token is no real model)")
 
     def non_negative(self, *names: str) -> None:
         """Each named argument must be a finite number >= 0."""
-        for name in self._scalar_ok(names, lambda x: math.isfinite(x) and x >= 0):
-            v = self.values[name]
-            if all_above(v, 0.0, strict=False):
-                continue
-            self.require(name, np.isfinite(v) & (v >= 0), "must be a number >= 0")
+        floats = self.floats
+        for name in names:
+            if floats is None or not 0.0 <= floats[name] < math.inf:
+                v = self.values[name]
+                if all_above(v, 0.0, strict=False):
+                    continue
+                self.require(name, np.isfinite(v) & (v >= 0), "must be a number >= 0")
 
     def fraction(self, *names: str) -> None:
         """Each named argument must lie in (0, 1] (an efficiency such as MFU)."""
-        for name in self._scalar_ok(names, lambda x: 0 < x <= 1):
-            v = self.values[name]
-            self.require(name, (v > 0) & (v <= 1), "must be in (0, 1]")
+        floats = self.floats
+        for name in names:
+            if floats is None or not 0.0 < floats[name] <= 1.0:
+                v = self.values[name]
+                self.require(name, (v > 0) & (v <= 1), "must be in (0, 1]")
 
     def at_least_one(self, *names: str) -> None:
         """Each named argument must be a whole number >= 1 (a batch size, a GPU count)."""
-        for name in self._scalar_ok(names, lambda x: math.isfinite(x) and x >= 1 and x == math.floor(x)):
+        floats = self.floats
+        for name in names:
+            if floats is None or not (1.0 <= floats[name] < math.inf and floats[name].is_integer()):
+                v = self.values[name]
+                self.require(name, np.isfinite(v) & (v >= 1) & (v == np.floor(v)), "must be a whole number >= 1")
+
+    def at_least(self, name: str, low: float, allowed: str) -> None:
+        """The named argument must be a finite number >= ``low``; ``allowed`` is the message's 'must be ...'."""
+        floats = self.floats
+        if floats is None or not low <= floats[name] < math.inf:
             v = self.values[name]
-            self.require(name, np.isfinite(v) & (v >= 1) & (v == np.floor(v)), "must be a whole number >= 1")
+            self.require(name, np.isfinite(v) & (v >= low), allowed)
 
     @property
     def ok(self) -> np.ndarray:
@@ -294,6 +241,12 @@ class Checked:
             return self.values[name].ravel()
         return self.values[name][~self.bad]
 
+    def valid_all(self) -> dict:
+        """Argument name -> :meth:`valid` of it, for every argument."""
+        if self.floats is not None and not self.bad:
+            return {name: self.valid(name) for name in self.floats}
+        return {name: self.valid(name) for name in self._values}
+
     def finish(self, *results: np.ndarray):
         """Scatter kernel results (computed on the valid elements) back, NaN where invalid.
 
@@ -302,7 +255,8 @@ class Checked:
         """
         if self.floats is not None and not self.bad and self._valid_at_solve is None:
             # scalar fast path: the same floats the general path below gives, when all are finite
-            out = [float(r[0]) if isinstance(r, np.ndarray) and r.ndim else float(r) for r in results]
+            out = [r if type(r) is float else float(r[0]) if isinstance(r, np.ndarray) and r.ndim else float(r)
+                   for r in results]
             if all(map(math.isfinite, out)):
                 collector = _collector.get()
                 if collector is not None:
@@ -416,6 +370,8 @@ class Checked:
     def reject_tiny_models(self, *models, reason: str = "") -> None:
         """Mark elements whose model (a ``(params, tokens)`` pair of kernel results) has under one parameter or
         under one training token: a nonsense model, never an answer. ``reason`` says what to change."""
+        if self.floats is not None and not self.bad and not any(p < 1.0 or t < 1.0 for p, t in models):
+            return  # scalar fast path, a real model: nothing to mark, and finish() stays on its fast path
         tiny = False
         for params, tokens in models:
             tiny = tiny | (np.asarray(params) < 1.0) | (np.asarray(tokens) < 1.0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import Checked, format_value
+from ._scalar_checks import FloatChecked, ceil, float_fast_path, maximum
 from .errors import DoesNotFitError
 
 from .units import BYTES_PER_GB, BYTES_PER_TBS, CEIL_SLACK, FLOPS_PER_TFLOPS, SECONDS_PER_HOUR, TOKENS_PER_MTOK
@@ -30,7 +31,7 @@ def _decode_step_s(params, peak_tflops, mem_bw_tbs, bytes_per_param, batch, gpus
     compute = 2.0 * params * batch / (gpus * peak_tflops * FLOPS_PER_TFLOPS * mfu)
     moved = bytes_per_param * params + batch * context_tokens * kv_bytes_per_token
     memory = moved / (gpus * mem_bw_tbs * BYTES_PER_TBS * bw_eff)
-    return np.maximum(compute, memory)
+    return maximum(compute, memory)
 
 
 def _prefill_tokens_per_sec(params, peak_tflops, gpus, mfu):
@@ -42,7 +43,7 @@ def _memory_needed_gb(params, bytes_per_param, batch, context_tokens, kv_bytes_p
 
 
 def _gpus_to_fit(needed_gb, memory_gb):
-    return np.maximum(np.ceil(needed_gb / memory_gb * (1.0 - CEIL_SLACK)), 1.0)
+    return maximum(ceil(needed_gb / memory_gb * (1.0 - CEIL_SLACK)), 1.0)
 
 
 _DECODE = ("params", "peak_tflops", "mem_bw_tbs", "bytes_per_param", "batch", "gpus", "mfu", "bw_eff",
@@ -56,16 +57,17 @@ def _require_fit(c: Checked, name=None) -> None:
     """
     name = _names(name)
     with np.errstate(all="ignore"):
-        needed = _memory_needed_gb(c[name["params"]], c[name["bytes_per_param"]], c[name["batch"]],
-                                   c[name["context_tokens"]], c[name["kv_bytes_per_token"]])
-        all_gpus = c[name["gpus"]]
-        misfit = ~c.bad & (needed > all_gpus * c["memory_gb"])
+        values = c.values  # numpy values (indexed below), also in the scalar fast path
+        needed = _memory_needed_gb(values[name["params"]], values[name["bytes_per_param"]], values[name["batch"]],
+                                   values[name["context_tokens"]], values[name["kv_bytes_per_token"]])
+        all_gpus = values[name["gpus"]]
+        misfit = ~c.bad & (needed > all_gpus * values["memory_gb"])
         if not misfit.any():
             return
-        need_gpus = _gpus_to_fit(needed, c["memory_gb"])
+        need_gpus = _gpus_to_fit(needed, values["memory_gb"])
 
     def reason_of(index):
-        gpus, memory = all_gpus[index], c["memory_gb"][index]
+        gpus, memory = all_gpus[index], values["memory_gb"][index]
         return (f"the model needs {format_value(needed[index])} GB for weights and KV cache but "
                 f"{format_value(gpus)} GPU{'s' if gpus != 1 else ''} of {format_value(memory)} GB "
                 f"hold{'s' if gpus == 1 else ''} {format_value(gpus * memory)} GB: it needs at least "
@@ -83,13 +85,11 @@ def _checked_decode(params, peak_tflops, mem_bw_tbs, bytes_per_param, batch, gpu
     typed; :func:`_valid_step_s` needs the same mapping.
     """
     name = _names(renames)
-    arguments = dict(params=params, peak_tflops=peak_tflops, mem_bw_tbs=mem_bw_tbs, bytes_per_param=bytes_per_param,
-                     batch=batch, gpus=gpus, mfu=mfu, bw_eff=bw_eff, kv_bytes_per_token=kv_bytes_per_token,
-                     context_tokens=context_tokens)
-    arguments = {name[key]: value for key, value in arguments.items()}
+    arguments = dict(zip(name.values(), (params, peak_tflops, mem_bw_tbs, bytes_per_param, batch, gpus, mfu, bw_eff,
+                                         kv_bytes_per_token, context_tokens)))  # name is in the order of _DECODE
     if memory_gb is not None:
         arguments["memory_gb"] = memory_gb
-    c = Checked(**arguments, **more)
+    c = FloatChecked(**arguments, **more)
     c.model_size(name["params"])
     c.positive(name["peak_tflops"], name["mem_bw_tbs"], name["bytes_per_param"])
     c.at_least_one(name["batch"], name["gpus"])
@@ -101,19 +101,33 @@ def _checked_decode(params, peak_tflops, mem_bw_tbs, bytes_per_param, batch, gpu
     return c
 
 
+_NAME_MAPS: dict = {}
+
+
 def _names(renames) -> dict:
-    return {key: (renames or {}).get(key, key) for key in _DECODE}
+    """Decode argument -> its name in the caller, for a ``renames`` such as ``{"mfu": "mfu_decode"}`` (remembered)."""
+    key = tuple(sorted(renames.items())) if renames else ()
+    name = _NAME_MAPS.get(key)
+    if name is None:
+        name = _NAME_MAPS[key] = {k: (renames or {}).get(k, k) for k in _DECODE}
+    return name
 
 
 def _valid_step_s(c: Checked, renames=None):
+    return _step_s_of(c.valid_all(), renames)
+
+
+def _step_s_of(valid: dict, renames=None):
+    """:func:`_decode_step_s` of the valid arguments (``c.valid_all()``), named as in the caller (see _names)."""
     name = _names(renames)
-    return _decode_step_s(*(c.valid(name[key]) for key in _DECODE))
+    return _decode_step_s(*[valid[name[key]] for key in _DECODE])
 
 
 # ----------------------------------------------------------------------------------------------
 # Decode throughput
 
 
+@float_fast_path
 def tokens_per_sec(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus=1, mfu=1.0, bw_eff=1.0,
                    kv_bytes_per_token=0, context_tokens=0, *, memory_gb=None):
     """Aggregate decode tokens/s of `batch` sequences on `gpus` GPUs (peak in TFLOP/s, bandwidth in TB/s) by the roofline model.
@@ -146,6 +160,7 @@ def tokens_per_sec(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, 
     return c.finish(c.valid("batch") / _valid_step_s(c))
 
 
+@float_fast_path
 def time_per_output_token_s(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus=1, mfu=1.0,
                             bw_eff=1.0, kv_bytes_per_token=0, context_tokens=0, *, memory_gb=None):
     """Seconds per decode step (time per output token each sequence sees) by the roofline model; same arguments as tokens_per_sec.
@@ -165,6 +180,7 @@ def time_per_output_token_s(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, 
     return c.finish(_valid_step_s(c))
 
 
+@float_fast_path
 def decode_mfu(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus=1, mfu=1.0, bw_eff=1.0,
                kv_bytes_per_token=0, context_tokens=0, *, memory_gb=None):
     """Fraction of peak FLOP/s that decoding uses at the roofline throughput: 2N tokens_per_sec / (gpus peak); same arguments as tokens_per_sec.
@@ -186,6 +202,7 @@ def decode_mfu(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus
     return c.finish(2.0 * n * rate / (gpu * peak * FLOPS_PER_TFLOPS))
 
 
+@float_fast_path
 def prefill_tokens_per_sec(params, peak_tflops, gpus=1, mfu=0.5):
     """Prompt (prefill) tokens/s on `gpus` GPUs of `peak_tflops` TFLOP/s at `mfu`: compute-bound, gpus peak mfu / (2N).
 
@@ -199,7 +216,7 @@ def prefill_tokens_per_sec(params, peak_tflops, gpus=1, mfu=0.5):
     >>> round(prefill_tokens_per_sec(7e9, 312))  # A100, MFU 0.5
     11143
     """
-    c = Checked(params=params, peak_tflops=peak_tflops, gpus=gpus, mfu=mfu)
+    c = FloatChecked(params=params, peak_tflops=peak_tflops, gpus=gpus, mfu=mfu)
     c.model_size("params")
     c.positive("peak_tflops")
     c.at_least_one("gpus")
@@ -211,6 +228,7 @@ def prefill_tokens_per_sec(params, peak_tflops, gpus=1, mfu=0.5):
 # Memory
 
 
+@float_fast_path
 def kv_bytes_per_token(layers, kv_heads, head_dim, bytes_per_value=2):
     """KV-cache bytes per token of context: 2 (K and V) x layers x kv_heads x head_dim x bytes_per_value.
 
@@ -226,14 +244,14 @@ def kv_bytes_per_token(layers, kv_heads, head_dim, bytes_per_value=2):
     >>> kv_bytes_per_token(80, 8, 128)   # Llama-2-70B (GQA, 8 KV heads)
     327680.0
     """
-    c = Checked(layers=layers, kv_heads=kv_heads, head_dim=head_dim, bytes_per_value=bytes_per_value)
+    c = FloatChecked(layers=layers, kv_heads=kv_heads, head_dim=head_dim, bytes_per_value=bytes_per_value)
     c.at_least_one("layers", "kv_heads", "head_dim")
     c.positive("bytes_per_value")
     return c.finish(2.0 * c.valid("layers") * c.valid("kv_heads") * c.valid("head_dim") * c.valid("bytes_per_value"))
 
 
 def _checked_memory(params, bytes_per_param, batch, context_tokens, kv_bytes_per_token, **more) -> Checked:
-    c = Checked(params=params, bytes_per_param=bytes_per_param, batch=batch, context_tokens=context_tokens,
+    c = FloatChecked(params=params, bytes_per_param=bytes_per_param, batch=batch, context_tokens=context_tokens,
                 kv_bytes_per_token=kv_bytes_per_token, **more)
     c.model_size("params")
     c.positive("bytes_per_param")
@@ -247,6 +265,7 @@ def _valid_memory_gb(c: Checked):
                              c.valid("context_tokens"), c.valid("kv_bytes_per_token"))
 
 
+@float_fast_path
 def memory_needed_gb(params, bytes_per_param=2, batch=1, context_tokens=0, kv_bytes_per_token=0):
     """GB (1e9 bytes) that the weights plus the KV cache of `batch` sequences of `context_tokens` tokens need.
 
@@ -264,6 +283,7 @@ def memory_needed_gb(params, bytes_per_param=2, batch=1, context_tokens=0, kv_by
     return c.finish(_valid_memory_gb(c))
 
 
+@float_fast_path
 def gpus_to_fit(params, memory_gb, bytes_per_param=2, batch=1, context_tokens=0, kv_bytes_per_token=0):
     """Fewest GPUs of `memory_gb` GB each that hold the weights plus the KV cache: ceil(memory_needed_gb / memory_gb).
 
@@ -281,6 +301,7 @@ def gpus_to_fit(params, memory_gb, bytes_per_param=2, batch=1, context_tokens=0,
     return c.finish(_gpus_to_fit(_valid_memory_gb(c), c.valid("memory_gb")))
 
 
+@float_fast_path
 def check_fits(params, memory_gb, gpus=1, bytes_per_param=2, batch=1, context_tokens=0, kv_bytes_per_token=0):
     """Fraction of gpus x memory_gb that weights plus KV cache use; a model that does not fit raises DoesNotFitError (NaN in arrays).
 
@@ -309,6 +330,7 @@ def check_fits(params, memory_gb, gpus=1, bytes_per_param=2, batch=1, context_to
 # Cost per million tokens
 
 
+@float_fast_path
 def cost_per_mtok(params, usd_per_hour, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus=1, mfu=1.0,
                   bw_eff=1.0, kv_bytes_per_token=0, context_tokens=0, *, memory_gb=None):
     """$ per million generated (output) tokens: usd_per_hour x gpus / (tokens_per_sec x 3600) x 1e6, with $ per GPU-hour.
@@ -330,6 +352,7 @@ def cost_per_mtok(params, usd_per_hour, peak_tflops, mem_bw_tbs, bytes_per_param
     return c.finish(c.valid("usd_per_hour") * c.valid("gpus") / (rate * SECONDS_PER_HOUR) * TOKENS_PER_MTOK)
 
 
+@float_fast_path
 def input_cost_per_mtok(params, usd_per_hour, peak_tflops, gpus=1, mfu=0.5):
     """$ per million prompt (input) tokens, processed by compute-bound prefill: usd_per_hour x gpus / (prefill tokens/s x 3600) x 1e6.
 
@@ -343,7 +366,7 @@ def input_cost_per_mtok(params, usd_per_hour, peak_tflops, gpus=1, mfu=0.5):
     >>> round(input_cost_per_mtok(7e9, 1.0, 312), 4)  # $/h 1.00, A100, MFU 0.5
     0.0249
     """
-    c = Checked(params=params, usd_per_hour=usd_per_hour, peak_tflops=peak_tflops, gpus=gpus, mfu=mfu)
+    c = FloatChecked(params=params, usd_per_hour=usd_per_hour, peak_tflops=peak_tflops, gpus=gpus, mfu=mfu)
     c.model_size("params")
     c.positive("usd_per_hour", "peak_tflops")
     c.at_least_one("gpus")
@@ -353,6 +376,7 @@ def input_cost_per_mtok(params, usd_per_hour, peak_tflops, gpus=1, mfu=0.5):
     return c.finish(c.valid("usd_per_hour") * gpu / (rate * SECONDS_PER_HOUR) * TOKENS_PER_MTOK)
 
 
+@float_fast_path
 def blended_cost_per_mtok(params, usd_per_hour, peak_tflops, mem_bw_tbs, input_tokens, output_tokens,
                           bytes_per_param=2, batch=1, gpus=1, mfu_prefill=0.5, mfu_decode=1.0, bw_eff=1.0,
                           kv_bytes_per_token=0, context_tokens=0, *, memory_gb=None):

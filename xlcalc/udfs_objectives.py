@@ -17,7 +17,7 @@ import xlwings as xw
 from . import _excel as xl
 from . import data_limits, hardware, objectives
 from ._checks import invalid_reasons
-from .udfs import CATEGORY, FIT, LOSS, _arguments
+from ._udf_arguments import CATEGORY, FIT, LOSS, _arguments
 from .udfs_serving import PRECISION, _first_errors, _hardware_arrays, _text_or_default
 
 __all__ = ["LIFETIME_OPT", "SERVING_LIFETIME_OPT", "EFFECTIVE_TOKENS"]

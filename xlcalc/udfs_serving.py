@@ -15,7 +15,7 @@ import xlwings as xw
 from . import _excel as xl
 from . import hardware, latency, model_shapes, slo
 from ._checks import format_value, invalid_reasons
-from .udfs import CATEGORY, _arguments
+from ._udf_arguments import CATEGORY, _arguments
 
 __all__ = ["MODEL_SHAPE", "KV_BYTES_PER_TOKEN", "TTFT", "TIME_PER_TOKEN", "MAX_BATCH", "COST_PER_MTOK_SLO"]
 
