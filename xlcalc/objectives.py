@@ -24,6 +24,7 @@ import dataclasses
 
 import numpy as np
 
+from . import _objective_kernels as _kernels
 from . import lifetime_costs as lc
 from ._checks import Checked, format_value
 from .errors import InvalidInputError
@@ -40,6 +41,7 @@ GRAMS_PER_KG = 1000.0
 _ROOFLINE_ONLY = ("infer_mem_bw_tbs", "infer_memory_gb", "bw_eff", "bytes_per_param", "kv_bytes_per_param",
                   "input_tokens_per_request", "output_tokens_per_request", "batch", "tpot_target_s", "headroom",
                   "max_gpus")
+_SOLVER = "fast"   # or "reference": the piece-by-piece Illinois solver the tests compare with
 TIE = 1e-12   # a larger replica must be cheaper by more than this (relative) to be chosen
 
 
@@ -307,13 +309,14 @@ def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
     new = np.zeros(c.shape, dtype=bool)
     new[solved] = failed
     where = np.flatnonzero(failed)
-    texts = np.full(c.shape, "", dtype=object)
-    texts[np.nonzero(new)] = [
+    texts = np.full(new.size, "", dtype=object)   # flat, so that one scenario (a 0-d shape) works too
+    texts[np.flatnonzero(new)] = [
         f"no model reaching loss = {format_value(v['loss'][i])} can be served on up to "
         f"{format_value(v['max_gpus'][i])} GPUs: the largest that holds one sequence and meets the target at "
         f"batch 1 has {format_value(largest[i])} params, and the loss needs more than {format_value(smallest[i])}"
         f"{' with these unique tokens' if np.isfinite(v['unique_tokens'][i]) else ''}; raise max_gpus or "
         "infer_memory_gb, relax tpot_target_s, or aim for a higher loss" for i in where]
+    texts = texts.reshape(new.shape)
     c.mark(new, lambda index: texts[index])
 
 
@@ -339,33 +342,9 @@ def _optimum(f, v, w_t, w_i):
         x = np.log(d)
         gpus = np.full(size, np.nan)
     p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, serving=lc.serving_numbers(v))
-    asymptote, cap = lc.x_bounds(f, c, unique)
     every = np.arange(size)
     if not closed_form:
-        best_x, best_value, best_g = np.full(size, np.nan), np.full(size, np.inf), np.full(size, np.nan)
-        counts = lc.gpu_counts(float(np.max(v["max_gpus"]))) if roof.any() else [1]
-        for g in counts:
-            if roof.any():
-                q = p["serving"]["q"]
-                lo = np.maximum(lc.x_of_params(f, c, g * q), asymptote)
-                lo_open = lo <= asymptote
-                usable = (g <= v["max_gpus"]) & (lo < cap) & np.isfinite(lo)
-            else:
-                lo, lo_open = asymptote, np.ones(size, dtype=bool)
-                usable = lo < cap
-            hi, hi_open = cap, np.ones(size, dtype=bool)
-            rows = every[usable]
-            if not rows.size:
-                continue
-            xg = lc.minimise_piece(p, float(g), rows, lo[rows], hi[rows], lo_open[rows], hi_open[rows])
-            value = lc.objective_at(p, xg, float(g), rows)[0]
-            # ties (the batch cap binds on either count) go to the fewer GPUs
-            better = np.isfinite(value) & (value < best_value[rows] * (1.0 - TIE))
-            best_x[rows[better]] = xg[better]
-            best_value[rows[better]] = value[better]
-            best_g[rows[better]] = g
-        x = best_x
-        gpus = np.where(roof, best_g, np.nan)
+        x, gpus = (_pieces_reference if _SOLVER == "reference" else _pieces)(f, p, v, size)
     g_used = np.where(np.isnan(gpus), 1.0, gpus)
     value, _, n, d, value_psi, code, batch = lc.objective_at(p, np.where(np.isfinite(x), x, 0.0), g_used, every)
     bad = ~np.isfinite(x)
@@ -381,6 +360,62 @@ def _optimum(f, v, w_t, w_i):
     hours_i = (2.0 * n * v["input_tokens"] / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_prefill"])
                + v["output_tokens"] * value_psi) / SECONDS_PER_HOUR
     return n, d, value, x, gpus, batch, code, hours_t, hours_i
+
+
+def _pieces(f, p, v, size):
+    """(x, gpus) of the minimum by :mod:`xlcalc._objective_kernels`: one solve on the largest replica allowed
+    (no fewer GPUs is cheaper anywhere), then the fewest GPUs with the same value there (the reference's tie rule)."""
+    roof = v["roofline"]
+    if not roof.any():
+        return _kernels.minimum(f, p, 1.0), np.full(size, np.nan)
+    top = np.exp2(np.floor(np.log2(v["max_gpus"])))
+    x = _kernels.minimum(f, p, top)
+    every = np.arange(size)
+    finite = np.isfinite(x)
+    at = np.where(finite, x, 0.0)
+    best = lc.objective_at(p, at, top, every)[0]
+    gpus = np.where(finite, top, np.nan)
+    chosen = ~finite
+    for g in lc.gpu_counts(float(np.max(top)))[:-1]:
+        fits = ~chosen & (g < top) & (at >= lc.x_of_params(f, p["c"], g * p["serving"]["q"]))
+        rows = every[fits]
+        if not rows.size:
+            continue
+        value = lc.objective_at(p, at[rows], float(g), rows)[0]
+        same = value <= best[rows] * (1.0 + TIE)
+        gpus[rows[same]] = g
+        chosen[rows[same]] = True
+    return x, gpus
+
+
+def _pieces_reference(f, p, v, size):
+    """(x, gpus) of the minimum by the reference: every GPU-count piece solved by lifetime_costs.minimise_piece."""
+    roof = v["roofline"]
+    c, every = p["c"], np.arange(size)
+    asymptote, cap = lc.x_bounds(f, c, p["unique"])
+    best_x, best_value, best_g = np.full(size, np.nan), np.full(size, np.inf), np.full(size, np.nan)
+    counts = lc.gpu_counts(float(np.max(v["max_gpus"]))) if roof.any() else [1]
+    for g in counts:
+        if roof.any():
+            q = p["serving"]["q"]
+            lo = np.maximum(lc.x_of_params(f, c, g * q), asymptote)
+            lo_open = lo <= asymptote
+            usable = (g <= v["max_gpus"]) & (lo < cap) & np.isfinite(lo)
+        else:
+            lo, lo_open = asymptote, np.ones(size, dtype=bool)
+            usable = lo < cap
+        hi, hi_open = cap, np.ones(size, dtype=bool)
+        rows = every[usable]
+        if not rows.size:
+            continue
+        xg = lc.minimise_piece(p, float(g), rows, lo[rows], hi[rows], lo_open[rows], hi_open[rows])
+        value = lc.objective_at(p, xg, float(g), rows)[0]
+        # ties (the batch cap binds on either count) go to the fewer GPUs
+        better = np.isfinite(value) & (value < best_value[rows] * (1.0 - TIE))
+        best_x[rows[better]] = xg[better]
+        best_value[rows[better]] = value[better]
+        best_g[rows[better]] = g
+    return best_x, np.where(roof, best_g, np.nan)
 
 
 __all__ = ["OBJECTIVES", "SERVING", "LifetimeOptimum", "Reference", "lifetime_optimal"]
