@@ -4,24 +4,25 @@ import numpy as np
 import pytest
 
 import xlcalc
-from xlcalc import objectives
+from xlcalc import _objective_solve
 from xlcalc.objectives import lifetime_optimal
 
 from test_objectives import _scenarios
 
 
 def _solve(monkeypatch, solver, arrays, objective, mode):
-    monkeypatch.setattr(objectives, "_SOLVER", solver)
+    monkeypatch.setattr(_objective_solve, "SOLVER", solver)
     with xlcalc.invalid_reasons() as reasons:
         out = lifetime_optimal(**arrays, objective=objective, serving=mode)
     return out, list(reasons.reasons)
 
 
 def _same_minimum(fast, reference):
-    """Never above the reference by more than rounding, below it by at most 1e-11 (where the root sits at a
-    kink of F' the reference's bisection stops a little short of it; the fast solver lands on the kink)."""
+    """Never above the reference by more than rounding (at a kink F is not flat, so an x an ulp away moves
+    F by ~1e-13), below it by at most 1e-11 (where the root sits at a kink of F' the reference's bisection
+    stops a little short of it; the fast solver lands on the kink)."""
     excess = fast / reference - 1.0
-    assert excess.max() <= 1e-13 and excess.min() >= -1e-11, (excess.max(), excess.min())
+    assert excess.max() <= 1e-12 and excess.min() >= -1e-11, (excess.max(), excess.min())
     assert np.mean(np.abs(excess) <= 1e-12) > 0.995
 
 

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data_limits import R_D_STAR, _log_tokens_of_effective
+from ._lifetime_kernels import optimal_log_tokens
+from .data_limits import R_D_STAR
+from .laws import _chinchilla_for_loss
 from .lifetime_costs import x_bounds, x_of_params
 
 CHUNK = 16384
@@ -102,8 +104,10 @@ def _psi_slopes(k, n, branch):
     if not k["roof"]:
         return 2.0 / k["peak"], 0.0
     u, du, ddu = _u_terms(k, n)
-    j = np.maximum(branch - 1, 0)
-    uj, duj, dduj = np.choose(j, u), np.choose(j, du), np.choose(j, ddu)
+    uj, duj, dduj = u[0], du[0], ddu[0]
+    for j in (1, 2, 3):   # np.where is several times faster than np.choose on a list of arrays
+        on = branch == j + 1
+        uj, duj, dduj = np.where(on, u[j], uj), np.where(on, du[j], duj), np.where(on, ddu[j], dduj)
     b = k["b"]
     memory_bound = branch > 0
     first = np.where(memory_bound, (b * uj + b * n * duj + k["ctx"] * k["kv"]) / k["bw"], 2.0 / k["peak"])
@@ -123,9 +127,14 @@ def _slopes(f, k, x, branch=None, second=True):
         rest = k["c"] - y
         n = (f.A / rest) ** (1.0 / f.alpha)
         l = -(f.beta / f.alpha) * y / rest
-        if k["capped"]:
-            log_d, d = _log_tokens_of_effective(x, k["unique"])
-            tokens = np.exp(log_d)
+        if k["capped"]:   # data_limits._log_tokens_of_effective, with D'/U and D/U kept for F'' below
+            effective = np.exp(x)
+            ratio = effective / k["unique"]
+            repeated = ratio > 1.0
+            z = np.where(repeated, np.minimum((ratio - 1.0) / R_D_STAR, 1.0), 0.0)
+            epochs = 1.0 - R_D_STAR * np.log1p(-z)                          # D/U when repeated
+            tokens = np.where(repeated, k["unique"] * epochs, effective)
+            d = np.where(repeated, ratio / (epochs * (1.0 - z)), 1.0)
         else:
             tokens, d = np.exp(x), 1.0
         if branch is None:
@@ -140,16 +149,21 @@ def _slopes(f, k, x, branch=None, second=True):
             return slope, None
         dl = (f.beta * f.beta / f.alpha) * y * k["c"] / (rest * rest)
         if k["capped"]:
-            ratio = np.exp(x) / k["unique"]
-            z = np.minimum((ratio - 1.0) / R_D_STAR, 1.0)
-            dd = np.where(ratio > 1.0, d * (1.0 - d + ratio / (R_D_STAR * (1.0 - z))), 0.0)
+            dd = np.where(repeated, d * (1.0 - d + ratio / (R_D_STAR * (1.0 - z))), 0.0)
         else:
             dd = 0.0
         d_gain = train * ((l + d) ** 2 + dl + dd)
         d_loss = -(n * (dl + l * l) * serve + k["a_out"] * ddpsi * (l * n) ** 2)
         logs = (gain > 0) & (loss > 0)
-        step = np.where(logs, -(np.log(gain) - np.log(loss)) / (d_gain / gain - d_loss / loss),
-                        -slope / (d_gain - d_loss))
+        g_value = np.log(gain) - np.log(loss)
+        g_slope = d_gain / gain - d_loss / loss
+        step = np.where(logs, -g_value / g_slope, -slope / (d_gain - d_loss))
+        if k["capped"]:
+            # Past D' = U, G is nearly linear in the epochs w = D/U (ln D' saturates): Newton's step in w,
+            # w' = w - G (D'/U) / (G' (1 - z)), mapped back to x = ln D'(w')
+            w = epochs - g_value * ratio / (g_slope * (1.0 - z))
+            ratio_new = np.where(w > 1.0, 1.0 + R_D_STAR * (-np.expm1(-(w - 1.0) / R_D_STAR)), w)
+            step = np.where(logs & (ratio > 1.0) & (z < 1.0), np.log(k["unique"]) + np.log(ratio_new) - x, step)
     return slope, step
 
 
@@ -202,28 +216,27 @@ def _bracket(f, k, lo, hi, lo_open, hi_open):
     return a, b, a_known, b_known, found
 
 
-def _walk(f, k, branch, a, b, a_known, b_known):
-    """Close the open ends of [a, b]: halve towards the asymptote or the cap, or step out to +inf by doubling
-    strides, until F' has the sign that makes the end a bracket end."""
+def _walk(f, k, branch, a, b):
+    """Close an open end at +inf (no data cap): step out from a by doubling strides until F' > 0.
+
+    A finite open end (the asymptote, where F' -> -inf, or the data cap, where F' -> +inf) is a bracket
+    end as it is: the Newton iteration never evaluates F' there."""
     stride = np.ones(a.shape)
     for _ in range(MAX_STEPS):
-        todo = np.flatnonzero(~(a_known & b_known))
+        todo = np.flatnonzero(np.isinf(b))
         if not todo.size:
             return a, b
-        aa, bb = a[todo], b[todo]
-        x = np.where(np.isfinite(bb), 0.5 * (aa + bb), aa + stride[todo])
+        x = a[todo] + stride[todo]
         stride[todo] *= 2.0
         slope, _ = _slopes(f, _take(k, todo), x, branch[todo], second=False)
-        neg, pos, zero = slope < 0, slope > 0, slope == 0
-        a[todo[neg]], a_known[todo[neg]] = x[neg], True
-        b[todo[pos]], b_known[todo[pos]] = x[pos], True
-        a[todo[zero]] = b[todo[zero]] = x[zero]
-        a_known[todo[zero]] = b_known[todo[zero]] = True
-    return a, np.where(a_known & b_known, b, np.nan)
+        neg, pos = slope < 0, slope >= 0
+        a[todo[neg]] = x[neg]
+        b[todo[pos]] = x[pos]
+    return a, np.where(np.isinf(b), np.nan, b)
 
 
-def minimise(f, p, rows, lo, hi, lo_open, hi_open, g):
-    """Argmin of F_g on [lo, hi] for the scenarios ``rows`` (a slice of at most CHUNK); NaN where lo >= hi."""
+def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
+    """Argmin of F_g on [lo, hi] for the scenarios ``rows`` (at most CHUNK indices); NaN where lo >= hi."""
     k = _chunk_constants(f, p, rows, g)
     x = np.full(lo.shape, np.nan)
     usable = np.flatnonzero(np.isfinite(lo) & (lo < hi))
@@ -231,20 +244,24 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g):
         return x
     k = _take(k, usable)
     lo, hi, lo_open, hi_open = lo[usable], hi[usable], lo_open[usable], hi_open[usable]
+    start = None if start is None else start[usable]
     a, b, a_known, b_known, found = _bracket(f, k, lo, hi, lo_open, hi_open)
     # the branch inside (a, b): at its middle, or one past a finite a towards an open infinite end
     middle = np.where(np.isfinite(b), 0.5 * (a + b), a + 1.0)
     y = f.B * np.exp(-f.beta * middle)
     with np.errstate(invalid="ignore"):
         branch = _branch(k, (f.A / (k["c"] - y)) ** (1.0 / f.alpha))
-    a, b = _walk(f, k, branch, a, b, a_known, b_known)
-    out = _newton(f, k, branch, a, b, lo, hi, lo_open, hi_open)
+    a, b = _walk(f, k, branch, a, b)
+    out = _newton(f, k, branch, a, b, start)
     x[usable] = np.where(np.isnan(found), out, found)
     return x
 
 
-def _newton(f, k, branch, a, b, lo, hi, lo_open, hi_open):
-    """Root of the branch's F' in [a, b] by Newton safeguarded with bisection, or an end where F' points out."""
+def _newton(f, k, branch, a, b, start=None):
+    """Root of the branch's F' in [a, b] by Newton safeguarded with bisection, or an end where F' points out.
+
+    At an open end (the asymptote, the cap) F' is NaN or has the sign that points inwards, so the end
+    tests below never pick one. The iteration starts at ``start`` where that lies inside (a, b), else midway."""
     x = np.full(a.shape, np.nan)
     slope_a, _ = _slopes(f, k, a, branch, second=False)
     slope_b, _ = _slopes(f, k, b, branch, second=False)
@@ -258,7 +275,11 @@ def _newton(f, k, branch, a, b, lo, hi, lo_open, hi_open):
     k = _take(k, todo)
     br, a, b = branch[todo], a[todo], b[todo]
     guess = 0.5 * (a + b)
+    if start is not None:
+        start = start[todo]
+        guess = np.where((start > a) & (start < b), start, guess)
     last = b - a
+    live = np.ones(a.size, dtype=bool)
     for _ in range(MAX_STEPS):
         slope, step = _slopes(f, k, guess, br)
         low = slope < 0
@@ -271,13 +292,33 @@ def _newton(f, k, branch, a, b, lo, hi, lo_open, hi_open):
         bisect = ~((nxt > a) & (nxt < b)) | (np.abs(2.0 * step) > np.abs(last))
         nxt = np.where(bisect, 0.5 * (a + b), nxt)
         last = np.where(bisect, b - a, step)
-        x[todo[stop]] = np.where(slope[stop] == 0, guess[stop], np.clip(guess[stop] + step[stop], a[stop], b[stop]))
-        keep = ~stop
-        if not keep.any():
+        done = stop & live
+        x[todo[done]] = np.where(slope[done] == 0, guess[done], np.clip(guess[done] + step[done], a[done], b[done]))
+        live &= ~stop
+        guess = nxt
+        if not live.any():
             return x
-        todo, br, a, b, guess, last = todo[keep], br[keep], a[keep], b[keep], nxt[keep], last[keep]
-        k = _take(k, keep)
+        if live.sum() < 0.5 * live.size:   # drop the finished rows only when they are many: a copy costs a step
+            keep = live
+            todo, br, a, b, guess, last, live = (t[keep] for t in (todo, br, a, b, guess, last, live))
+            k = _take(k, keep)
     return x   # rows never converged stay NaN (not reached for valid inputs)
+
+
+def paper_log_tokens(f, loss, s):
+    """x = ln D minimising N (D + s), the fixed-MFU optimum without a data cap, by xlcalc.compute_optimal's kernel.
+
+    It gets inference_tokens / 3 = (3 s) / 3 there, so the digits are those of compute_optimal(loss, 3 s);
+    as there, a model or Chinchilla reference of under one parameter or token is no answer (NaN)."""
+    x = np.empty(loss.size)
+    for start in range(0, loss.size, CHUNK):
+        part = slice(start, start + CHUNK)
+        x[part] = optimal_log_tokens(f, loss[part], np.divide(3.0 * s[part], 3.0))
+    with np.errstate(invalid="ignore", over="ignore"):
+        params = np.power(f.A / (loss - f.E - f.B * np.exp(-f.beta * x)), 1.0 / f.alpha)
+        ch_params, ch_tokens = _chinchilla_for_loss(f, loss)
+        tiny = (params < 1.0) | (x < 0.0) | (ch_params < 1.0) | (ch_tokens < 1.0)
+    return np.where(tiny, np.nan, x)
 
 
 def bounds(f, p, g):
@@ -289,13 +330,15 @@ def bounds(f, p, g):
     return asymptote, cap, np.ones(cap.shape, dtype=bool), np.ones(cap.shape, dtype=bool)
 
 
-def minimum(f, p, g):
-    """Argmin x over the whole curve on g GPUs per replica (arrays over all scenarios), chunk by chunk."""
+def minimum(f, p, g, rows=None, start=None):
+    """Argmin x over the whole curve on g GPUs per replica for the scenarios ``rows`` (all: None), chunk by chunk."""
     lo, hi, lo_open, hi_open = bounds(f, p, g)
-    size = lo.size
-    x = np.empty(size)
-    g = np.broadcast_to(g, (size,))
-    for start in range(0, size, CHUNK):
-        rows = slice(start, min(start + CHUNK, size))
-        x[rows] = minimise(f, p, rows, lo[rows], hi[rows], lo_open[rows], hi_open[rows], g[rows])
+    rows = np.arange(lo.size) if rows is None else rows
+    g = np.broadcast_to(g, lo.shape)
+    x = np.empty(rows.size)
+    for first in range(0, rows.size, CHUNK):
+        part = slice(first, first + CHUNK)
+        i = rows[part]
+        x[part] = minimise(f, p, i, lo[i], hi[i], lo_open[i], hi_open[i], g[i],
+                           None if start is None else start[part])
     return x
