@@ -1,11 +1,15 @@
 """Lifetime optima per second under usd, kWh and CO2, with fixed-MFU or roofline serving and a unique-data cap.
 
-Run: python benchmarks/objectives.py [--scenarios 1000000] [--repeats 3]
+Run: PYTHONPATH=. python3 benchmarks/objectives.py [--scenarios 1000000] [--repeats 3] [--reference 20000]
 
 Each case is one vectorised call of :func:`xlcalc.lifetime_optimal` over the same random scenarios; the
-baseline is today's :func:`xlcalc.compute_optimal` on the same losses, timed in the same run with the
-same number of repeats. Rates and the ratio to the baseline are printed from the minimum and the median
-time. Single-threaded BLAS is forced so the figures are for one core.
+baseline is :func:`xlcalc.compute_optimal` on the same losses, timed in the same run with the same number of
+repeats. Times are CPU seconds of this process (the machine is shared); rates and the ratio to the baseline
+are printed from the minimum and the median. Single-threaded BLAS is forced so the figures are for one core.
+The reference solver (every GPU-count piece by bracket walks and Illinois steps, which the fast one is
+tested against) is timed on the first ``--reference`` scenarios, with the same repeats. Peak memory is the
+largest traced allocation (tracemalloc: numpy's arrays) of one call above its inputs, per scenario: the
+outputs are 20 float arrays (160 bytes a scenario), the rest is the solver's working memory.
 """
 
 from __future__ import annotations
@@ -13,32 +17,24 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
+import sys
+import tracemalloc
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
 import xlcalc  # noqa: E402
+from xlcalc import _objective_solve  # noqa: E402
+from _timing import cpu_name, cpu_times  # noqa: E402
+
+OUTPUTS_PER_SCENARIO = 20   # floats in a LifetimeOptimum
 
 
-def _times(call, repeats):
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - start)
-    return min(out), statistics.median(out)
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
-    n = args.scenarios
-    rng = np.random.default_rng(2024)
+def _scenarios(n, seed=2024):
+    rng = np.random.default_rng(seed)
     sizes = 10 ** rng.uniform(8, 12, n)
     losses = xlcalc.loss(sizes, xlcalc.chinchilla_tokens(sizes))
     inputs, outputs = 10 ** rng.uniform(8, 15, n), 10 ** rng.uniform(8, 15, n)
@@ -46,26 +42,81 @@ def main(argv=None) -> None:
                     train_tdp_w=700.0, infer_tdp_w=700.0, train_pue=1.2, infer_pue=1.2,
                     train_g_per_kwh=400.0, infer_g_per_kwh=rng.uniform(20, 600, n), mfu_decode=0.05)
     roofline = dict(serving="roofline", infer_mem_bw_tbs=3.35, infer_memory_gb=80.0, batch=64.0, mfu_decode=0.5,
-                    kv_bytes_per_param=1.6e-5, input_tokens_per_request=1000.0, output_tokens_per_request=250.0,
-                    tpot_target_s=0.03)
-    tokens_needed = xlcalc.chinchilla_tokens(sizes)
+                    kv_bytes_per_param=1.6e-5, input_tokens_per_request=1000.0, output_tokens_per_request=250.0)
+    latency = dict(roofline, tpot_target_s=0.03)
+    cap = xlcalc.chinchilla_tokens(sizes) / 4
     cases = [
         ("usd, fixed MFU", dict(objective="usd")),
         ("kwh, fixed MFU", dict(objective="kwh")),
         ("co2, fixed MFU", dict(objective="co2")),
-        ("usd, fixed MFU, unique-data cap", dict(objective="usd", unique_tokens=tokens_needed / 4)),
-        ("usd, roofline + latency target", dict(objective="usd", **roofline)),
-        ("co2, roofline + cap", dict(objective="co2", unique_tokens=tokens_needed / 4, **roofline)),
+        ("usd, fixed MFU, unique-data cap", dict(objective="usd", unique_tokens=cap)),
+        ("usd, roofline, batch 64", dict(objective="usd", **roofline)),
+        ("usd, roofline + latency target", dict(objective="usd", **latency)),
+        ("co2, roofline + latency + cap", dict(objective="co2", unique_tokens=cap, **latency)),
     ]
-    base_min, base_median = _times(lambda: xlcalc.compute_optimal(losses, inputs + outputs), args.repeats)
-    print(f"{n:,} scenarios, {args.repeats} repeats; rates from the min (median) time, ratio = time / compute_optimal's")
-    print(f"{'compute_optimal (baseline)':36s} {n / base_min:12,.0f}/s ({n / base_median:,.0f}/s)  1.0x")
-    for label, extra in cases:
+    return losses, inputs, outputs, [(label, dict(hardware, **extra)) for label, extra in cases]
+
+
+def _head(kwargs, count):
+    return {name: (value[:count] if isinstance(value, np.ndarray) else value) for name, value in kwargs.items()}
+
+
+def _peak_bytes_per_scenario(call, n):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    call()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak / n
+
+
+def _rate(label, n, times, base, extra=""):
+    t_min, t_med = min(times), statistics.median(times)
+    ratio = f"{t_min / min(base):5.1f}x ({t_med / statistics.median(base):.1f}x)" if base else "  1.0x"
+    print(f"{label:38s} {n / t_min:11,.0f}/s ({n / t_med:,.0f}/s)  {ratio}{extra}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--reference", type=int, default=20_000, help="scenarios for the reference solver (0: skip)")
+    args = parser.parse_args(argv)
+    n, repeats = args.scenarios, args.repeats
+    losses, inputs, outputs, cases = _scenarios(n)
+    print(f"CPU: {cpu_name()}; {n:,} scenarios in one call, {repeats} repeats, CPU time of one core")
+    print("rate from the min (median) time; ratio = time / compute_optimal's time on the same losses")
+    base = cpu_times(repeats, lambda: xlcalc.compute_optimal(losses, inputs + outputs))
+    peak = _peak_bytes_per_scenario(lambda: xlcalc.compute_optimal(losses, inputs + outputs), n)
+    _rate("compute_optimal (baseline)", n, base, None, f"   peak {peak:.0f} B/scenario")
+    reference = []
+    for label, kwargs in cases:
         with xlcalc.invalid_reasons():
-            kwargs = dict(hardware, **extra)
-            t_min, t_median = _times(lambda: xlcalc.lifetime_optimal(losses, inputs, outputs, **kwargs), args.repeats)
-        print(f"{label:36s} {n / t_min:12,.0f}/s ({n / t_median:,.0f}/s)  "
-              f"{t_min / base_min:.1f}x ({t_median / base_median:.1f}x)")
+            call = lambda: xlcalc.lifetime_optimal(losses, inputs, outputs, **kwargs)  # noqa: E731
+            times = cpu_times(repeats, call)
+            peak = _peak_bytes_per_scenario(call, n)
+        _rate(label, n, times, base, f"   peak {peak:.0f} B/scenario ({OUTPUTS_PER_SCENARIO * 8} of them outputs)")
+        fixed_uncapped = "fixed MFU" in label and "cap" not in label   # closed form in both solvers
+        if args.reference and not fixed_uncapped:
+            m = min(args.reference, n)
+            head = _head(kwargs, m)
+            _objective_solve.SOLVER = "reference"
+            try:
+                with xlcalc.invalid_reasons():
+                    slow = cpu_times(repeats, lambda: xlcalc.lifetime_optimal(losses[:m], inputs[:m], outputs[:m],
+                                                                               **head))
+            finally:
+                _objective_solve.SOLVER = "fast"
+            with xlcalc.invalid_reasons():
+                fast = cpu_times(repeats, lambda: xlcalc.lifetime_optimal(losses[:m], inputs[:m], outputs[:m], **head))
+            reference.append((label, m, slow, fast))
+    if reference:
+        print("\nthe reference solver (every GPU-count piece, walks + Illinois) against the fast one, same scenarios")
+        for label, m, slow, fast in reference:
+            print(f"{label:38s} reference {m / min(slow):9,.0f}/s, fast {m / min(fast):9,.0f}/s: "
+                  f"fast is {min(slow) / min(fast):.1f}x faster ({statistics.median(slow) / statistics.median(fast):.1f}x "
+                  "median)")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,10 @@ Why the minimum is exact: ln N is convex in x, ln D is convex in x (d grows with
 convex and increasing in N where it is finite, so with g fixed F_g is convex in x on N <= q g. There are at
 most 1 + log2(max_gpus) such pieces; on each the minimum is its end N = q g or the root of the nondecreasing
 F_g', found by a bracketed Illinois (regula falsi) iteration with bisection safeguards to 4e-15 in x; the
-pieces are then compared (min over g of min over N of F_g = min over N of the cheapest g). No grid is searched. For a plain-formula sheet: compute q and the piece ends x(q g) = -ln((c - A/(q g)^alpha)/B)/beta
+pieces are then compared (min over g of min over N of F_g = min over N of the cheapest g). No grid is searched.
+This piece-by-piece solver is the reference; :mod:`xlcalc._objective_kernels` finds the same minimum faster
+(one piece, the kinks in closed form, Newton steps with the analytic F'') and is what
+:func:`xlcalc.lifetime_optimal` runs. For a plain-formula sheet: compute q and the piece ends x(q g) = -ln((c - A/(q g)^alpha)/B)/beta
 for g = 1, 2, 4, 8, iterate x <- x - F'(x) / F''(x) (or bisection on the sign of F') inside each piece with
 the formulas above, evaluate F at each piece's solution and take the smallest.
 """
@@ -68,6 +71,8 @@ def curve_point(f, c, x, unique):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         n = (f.A / rest) ** (1.0 / f.alpha)
         slope_n = -(f.beta / f.alpha) * y / rest
+    if not np.isfinite(unique).any():   # no data cap: D = D'
+        return n, np.exp(x), slope_n, 1.0
     log_d, slope_d = _log_tokens_of_effective(x, unique)
     return n, np.exp(log_d), slope_n, slope_d
 

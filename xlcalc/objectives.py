@@ -29,8 +29,8 @@ from ._checks import Checked, format_value
 from .errors import InvalidInputError
 from .data_limits import R_D_STAR
 from .laws import DEFAULT_FIT, _check_loss_above_floor, chinchilla_for_loss, get_fit
-from .lifetime import compute_optimal
 from .model_shapes import shape_arrays
+from ._objective_solve import optimum as _optimum
 from .units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
 
 OBJECTIVES = ("usd", "kwh", "co2", "flops")
@@ -40,7 +40,6 @@ GRAMS_PER_KG = 1000.0
 _ROOFLINE_ONLY = ("infer_mem_bw_tbs", "infer_memory_gb", "bw_eff", "bytes_per_param", "kv_bytes_per_param",
                   "input_tokens_per_request", "output_tokens_per_request", "batch", "tpot_target_s", "headroom",
                   "max_gpus")
-TIE = 1e-12   # a larger replica must be cheaper by more than this (relative) to be chosen
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,9 +152,19 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
         raise _bad("objective", objective, "'flops' counts 6ND + 2N per token, which needs serving='fixed_mfu'")
     _check(c, f, key, mode == "roofline")
     skip = () if mode == "roofline" else _ROOFLINE_ONLY
-    v = {name: np.atleast_1d(c.valid(name)) for name in c.values if name not in skip}  # the solver indexes scenarios
+    v = {name: _valid_flat(c, name) for name in c.values if name not in skip}  # the solver indexes scenarios
     v["roofline"] = np.full(v["loss"].shape, mode == "roofline")
     return _solve_all(c, f, key, v)
+
+
+def _valid_flat(c: Checked, name):
+    """The valid elements of an argument, flat; a single value given for an array call stays one value (a
+    read-only broadcast view: no copy per scenario, which for some 30 arguments was 240 bytes a scenario)."""
+    if not c.scalar:
+        value = c.values[name]
+        if value.ndim and not any(value.strides):
+            return np.broadcast_to(value[(0,) * value.ndim], (int(value.size - np.count_nonzero(c.bad)),))
+    return np.atleast_1d(c.valid(name))
 
 
 def _bad(name, value, allowed):
@@ -307,13 +316,14 @@ def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
     new = np.zeros(c.shape, dtype=bool)
     new[solved] = failed
     where = np.flatnonzero(failed)
-    texts = np.full(c.shape, "", dtype=object)
-    texts[np.nonzero(new)] = [
+    texts = np.full(new.size, "", dtype=object)   # flat, so that one scenario (a 0-d shape) works too
+    texts[np.flatnonzero(new)] = [
         f"no model reaching loss = {format_value(v['loss'][i])} can be served on up to "
         f"{format_value(v['max_gpus'][i])} GPUs: the largest that holds one sequence and meets the target at "
         f"batch 1 has {format_value(largest[i])} params, and the loss needs more than {format_value(smallest[i])}"
         f"{' with these unique tokens' if np.isfinite(v['unique_tokens'][i]) else ''}; raise max_gpus or "
         "infer_memory_gb, relax tpot_target_s, or aim for a higher loss" for i in where]
+    texts = texts.reshape(new.shape)
     c.mark(new, lambda index: texts[index])
 
 
@@ -321,66 +331,6 @@ def _nan_where(value, mask):
     if np.ndim(value) == 0:
         return float("nan") if bool(np.asarray(mask).any()) else value
     return np.where(mask, np.nan, value)
-
-
-def _optimum(f, v, w_t, w_i):
-    """(N, D, F, x, gpus, batch, binding, train GPU-hours, inference GPU-hours) of the minimum, flat arrays."""
-    a_t, a_in, a_out = lc.objective_weights(v, w_t, w_i)
-    c = v["loss"] - f.E
-    unique = v["unique_tokens"]
-    roof = v["roofline"]
-    size = c.size
-    closed_form = not roof.any() and not np.isfinite(unique).any()
-    if closed_form:
-        # The paper's form N (D + s): xlcalc.compute_optimal solves it (s = T / 3 there).
-        s = (a_in + a_out * 2.0 / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_decode"])) / a_t
-        opt = compute_optimal(v["loss"], 3.0 * s, fit=f)
-        n, d = np.atleast_1d(opt.params), np.atleast_1d(opt.tokens)
-        x = np.log(d)
-        gpus = np.full(size, np.nan)
-    p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, serving=lc.serving_numbers(v))
-    asymptote, cap = lc.x_bounds(f, c, unique)
-    every = np.arange(size)
-    if not closed_form:
-        best_x, best_value, best_g = np.full(size, np.nan), np.full(size, np.inf), np.full(size, np.nan)
-        counts = lc.gpu_counts(float(np.max(v["max_gpus"]))) if roof.any() else [1]
-        for g in counts:
-            if roof.any():
-                q = p["serving"]["q"]
-                lo = np.maximum(lc.x_of_params(f, c, g * q), asymptote)
-                lo_open = lo <= asymptote
-                usable = (g <= v["max_gpus"]) & (lo < cap) & np.isfinite(lo)
-            else:
-                lo, lo_open = asymptote, np.ones(size, dtype=bool)
-                usable = lo < cap
-            hi, hi_open = cap, np.ones(size, dtype=bool)
-            rows = every[usable]
-            if not rows.size:
-                continue
-            xg = lc.minimise_piece(p, float(g), rows, lo[rows], hi[rows], lo_open[rows], hi_open[rows])
-            value = lc.objective_at(p, xg, float(g), rows)[0]
-            # ties (the batch cap binds on either count) go to the fewer GPUs
-            better = np.isfinite(value) & (value < best_value[rows] * (1.0 - TIE))
-            best_x[rows[better]] = xg[better]
-            best_value[rows[better]] = value[better]
-            best_g[rows[better]] = g
-        x = best_x
-        gpus = np.where(roof, best_g, np.nan)
-    g_used = np.where(np.isnan(gpus), 1.0, gpus)
-    value, _, n, d, value_psi, code, batch = lc.objective_at(p, np.where(np.isfinite(x), x, 0.0), g_used, every)
-    bad = ~np.isfinite(x)
-    value = np.where(bad, np.inf, value)
-    if roof.any():
-        # At the end N = q g of its piece the optimum is held back by what sets q: memory or the latency target.
-        sv = p["serving"]
-        end = lc.x_of_params(f, c, g_used * sv["q"])
-        at_end = roof & (np.abs(x - end) <= 1e-12 * np.maximum(1.0, np.abs(x)))
-        memory_sets_q = sv["q"] >= sv["mem"] / (sv["b"] + sv["seq"] * sv["k"]) * (1 - 1e-15)
-        code = np.where(at_end, np.where(memory_sets_q, 3, 4), code)
-    hours_t = 6.0 * n * d / (SECONDS_PER_HOUR * v["train_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_train"])
-    hours_i = (2.0 * n * v["input_tokens"] / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_prefill"])
-               + v["output_tokens"] * value_psi) / SECONDS_PER_HOUR
-    return n, d, value, x, gpus, batch, code, hours_t, hours_i
 
 
 __all__ = ["OBJECTIVES", "SERVING", "LifetimeOptimum", "Reference", "lifetime_optimal"]

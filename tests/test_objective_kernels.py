@@ -1,0 +1,53 @@
+"""The fast solver of the lifetime optima (xlcalc._objective_kernels) against the reference piece-by-piece solver."""
+
+import numpy as np
+import pytest
+
+import xlcalc
+from xlcalc import _objective_solve
+from xlcalc.objectives import lifetime_optimal
+
+from test_objectives import _scenarios
+
+
+def _solve(monkeypatch, solver, arrays, objective, mode):
+    monkeypatch.setattr(_objective_solve, "SOLVER", solver)
+    with xlcalc.invalid_reasons() as reasons:
+        out = lifetime_optimal(**arrays, objective=objective, serving=mode)
+    return out, list(reasons.reasons)
+
+
+def _same_minimum(fast, reference):
+    """Never above the reference by more than rounding (at a kink F is not flat, so an x an ulp away moves
+    F by ~1e-13), below it by at most 1e-11 (where the root sits at a kink of F' the reference's bisection
+    stops a little short of it; the fast solver lands on the kink)."""
+    excess = fast / reference - 1.0
+    assert excess.max() <= 1e-12 and excess.min() >= -1e-11, (excess.max(), excess.min())
+    assert np.mean(np.abs(excess) <= 1e-12) > 0.995
+
+
+@pytest.mark.parametrize("objective", ["usd", "kwh", "co2"])
+@pytest.mark.parametrize("mode", ["fixed_mfu", "roofline"])
+def test_fast_solver_equals_the_reference(monkeypatch, objective, mode):
+    rng = np.random.default_rng({"usd": 11, "kwh": 12, "co2": 13}[objective] + 10 * (mode == "roofline"))
+    chosen = [dict(sc, serving=mode) for sc in _scenarios(rng, 3000)]
+    if mode == "fixed_mfu":   # without a cap the fixed-MFU optimum is closed-form in both: test the capped ones
+        chosen = [sc for sc in chosen if np.isfinite(sc["unique_tokens"])]
+    arrays = {k: np.array([sc[k] for sc in chosen]) for k in chosen[0] if k != "serving"}
+    fast, fast_reasons = _solve(monkeypatch, "fast", arrays, objective, mode)
+    ref, ref_reasons = _solve(monkeypatch, "reference", arrays, objective, mode)
+    assert fast_reasons == ref_reasons
+    ok = ~np.isnan(ref.value)
+    assert ok.sum() > 0.7 * len(chosen)
+    assert np.array_equal(ok, ~np.isnan(fast.value))
+    _same_minimum(fast.value[ok], ref.value[ok])
+    for name in ("usd", "kwh", "co2_kg"):
+        a, b = getattr(fast, name)[ok], getattr(ref, name)[ok]
+        assert np.allclose(a, b, rtol=1e-9, atol=0, equal_nan=True), name
+    for ours, theirs in ((fast.fixed_mfu, ref.fixed_mfu), (fast.unlimited, ref.unlimited)):
+        _same_minimum(ours.value[ok], theirs.value[ok])
+    # the argmin where the objective is not flat to rounding around it
+    assert np.allclose(fast.params[ok], ref.params[ok], rtol=1e-6)
+    if mode == "roofline":
+        assert np.mean(fast.gpus[ok] == ref.gpus[ok]) > 0.99
+        assert np.mean(fast.binding[ok] == ref.binding[ok]) > 0.99
