@@ -1,6 +1,6 @@
 """The fixed-budget optimum (xlcalc.budget_optimal) for a chunk whose fit constants are columns (one per sample).
 
-:func:`xlcalc._lifetime_kernels.budget_results` takes one fit for the whole chunk (its logarithms of the
+:func:`xlcalc.budget_optimal`'s kernels take one fit for the whole chunk (its logarithms of the
 constants are Python floats); here every constant is an array beside the budgets, so one vectorised solve
 covers samples x scenarios (xlcalc.uncertainty). The equations, brackets and solver are the same (see
 xlcalc.lifetime's Notes); a point fit goes to the kernel itself, so a collapsed range gives its digits.
@@ -12,16 +12,20 @@ import math
 
 import numpy as np
 
-from . import _lifetime_kernels as kernels
 from ._solve import solve_decreasing
 from .laws import _chinchilla_tokens, _loss
+from .lifetime import _budget_kernels
 
 
 def budget_results(f, total_flops, inference_tokens) -> tuple:
     """BudgetOptimum's eight numbers (params, tokens, loss, train and inference FLOPs, Chinchilla params, tokens,
     loss) for a chunk; ``f`` has E, A, B, alpha, beta as floats (a point fit) or arrays of the chunk's shape."""
-    if np.ndim(f.beta) == 0:
-        return kernels.budget_results(f, total_flops, inference_tokens)
+    if np.ndim(f.beta) == 0:  # a point fit: budget_optimal's own kernels, so a collapsed range gives its digits
+        total_flops, inference_tokens = np.broadcast_arrays(np.asarray(total_flops, float),
+                                                            np.asarray(inference_tokens, float))
+        out = tuple(np.empty(total_flops.shape) for _ in range(8))
+        _budget_kernels(f)[1](f, total_flops.ravel(), inference_tokens.ravel(), [o.reshape(-1) for o in out])
+        return out
     a, b, big_a, big_b = (np.asarray(getattr(f, k), dtype=float) for k in ("alpha", "beta", "A", "B"))
     total_flops, inference_tokens = np.broadcast_arrays(np.asarray(total_flops, float),
                                                         np.asarray(inference_tokens, float))

@@ -8,6 +8,8 @@ first row, one bootstrap resample per row after it. Errors come back as text in 
 
 from __future__ import annotations
 
+import math
+
 import xlwings as xw
 
 from . import _excel as xl
@@ -122,7 +124,9 @@ def COST_OPT_RANGE(loss, input_tokens, output_tokens, train_usd_per_hour, train_
     except uncertainty.InvalidInputError as error:  # the core's per-request names are this function's arguments
         text = str(error).replace("input_tokens_per_request", "input_tokens (per request)")
         raise type(error)(text.replace("output_tokens_per_request", "output_tokens (per request)")) from None
-    return [[float(x) for name in RANGE_OUTPUTS for x in result.interval(name)]]
+    row = [float(x) for name in RANGE_OUTPUTS for x in result.interval(name)]
+    # $/Mtok served is infinite when nothing is served: a text in the cell, not a number Excel cannot hold
+    return [[x if math.isfinite(x) else f"{xl.NUM} infinite: nothing is served" for x in row]]
 
 
 @xw.func(category=CATEGORY)

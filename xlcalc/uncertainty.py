@@ -100,10 +100,11 @@ def _percentiles(samples_by_output: dict, valid: np.ndarray, percentiles) -> dic
     out = {}
     for name, values in samples_by_output.items():
         values = np.where(valid, values, np.nan)
-        if valid.all():
-            rows = np.percentile(values, percentiles, axis=0)
-        else:
-            rows = np.nanpercentile(values, percentiles, axis=0)
+        with np.errstate(invalid="ignore"):   # inf - inf between two infinite neighbours
+            rows = (np.percentile if valid.all() else np.nanpercentile)(values, percentiles, axis=0)
+        if np.isnan(rows).any():  # both neighbours infinite (nothing served: $/Mtok inf): the percentile is inf
+            lower, higher = (np.nanpercentile(values, percentiles, axis=0, method=m) for m in ("lower", "higher"))
+            rows = np.where(lower == higher, lower, rows)
         out[name] = rows
     return out
 
