@@ -1,6 +1,6 @@
 """Fast exact minimum of a lifetime objective along the iso-loss curve: safeguarded Newton on one smooth branch.
 
-The reference solver (:func:`xlcalc.lifetime_costs.minimise_piece`, run by ``objectives._optimum_reference``)
+The reference solver (:func:`xlcalc.lifetime_costs.minimise_piece`, run by ``_objective_solve._pieces_reference``)
 minimises F_g on every GPU-count piece by bracket walks and Illinois iterations, about 25 evaluations of F'
 a piece and many more where a kink of the serving cost puts the root at a jump of F'. This one gives the
 same minimum (tests/test_objective_kernels.py compares them on thousands of scenarios) with fewer and
@@ -16,10 +16,13 @@ cheaper evaluations, for three reasons:
    at most ten points are every place where F can stop being twice differentiable. F' at them (F is convex)
    leaves a bracket [a, b] with no kink inside, on which one branch (compute-bound, or memory-bound with one
    term of u) is F exactly.
-3. On that branch F'' is closed-form (module notes of :mod:`xlcalc.lifetime_costs` for F', and below), so a
-   Newton step safeguarded by the bracket (bisection when a step leaves it or does not halve the last one,
-   Numerical Recipes' rtsafe rule) converges quadratically: 4-7 evaluations. It works in chunks of
-   :data:`xlcalc._lifetime_kernels.CHUNK`-sized blocks of scenarios so its temporaries stay in cache.
+3. Where that branch makes psi linear in N (compute-bound, or memory-bound at the batch asked for) and there
+   is no data cap, F is the paper's N (a_t D + s) on it, so compute_optimal's kernel gives the branch's
+   minimum, clipped to [a, b]. Elsewhere F'' is closed-form (F' in :mod:`xlcalc.lifetime_costs`' notes, F''
+   below), so Newton steps (on ln P - ln Q rather than on F', see :func:`_slopes`) safeguarded by the
+   bracket (bisection when a step leaves it or does not halve the last one, Numerical Recipes' rtsafe rule)
+   converge quadratically: 4-7 evaluations. It works in chunks of CHUNK scenarios so that its temporaries
+   stay in cache.
 
     F''(x) = a_t N D ((l + d)^2 + l' + d') + N (l' + l^2) (a_in + a_out psi'(N)) + a_out psi''(N) (l N)^2
     l' = (beta^2/alpha) y c / (c - y)^2        d' = d (1 - d + (D'/U) / (R* (1 - z)))   (0 below D' = U)
