@@ -1,6 +1,6 @@
 """Fast exact minimum of a lifetime objective along the iso-loss curve: safeguarded Newton on one smooth branch.
 
-The reference solver (:func:`xlcalc.lifetime_costs.minimise_piece`, run by ``objectives._optimum_reference``)
+The reference solver (:func:`xlcalc.lifetime_costs.minimise_piece`, run by ``_objective_solve._pieces_reference``)
 minimises F_g on every GPU-count piece by bracket walks and Illinois iterations, about 25 evaluations of F'
 a piece and many more where a kink of the serving cost puts the root at a jump of F'. This one gives the
 same minimum (tests/test_objective_kernels.py compares them on thousands of scenarios) with fewer and
@@ -16,10 +16,13 @@ cheaper evaluations, for three reasons:
    at most ten points are every place where F can stop being twice differentiable. F' at them (F is convex)
    leaves a bracket [a, b] with no kink inside, on which one branch (compute-bound, or memory-bound with one
    term of u) is F exactly.
-3. On that branch F'' is closed-form (module notes of :mod:`xlcalc.lifetime_costs` for F', and below), so a
-   Newton step safeguarded by the bracket (bisection when a step leaves it or does not halve the last one,
-   Numerical Recipes' rtsafe rule) converges quadratically: 4-7 evaluations. It works in chunks of
-   :data:`xlcalc._lifetime_kernels.CHUNK`-sized blocks of scenarios so its temporaries stay in cache.
+3. Where that branch makes psi linear in N (compute-bound, or memory-bound at the batch asked for) and there
+   is no data cap, F is the paper's N (a_t D + s) on it, so compute_optimal's kernel gives the branch's
+   minimum, clipped to [a, b]. Elsewhere F'' is closed-form (F' in :mod:`xlcalc.lifetime_costs`' notes, F''
+   below), so Newton steps (on ln P - ln Q rather than on F', see :func:`_slopes`) safeguarded by the
+   bracket (bisection when a step leaves it or does not halve the last one, Numerical Recipes' rtsafe rule)
+   converge quadratically: 4-7 evaluations. It works in chunks of CHUNK scenarios so that its temporaries
+   stay in cache.
 
     F''(x) = a_t N D ((l + d)^2 + l' + d') + N (l' + l^2) (a_in + a_out psi'(N)) + a_out psi''(N) (l N)^2
     l' = (beta^2/alpha) y c / (c - y)^2        d' = d (1 - d + (D'/U) / (R* (1 - z)))   (0 below D' = U)
@@ -34,7 +37,7 @@ import numpy as np
 from ._lifetime_kernels import optimal_log_tokens
 from .data_limits import R_D_STAR
 from .laws import _chinchilla_for_loss
-from .lifetime_costs import x_bounds, x_of_params
+from .lifetime_costs import _first_max, x_bounds, x_of_params
 
 CHUNK = 16384
 MAX_STEPS = 100
@@ -93,9 +96,8 @@ def _branch(k, n):
     if not k["roof"]:
         return np.zeros(n.shape, dtype=np.int8)
     u, _, _ = _u_terms(k, n)
-    terms = np.stack(u)
-    which = np.argmax(terms, axis=0)
-    memory = (k["b"] * n * terms.max(axis=0) + k["ctx"] * k["kv"] * n) / k["bw"]
+    largest, which = _first_max(u)
+    memory = (k["b"] * n * largest + k["ctx"] * k["kv"] * n) / k["bw"]
     return np.where(2.0 * n / k["peak"] >= memory, 0, 1 + which).astype(np.int8)
 
 
@@ -187,10 +189,33 @@ def _kinks(f, k):
                      (h_lat - ctx * kv * t3) / b,
                      u_star * g_mem / (seq * kv + u_star * b), u_star * h_lat / (ctx * kv + u_star * b),
                      u_star * t3]
-            for size in sizes:
+            terms = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3), (1,), (2,), (3,)]
+            for size, which in zip(sizes, terms):
                 good = np.isfinite(size) & (size > 0)
-                columns.append(np.where(good, x_of_params(f, k["c"], np.where(good, size, 1.0)), np.nan))
+                good[good] = _on_envelope(k, size[good], which, good)
+                if good.any():
+                    columns.append(np.where(good, x_of_params(f, k["c"], np.where(good, size, 1.0)), np.nan))
     return columns
+
+
+def _on_envelope(k, n, which, rows, slack=1e-9):
+    """Whether the crossing at N of the terms ``which`` of u (one term: where memory = compute) is a kink of psi:
+    the terms are the largest of u there, and psi is memory-bound. A crossing below the envelope changes
+    nothing; ``slack`` keeps the borderline ones (an extra point costs one evaluation, a lost kink the answer)."""
+    b, kv = k["b"][rows], k["kv"][rows]
+    cache = kv > 0
+    u = [np.broadcast_to(k["u0"][rows], n.shape),
+         np.where(cache, k["seq"][rows] * kv * n / (k["g_mem"][rows] - b * n), 0.0),
+         np.where(cache, k["ctx"][rows] * kv * n / (k["h_lat"][rows] - b * n), 0.0),
+         n / k["t3"][rows]]
+    top = np.maximum(np.maximum(u[0], u[1]), np.maximum(u[2], u[3])) * (1.0 - slack)
+    keep = np.ones(n.shape, dtype=bool)
+    for j in which:
+        keep &= u[j] >= top
+    if len(which) == 2:
+        memory = (b * n * np.maximum(u[which[0]], u[which[1]]) + k["ctx"][rows] * kv * n) / k["bw"][rows]
+        keep &= memory >= 2.0 * n / k["peak"][rows] * (1.0 - slack)
+    return keep
 
 
 # ----------------------------------------------------------------------------------------------
@@ -251,10 +276,37 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
     y = f.B * np.exp(-f.beta * middle)
     with np.errstate(invalid="ignore"):
         branch = _branch(k, (f.A / (k["c"] - y)) ** (1.0 / f.alpha))
+    out = np.full(a.shape, np.nan)
+    linear = _linear_branch(k, branch)
+    if linear.any():   # psi linear in N and D = D': the paper's problem, solved by compute_optimal's kernel
+        out[linear] = np.clip(_paper_root(f, _take(k, linear), branch[linear]), a[linear], b[linear])
+        rest = np.flatnonzero(~linear)
+        k, branch, a, b = _take(k, rest), branch[rest], a[rest], b[rest]
+        start = None if start is None else start[rest]
+    else:
+        rest = slice(None)
     a, b = _walk(f, k, branch, a, b)
-    out = _newton(f, k, branch, a, b, start)
+    out[rest] = _newton(f, k, branch, a, b, start)
     x[usable] = np.where(np.isnan(found), out, found)
     return x
+
+
+def _linear_branch(k, branch):
+    """Where psi is linear in N on the branch (compute-bound, or memory-bound at the batch asked for) and D = D'."""
+    return (branch <= 1) & np.isinf(k["unique"])
+
+
+def _paper_root(f, k, branch):
+    """The minimum of a_t N D + (a_in + a_out psi'(N)) N with psi' constant: optimal_log_tokens with s = that / a_t.
+
+    On the branch's whole curve F is convex with this one minimum, so its minimum on [a, b], where the branch
+    is F, is this point clipped to [a, b]."""
+    if k["roof"]:
+        slope = np.where(branch == 0, 2.0 / k["peak"], (k["b"] * k["u0"] + k["ctx"] * k["kv"]) / k["bw"])
+    else:
+        slope = 2.0 / k["peak"]
+    s = (k["a_in"] + k["a_out"] * slope) / k["a_t"]
+    return optimal_log_tokens(f, k["c"] + f.E, s)
 
 
 def _newton(f, k, branch, a, b, start=None):

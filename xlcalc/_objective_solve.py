@@ -70,8 +70,7 @@ def _pieces(f, p, v, size):
     every = np.arange(size)
     finite = np.isfinite(x)
     at = np.where(finite, x, 0.0)
-    best, _, n, *_ = lc.objective_at(p, at, top, every)
-    psi_top = lc.psi(p["serving"], n, top, every)[0]
+    best, _, n, _, psi_top, *_ = lc.objective_at(p, at, top, every)
     gpus = np.where(finite, top, np.nan)
     chosen = ~finite
     for g in lc.gpu_counts(float(np.max(top)))[:-1]:

@@ -58,6 +58,7 @@ X_TOLERANCE = 4e-15
 MAX_STEPS = 200
 _PREFER = np.array([1.0, 1.0 + 1e-6, 1.0 + 1e-6, 1.0 + 1e-6])   # labels only: a limit within 1e-6 binds
 BINDINGS = ("fixed MFU", "compute", "memory bandwidth", "memory capacity", "latency")
+_LIMIT_CODES = np.array([2, 3, 4, 4], dtype=np.int8)   # the binding code of each term of u (latency twice)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -132,21 +133,30 @@ def psi(s, n, g, i):
         d_lat = np.where(finite_tau & (k > 0), ctx * k * tau * g * bw / lat_free**2, 0.0)
         t_comp = np.where(finite_tau, 2.0 * n / (tau * g * peak), 0.0)
         d_comp = np.where(finite_tau, 2.0 / (tau * g * peak), 0.0)
-    terms = np.stack([np.broadcast_to(s["inv_cap"][i], n.shape), np.where(k > 0, t_mem, 0.0), t_lat, t_comp])
-    u = terms.max(axis=0)
-    which = np.argmax(terms, axis=0)
+    terms = [np.broadcast_to(s["inv_cap"][i], n.shape), np.where(k > 0, t_mem, 0.0), t_lat, t_comp]
+    u, which = _first_max(terms)
     # At (or within 1e-6 of) a kink the limit, not the batch asked for, is reported as binding.
-    label = np.argmax(terms * _PREFER[:, None], axis=0)
-    du = np.choose(which, [np.zeros(n.shape), np.where(k > 0, d_mem, 0.0), d_lat, d_comp])
+    label = _first_max([t * w for t, w in zip(terms, _PREFER)])[1]
+    du = np.where(which == 1, np.where(k > 0, d_mem, 0.0), np.where(which == 2, d_lat, np.where(which == 3, d_comp, 0.0)))
     memory = (b * n * u + ctx * k * n) / bw
     d_memory = (b * u + b * n * du + ctx * k) / bw
     bound_compute = compute >= memory
     value = np.where(roof, np.maximum(compute, memory), compute)
     slope = np.where(roof & ~bound_compute, d_memory, 2.0 / peak)
-    code = np.where(~roof, 0, np.where(bound_compute, 1, np.choose(label, [2, 3, 4, 4]))).astype(np.int8)
+    code = np.where(~roof, 0, np.where(bound_compute, 1, _LIMIT_CODES[label])).astype(np.int8)
     with np.errstate(divide="ignore"):
         batch = np.where(roof, 1.0 / u, np.nan)
     return value, slope, code, batch
+
+
+def _first_max(terms):
+    """(the largest of the arrays, the index of the first that is largest): np.max and np.argmax over a stack
+    of them, without the stack (a strided reduction that cost more than the terms themselves)."""
+    best, which = terms[0], np.zeros(terms[0].shape, dtype=np.int8)
+    for j, term in enumerate(terms[1:], start=1):
+        larger = (term > best) | (np.isnan(term) & ~np.isnan(best))   # argmax stops at the first NaN
+        best, which = np.where(larger, term, best), np.where(larger, np.int8(j), which)
+    return best, which
 
 
 # ----------------------------------------------------------------------------------------------
