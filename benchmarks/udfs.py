@@ -1,6 +1,6 @@
 """Python-side time of the Excel functions: one formula over a range against one-cell formulas, and one cell alone.
 
-Run: python benchmarks/udfs.py [--cells 10000] [--single-sample 2000] [--repeats 5]
+Run: python benchmarks/udfs.py [--cells 10000] [--single-sample 2000] [--repeats 5] [--calls 1000]
 
 Each call goes through xlwings' real Windows ``call_udf`` (argument conversion, our wrapper, the core
 function, conversion of the result) over the stand-ins of tests/test_udfs_xlwings.py, as Excel makes it:
@@ -8,8 +8,14 @@ the range as a COM range whose Value is rows of cells. The same is timed for the
 (what xlwings Lite runs). The one-cell formulas are timed on a sample and scaled to the full count. Both
 sides get the same --repeats, printed as min and median CPU time of one core. Excel's own side (COM
 marshalling, about 0.1-1 ms per call on Windows) comes on top of every one-cell call, so the real gap is
-larger than printed. Part 2 times one call of every Excel function that takes numbers, with typical
-one-cell arguments, as plain Python.
+larger than printed.
+
+Part 2 times one call of every Excel function used one per cell (all but SCALING_FIT, GPU_LIST, COST_OPT_RANGE
+and SENSITIVITY), with typical one-cell arguments, as plain Python, against the same call through the general
+range path of xlcalc._excel (the baseline: what a one-cell formula cost before its fast path). Part 3 times the
+core functions behind them (laws, lifetime, economics, serving) called with floats against the same values as
+0-d arrays (the array path). Issue 14's target is 30 us of CPU; rows above it are marked. Both sides of a row get
+the same calls and repeats; slow functions get fewer calls a repeat (about 0.2 s, at least 5).
 """
 
 from __future__ import annotations
@@ -73,6 +79,11 @@ def compare(name, path, repeats, one_range, one_cell, scale) -> None:
           f"{statistics.median(cells) / statistics.median(ranges):7.0f}")
 
 
+def _calls(calls: int, run) -> int:
+    """``calls``, or fewer for a slow function: about 0.2 s a repeat, at least 5 calls."""
+    return max(5, min(calls, int(0.2 / max(min(cpu_times(3, run)), 1e-7))))
+
+
 def _us(repeats: int, calls: int, run) -> list[float]:
     """Microseconds of CPU per call of ``run()``, one figure per repeat of ``calls`` calls."""
     return [t / calls * 1e6 for t in cpu_times(repeats, lambda: [run() for _ in range(calls)])]
@@ -89,8 +100,8 @@ def one_cell_times(repeats: int, calls: int) -> None:
 
     Baseline: the same call through the general path of xlcalc._excel (grids, broadcasting, error arrays), which
     a one-cell formula took before its fast path; the functions of the serving family have one path (ratio 1)."""
-    print(f"\nOne cell, plain Python: CPU us per call, {calls} calls a repeat, {repeats} repeats each "
-          "(baseline: the general range path, same cell, same repeats)")
+    print(f"\nOne cell, plain Python: CPU us per call, up to {calls} calls a repeat, {repeats} repeats each "
+          "(baseline: the general range path, same cell, same calls and repeats)")
     print(f"  {'function':36} {'min':>7} {'median':>7}   {'general':>7} {'median':>7}   {'ratio':>6}")
     for name in plain.__all__:
         if name in NOT_SCALAR:
@@ -100,10 +111,11 @@ def one_cell_times(repeats: int, calls: int) -> None:
         result = function(*args)
         cells = [c for row in (result if isinstance(result, list) else [[result]]) for c in row]
         assert not any(isinstance(v, str) for v in cells[:1]), (name, result)
-        fast = _us(repeats, calls, lambda: function(*args))
+        n = _calls(calls, lambda: function(*args))
+        fast = _us(repeats, n, lambda: function(*args))
         with general_path_only():
             assert function(*args) == result, name  # the same value by both paths
-            general = _us(repeats, calls, lambda: function(*args))
+            general = _us(repeats, n, lambda: function(*args))
         print(_row(name, fast, general))
 
 
@@ -120,7 +132,7 @@ def general_path_only():
 
 def core_times(repeats: int, calls: int) -> None:
     """Part 3: the Python functions behind the Excel functions, scalar call against the array path on 0-d arrays."""
-    print(f"\nCore functions, one scalar call: CPU us per call, {calls} calls a repeat, {repeats} repeats each "
+    print(f"\nCore functions, one scalar call: CPU us per call, up to {calls} calls a repeat, {repeats} repeats each "
           "(baseline: the same values as 0-d arrays, which take the array path)")
     print(f"  {'function':36} {'min':>7} {'median':>7}   {'array':>7} {'median':>7}   {'ratio':>6}")
     for module in CORE_MODULES:
@@ -132,7 +144,8 @@ def core_times(repeats: int, calls: int) -> None:
             if any(p.default is inspect.Parameter.empty and n not in kwargs for n, p in parameters.items()):
                 continue  # takes something this table has no typical value for
             arrays = {k: np.asarray(v) for k, v in kwargs.items()}
-            fast, general = _us(repeats, calls, lambda: function(**kwargs)), _us(repeats, calls, lambda: function(**arrays))
+            n = _calls(calls, lambda: function(**kwargs))
+            fast, general = _us(repeats, n, lambda: function(**kwargs)), _us(repeats, n, lambda: function(**arrays))
             print(_row(f"{module.__name__.split('.')[-1]}.{name}", fast, general))
 
 
