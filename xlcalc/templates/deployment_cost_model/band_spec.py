@@ -14,7 +14,7 @@ import dataclasses
 
 from .. import checks
 from .cells import Formula
-from .spec import CANDIDATE_FORMULAS, CANDIDATE_WORKINGS, CANDIDATES, MONTHS, NEEDS, names
+from .spec import CANDIDATE_FORMULAS, CANDIDATE_WORKINGS, CANDIDATES, NEEDS, names
 
 BAND_SHEET = "Cost band"
 MONTH_SHEET = "Band by month"
