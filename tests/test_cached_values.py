@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from xlcalc import cached_values, recalc, workbook_files, xlsx_bytes
 from xlcalc.cli import main
 from xlcalc.refresh import refresh
-from xlcalc.templates import price_sheet
+from xlcalc.templates import checks, price_sheet
 from xlcalc.workbook_check import agrees, compare_content, read_price_rows, solver_outputs, workbook_inputs
 from xlcalc.workbook_files import named_cells, save_workbook, template_workbook
 
@@ -113,7 +113,9 @@ def solver_check(path, module):
         (cell,) = named_cells(workbook, name)
         from_pandas = sheets[cell.parent.title].iat[cell.row - 1, cell.column - 1]
         from_pandas = from_pandas.item() if hasattr(from_pandas, "item") else from_pandas
-        if not (agrees(cell.value, value) and agrees(from_pandas, value)):
+        # pandas reads the text n/a as NaN (one of its default na_values): what a pandas user expects
+        pandas_na = value == checks.NOT_AVAILABLE and isinstance(from_pandas, float) and math.isnan(from_pandas)
+        if not (agrees(cell.value, value) and (pandas_na or agrees(from_pandas, value))):
             mismatches.append((name, cell.value, from_pandas, value))
     return len(expected), mismatches
 
