@@ -17,12 +17,12 @@ repeated --repeats times for xlcalc and for the baseline alike, and printed as m
    converges to a point whose params differ from xlcalc's by more than 1e-6 relative; xlcalc fails on a
    valid scenario when it returns NaN. Both run over the same scenarios: Chinchilla-quality targets of
    1e8-1e12-parameter models and 1e8-1e15 lifetime inference tokens, as the paper's Figure 2 ranges.
-2. Floor: the exps and logs a solve of the shipped method needs, timed as whole-array np.exp and np.log
-   passes (out= a preallocated array, the fastest they run) on arrays of the same size. The count is the
-   same kind for every solver: each np.exp and np.log the solver's scalar twin (xlcalc._lifetime_fused,
-   the same operations as the array kernel) calls for a scenario, averaged over the sample: the set-up
-   logs, one exp and one log a Newton step with each scenario stopping by its own test, and the exps
-   and logs of the results. It leaves out all + - * / and comparisons, the checks, the steps a chunk
+2. Floor: the exps, logs and powers a solve of the shipped method needs, timed as whole-array np.exp,
+   np.log and np.power passes (out= a preallocated array, the fastest they run) on arrays of the same
+   size. The count is the same kind for every solver: each np.exp, np.log and np.power the solver's
+   scalar twin (xlcalc._lifetime_fused, the same operations as the array kernel) calls for a scenario,
+   averaged over the sample: the set-up logs, one exp and one log a Newton step with each scenario
+   stopping by its own test, and those of the results. It leaves out all + - * / and comparisons, the checks, the steps a chunk
    runs for its slowest scenario, and writing the outputs: that is what the ratio solver / floor
    measures. Min is against min, median against median. A line shows what one pass of each kind costs
    on a chunk, which bounds the ratio (see README).
@@ -131,24 +131,24 @@ def floor_seconds(repeats: int, values: np.ndarray, exps: float, logs: float, po
     return exps * t_exp + logs * t_log + powers * t_pow
 
 
-def counted_transcendentals(calls) -> tuple[float, float]:
-    """Mean np.exp and np.log calls of the fused scalar kernels per call in ``calls`` (zero-argument)."""
-    counts = {"exp": 0, "log": 0}
-    original = fused._exp, fused._log
+def counted_transcendentals(calls) -> tuple[float, float, float]:
+    """Mean np.exp, np.log and np.power calls of the fused scalar kernels per call in ``calls`` (zero-argument)."""
+    counts = {"exp": 0, "log": 0, "power": 0}
+    original = fused._exp, fused._log, fused._power
 
     def counting(name, function):
-        def wrapped(value):
+        def wrapped(*values):
             counts[name] += 1
-            return function(value)
+            return function(*values)
         return wrapped
 
-    fused._exp, fused._log = counting("exp", np.exp), counting("log", np.log)
+    fused._exp, fused._log, fused._power = counting("exp", np.exp), counting("log", np.log), counting("power", np.power)
     try:
         for call in calls:
             call()
     finally:
-        fused._exp, fused._log = original
-    return counts["exp"] / len(calls), counts["log"] / len(calls)
+        fused._exp, fused._log, fused._power = original
+    return counts["exp"] / len(calls), counts["log"] / len(calls), counts["power"] / len(calls)
 
 
 def pass_costs(repeats: int, chunk: int = CHUNK_ELEMENTS) -> str:
@@ -237,7 +237,8 @@ def main(argv=None) -> None:
               f"largest difference where both answer: {agree.max():.1e}")
 
     # 2. Floors
-    print("\n2. Against the floor: the exps and logs each solve needs (counted per scenario), as whole-array passes")
+    print("\n2. Against the floor: the exps, logs and powers each solve needs (counted per scenario), as whole-array "
+          "passes")
     budget_count = args.scenarios
     flops = 10 ** rng.uniform(20, 26, budget_count)
     budget_inference = 10 ** rng.uniform(8, 14, budget_count)
@@ -246,6 +247,7 @@ def main(argv=None) -> None:
     logs_of_values = np.log(values)
     exp_t = cpu_times(r, lambda: np.exp(logs_of_values, out=out))
     log_t = cpu_times(r, lambda: np.log(values, out=out))
+    power_t = cpu_times(r, lambda: np.power(values, 1 / 0.336, out=out))
     k_train, usd_per_param = kernels_cost_prices(input_tokens, output_tokens)
     solvers = [
         ("compute_optimal", lambda: xlcalc.compute_optimal(loss, inference), args.scenarios,
@@ -260,14 +262,16 @@ def main(argv=None) -> None:
     ]
     rates = {}
     for name, run, count, one_calls in solvers:
-        exps, logs = counted_transcendentals(one_calls)
+        exps, logs, powers = counted_transcendentals(one_calls)
         times = cpu_times(r, run)
         rates[name] = count / min(times)
-        floor_min = exps * min(exp_t) + logs * min(log_t)
-        floor_median = exps * statistics.median(exp_t) + logs * statistics.median(log_t)
+        floor_min = exps * min(exp_t) + logs * min(log_t) + powers * min(power_t)
+        floor_median = (exps * statistics.median(exp_t) + logs * statistics.median(log_t)
+                        + powers * statistics.median(power_t))
         print(f"  {name} at {count:,}: {min_median(times)} -> {count / min(times):,.0f} solves/s "
               f"(median {count / statistics.median(times):,.0f})")
-        print(f"    floor: {exps:.2f} exps + {logs:.2f} logs a scenario = {floor_min:.4g} s (median {floor_median:.4g} s);"
+        print(f"    floor: {exps:.2f} exps + {logs:.2f} logs + {powers:.0f} powers a scenario = {floor_min:.4g} s "
+              f"(median {floor_median:.4g} s);"
               f" ratio {min(times) / floor_min:.2f} (median {statistics.median(times) / floor_median:.2f})")
     print(f"  one pass over a {CHUNK_ELEMENTS:,}-element chunk, ns an element: {pass_costs(r)}")
     write_t = cpu_times(r, lambda: [np.empty(args.scenarios).fill(1.0) for _ in range(9)])

@@ -30,7 +30,7 @@ from .laws import Fit
 
 _LN2 = math.log(2.0)
 _LN6 = math.log(6.0)
-_exp, _log = np.exp, np.log
+_exp, _log, _power = np.exp, np.log, np.power
 
 
 def _last_step(curvature: float) -> float:
@@ -87,25 +87,25 @@ def _middle_offset_of(b: float) -> float:
 
 
 def _curve_constants(f: Fit) -> tuple:
-    """Per-fit constants: P = B (alpha+beta), ln P, ln(alpha A (alpha+beta)/beta), ln A, the start's middle
+    """Per-fit constants: P = B (alpha+beta), ln P, ln A, the start's middle
     offset and the last step (arrays for arrays of fits; cached for a fit of floats, a scalar call's 2 us)."""
     if type(f.beta) is float and type(f.alpha) is float and type(f.A) is float and type(f.B) is float:
         return _curve_constants_of(f.A, f.B, f.alpha, f.beta)
     a, b = f.alpha, f.beta
     p = f.B * (a + b)
-    return p, np.log(p), np.log(a * f.A * (a + b) / b), np.log(f.A), _middle_offset(b), _last_step(1 / (8 * b))
+    return p, np.log(p), np.log(f.A), _middle_offset(b), _last_step(1 / (8 * b))
 
 
 @functools.lru_cache(maxsize=64)
 def _curve_constants_of(A: float, B: float, a: float, b: float) -> tuple:
     p = B * (a + b)
-    return p, math.log(p), math.log(a * A * (a + b) / b), math.log(A), _middle_offset_of(b), _last_step(1 / (8 * b))
+    return p, math.log(p), math.log(A), _middle_offset_of(b), _last_step(1 / (8 * b))
 
 
 def curve_optimum_one(f: Fit, loss: float, s: float, kt: float, m: float) -> tuple:
     """The nine results for one scenario (floats): :func:`curve_optimum_into` step for step."""
     a, b = f.alpha, f.beta
-    p, log_p, log_ch_a, log_a, middle, last = _curve_constants(f)
+    p, log_p, log_a, middle, last = _curve_constants(f)
     c = loss - f.E
     log_q = float(_log((f.B * b) * s)) if s > 0 else -math.inf
     log_r = float(_log(a * c))
@@ -124,13 +124,19 @@ def curve_optimum_one(f: Fit, loss: float, s: float, kt: float, m: float) -> tup
         x = math.nan  # not reached for valid inputs; NaN becomes an invalid element with its reason
     tokens = float(_exp(x))
     params = float(_exp((log_a - float(_log(c - f.B * float(_exp(x * -b))))) / a))
-    ch_tokens = float(_exp(ch_log_tokens))
-    ch_params = float(_exp((log_ch_a - log_r) / a))
+    ch_params, ch_tokens = _chinchilla_for_loss_one(f, c)
     train, infer = kt * params * tokens, params * m
     total = train + infer
     ch_total = kt * ch_params * ch_tokens + ch_params * m
     saving = max(_divide(ch_total - total, ch_total), 0.0)
     return params, tokens, total, train, infer, saving, ch_params, ch_tokens, ch_total
+
+
+def _chinchilla_for_loss_one(f: Fit, c: float) -> tuple:
+    """xlcalc.laws._chinchilla_for_loss on floats, the same operations (so a result's Chinchilla reference equals
+    xlcalc.chinchilla_for_loss bit for bit; exp of the start's logarithms would be faster by two powers)."""
+    a, b = f.alpha, f.beta
+    return (float(_power(f.A * (a + b) / (b * c), 1.0 / a)), float(_power(f.B * (a + b) / (a * c), 1.0 / b)))
 
 
 def curve_optimum(f: Fit, loss, s, kt, m) -> tuple:
@@ -145,7 +151,7 @@ def curve_optimum_into(f: Fit, loss, s, kt, m, out) -> bool:
     """Write the nine results for a chunk into ``out`` (nine arrays of its length). True when all are finite
     and no model (the optimum or the reference) has under one parameter or token: nothing to reject."""
     a, b = f.alpha, f.beta
-    p, log_p, log_ch_a, log_a, middle, last = _curve_constants(f)
+    p, log_p, log_a, middle, last = _curve_constants(f)
     params, tokens, total, train, infer, saving, ch_params, ch_tokens, ch_total = out
     log_r, x = train, infer                         # the outputs serve as buffers until their turn
     log_q, tail, step = np.empty_like(x), np.empty_like(x), total
@@ -178,10 +184,11 @@ def curve_optimum_into(f: Fit, loss, s, kt, m, out) -> bool:
         step /= tail
         if _take_step(k, x, step, active, last):
             break
-    np.subtract(log_ch_a, log_r, out=ch_params)
-    ch_params /= a
-    np.exp(ch_params, out=ch_params)
-    np.exp(ch_tokens, out=ch_tokens)
+    for reference, constant, weight, power in ((ch_params, f.A, b, 1.0 / a), (ch_tokens, f.B, a, 1.0 / b)):
+        np.subtract(loss, f.E, out=tail)            # as xlcalc.laws._chinchilla_for_loss (see its _one)
+        tail *= weight
+        np.divide(constant * (a + b), tail, out=reference)
+        _power(reference, power, out=reference)
     np.multiply(x, -b, out=params)
     np.exp(params, out=params)
     params *= f.B
