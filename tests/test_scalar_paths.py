@@ -272,12 +272,13 @@ def _numbers(result) -> list:
 
 
 def _serving_and_economics():
-    from xlcalc import economics, serving
+    from xlcalc import breakeven, economics, monthly_serving, owned_hardware, serving
 
+    modules = {m.__name__ for m in (breakeven, economics, monthly_serving, owned_hardware, serving)}
     found = []
     for name in xlcalc.__all__:
         function = getattr(xlcalc, name)
-        if inspect.isfunction(function) and function.__module__ in (economics.__name__, serving.__name__):
+        if inspect.isfunction(function) and function.__module__ in modules:
             found.append(pytest.param(function, id=name))
     return found
 

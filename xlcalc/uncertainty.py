@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import types
+import warnings
 
 import numpy as np
 
@@ -103,7 +104,9 @@ def _percentiles(samples_by_output: dict, valid: np.ndarray, percentiles) -> dic
         with np.errstate(invalid="ignore"):   # inf - inf between two infinite neighbours
             rows = (np.percentile if valid.all() else np.nanpercentile)(values, percentiles, axis=0)
         if np.isnan(rows).any():  # both neighbours infinite (nothing served: $/Mtok inf): the percentile is inf
-            lower, higher = (np.nanpercentile(values, percentiles, axis=0, method=m) for m in ("lower", "higher"))
+            with warnings.catch_warnings():  # a column of NaN (an output undefined in every sample) stays NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                lower, higher = (np.nanpercentile(values, percentiles, axis=0, method=m) for m in ("lower", "higher"))
             rows = np.where(lower == higher, lower, rows)
         out[name] = rows
     return out
