@@ -48,8 +48,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from synthetic_runs import epoch_shaped_runs, spread_runs  # noqa: E402
 from xlcalc import udfs  # noqa: E402
-from xlcalc.fitting import HUBER_DELTA, fit_scaling_law, paper_grid  # noqa: E402
-from xlcalc.runs import read_runs  # noqa: E402
+from xlcalc.core.fitting import HUBER_DELTA, fit_scaling_law, paper_grid  # noqa: E402
+from xlcalc.data.runs import read_runs  # noqa: E402
 
 RUNS_CSV = ROOT / "tests" / "data" / "mosaic_training_runs.csv"
 

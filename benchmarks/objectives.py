@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import xlcalc  # noqa: E402
-from xlcalc import _objective_solve  # noqa: E402
+from xlcalc.core import _objective_solve  # noqa: E402
 from _timing import cpu_name, cpu_times  # noqa: E402
 
 OUTPUTS_PER_SCENARIO = 20   # floats in a LifetimeOptimum

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 from _timing import cpu_name, cpu_times, min_median  # noqa: E402
 from xlcalc import Range, budget_optimal, budget_optimal_range, cost_optimal, cost_optimal_range, uncertain_fit  # noqa: E402
-from xlcalc.laws import Fit  # noqa: E402
+from xlcalc.core.laws import Fit  # noqa: E402
 
 PRICES = dict(train_peak_tflops=312, infer_usd_per_hour=0.6, infer_peak_tflops=624, mfu_prefill=0.4, mfu_decode=0.2)
 

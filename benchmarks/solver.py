@@ -20,7 +20,7 @@ repeated --repeats times for xlcalc and for the baseline alike, and printed as m
 2. Floor: the exps, logs and powers a solve of the shipped method needs, timed as whole-array np.exp,
    np.log and np.power passes (out= a preallocated array, the fastest they run) on arrays of the same
    size. The count is the same kind for every solver: each np.exp, np.log and np.power the solver's
-   scalar twin (xlcalc._lifetime_fused, the same operations as the array kernel) calls for a scenario,
+   scalar twin (xlcalc.core._lifetime_fused, the same operations as the array kernel) calls for a scenario,
    averaged over the sample: the set-up logs, one exp and one log a Newton step with each scenario
    stopping by its own test, and those of the results. It leaves out all + - * / and comparisons, the checks, the steps a chunk
    runs for its slowest scenario, and writing the outputs: that is what the ratio solver / floor
@@ -48,7 +48,7 @@ from scipy.optimize import newton  # noqa: E402
 
 import xlcalc  # noqa: E402
 from _timing import cpu_name, cpu_times, min_median  # noqa: E402  (benchmarks/ is the script's folder)
-from xlcalc import _lifetime_fused as fused  # noqa: E402
+from xlcalc.core import _lifetime_fused as fused  # noqa: E402
 from xlcalc._checks import CHUNK_ELEMENTS  # noqa: E402
 
 # The paper's default hardware (cost_calculator.py): H100 at $2.00/h, bf16 training, fp8 inference.
@@ -334,7 +334,7 @@ def main(argv=None) -> None:
 
 def kernels_cost_prices(input_tokens, output_tokens):
     """k_train ($ per training FLOP) and $ per parameter of serving, at the benchmark's prices."""
-    from xlcalc._lifetime_kernels import cost_prices
+    from xlcalc.core._lifetime_kernels import cost_prices
 
     return cost_prices(input_tokens, output_tokens, **{k: float(v) for k, v in COST_KWARGS.items()})
 

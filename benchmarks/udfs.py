@@ -12,7 +12,7 @@ larger than printed.
 
 Part 2 times one call of every Excel function used one per cell (all but SCALING_FIT, GPU_LIST, COST_OPT_RANGE
 and SENSITIVITY), with typical one-cell arguments, as plain Python, against the same call through the general
-range path of xlcalc._excel (the baseline: what a one-cell formula cost before its fast path). Part 3 times the
+range path of xlcalc.excel._convert (the baseline: what a one-cell formula cost before its fast path). Part 3 times the
 core functions behind them (laws, lifetime, economics, serving) called with floats against the same values as
 0-d arrays (the array path). Issue 14's target is 30 us of CPU; rows above it are marked. Both sides of a row get
 the same calls and repeats; slow functions get fewer calls a repeat (about 0.2 s, at least 5).
@@ -36,9 +36,9 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
 from test_udfs_xlwings import MISSING, ExcelRange, windows_xlwings  # noqa: E402
 
-import xlcalc._excel  # noqa: E402
+import xlcalc.excel._convert  # noqa: E402
 import xlcalc.udfs as plain  # noqa: E402
-from xlcalc import breakeven, economics, laws, lifetime, monthly_serving, owned_hardware, serving  # noqa: E402
+from xlcalc.core import breakeven, economics, laws, lifetime, monthly_serving, owned_hardware, serving  # noqa: E402
 from _timing import cpu_name, cpu_times  # noqa: E402  (benchmarks/ is the script's folder)
 
 CORE_MODULES = (laws, lifetime, economics, monthly_serving, breakeven, owned_hardware, serving)
@@ -98,7 +98,7 @@ def _row(name: str, fast: list[float], general: list[float]) -> str:
 def one_cell_times(repeats: int, calls: int) -> None:
     """Part 2: microseconds of CPU per one-cell call of every Excel function used one per cell.
 
-    Baseline: the same call through the general path of xlcalc._excel (grids, broadcasting, error arrays), which
+    Baseline: the same call through the general path of xlcalc.excel._convert (grids, broadcasting, error arrays), which
     a one-cell formula took before its fast path; the functions of the serving family have one path (ratio 1)."""
     print(f"\nOne cell, plain Python: CPU us per call, up to {calls} calls a repeat, {repeats} repeats each "
           "(baseline: the general range path, same cell, same calls and repeats)")
@@ -121,13 +121,13 @@ def one_cell_times(repeats: int, calls: int) -> None:
 
 @contextlib.contextmanager
 def general_path_only():
-    """xlcalc._excel.compute without its one-cell fast path (what tests/test_scalar_paths.py compares against)."""
-    saved = xlcalc._excel._single_numbers
-    xlcalc._excel._single_numbers = lambda core, numbers: None
+    """xlcalc.excel._convert.compute without its one-cell fast path (what tests/test_scalar_paths.py compares against)."""
+    saved = xlcalc.excel._convert._single_numbers
+    xlcalc.excel._convert._single_numbers = lambda core, numbers: None
     try:
         yield
     finally:
-        xlcalc._excel._single_numbers = saved
+        xlcalc.excel._convert._single_numbers = saved
 
 
 def core_times(repeats: int, calls: int) -> None:

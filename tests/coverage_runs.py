@@ -6,8 +6,8 @@ import numpy as np
 
 from synthetic_runs import spread_runs
 from xlcalc import compute_optimal, get_fit
-from xlcalc.fitting import fit_scaling_law
-from xlcalc.uncertainty import CONSTANTS, UncertainFit, compute_optimal_range
+from xlcalc.core.fitting import fit_scaling_law
+from xlcalc.core.uncertainty import CONSTANTS, UncertainFit, compute_optimal_range
 
 TRUE_FIT = "epoch2024"
 NOISE = 0.02                   # 2% log-normal noise on each run's loss

@@ -4,8 +4,8 @@ its Python twin and its data validation must agree on every probe value. Shared 
 import openpyxl
 import pytest
 
-from xlcalc import recalc
-from xlcalc.templates import checks, price_sheet
+from xlcalc.workbooks import recalc
+from xlcalc.workbooks.templates import checks, price_sheet
 
 
 #: Values typed into an input cell to compare its sheet check, its Python check and its data validation.

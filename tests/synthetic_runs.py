@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from xlcalc.laws import loss
+from xlcalc.core.laws import loss
 
 # Hoffmann et al.'s nine IsoFLOP budgets, which Epoch's extraction (245 points read off Hoffmann's Figure 4,
 # 240 used in their fit) spans: model sizes 5.7e7 to 1.6e10, tokens 2.5e8 to 3.2e11.

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xlcalc import cached_values, recalc, workbook_files, xlsx_bytes
+from xlcalc.workbooks import cached_values, recalc, files as workbook_files, xlsx_bytes
 from xlcalc.cli import main
-from xlcalc.refresh import refresh
-from xlcalc.templates import checks, price_sheet
-from xlcalc.workbook_check import agrees, compare_content, read_price_rows, solver_outputs, workbook_inputs
-from xlcalc.workbook_files import named_cells, save_workbook, template_workbook
+from xlcalc.workbooks.refresh import refresh
+from xlcalc.workbooks.templates import checks, price_sheet
+from xlcalc.workbooks.check import agrees, compare_content, read_price_rows, solver_outputs, workbook_inputs
+from xlcalc.workbooks.files import named_cells, save_workbook, template_workbook
 
 TEMPLATES = workbook_files.available_templates()
 # the values issue 10 saw changed, subnormals, extremes, 17-digit values

@@ -1,4 +1,4 @@
-"""`xlcalc fit` and reading training runs from CSV (xlcalc.runs): tables, JSON, column choice, one-line errors."""
+"""`xlcalc fit` and reading training runs from CSV (xlcalc.data.runs): tables, JSON, column choice, one-line errors."""
 
 import json
 import pathlib
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from xlcalc import DataFileError
-from xlcalc.laws import loss
-from xlcalc.runs import read_runs
+from xlcalc.core.laws import loss
+from xlcalc.data.runs import read_runs
 
 from test_cli_solve import run_checked  # tests/ is on sys.path, as for `reference`
 

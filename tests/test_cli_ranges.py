@@ -7,10 +7,19 @@ import sys
 
 import pytest
 
-from xlcalc import (Range, budget_optimal, budget_optimal_range, cost_optimal, cost_optimal_range, cost_sensitivity,
-                    fit_scaling_law, read_runs, uncertain_fit)
-from xlcalc.commands.solve import PAPER_HARDWARE
-from xlcalc.laws import Fit
+from xlcalc import (
+    Range,
+    budget_optimal,
+    budget_optimal_range,
+    cost_optimal,
+    cost_optimal_range,
+    cost_sensitivity,
+    fit_scaling_law,
+    read_runs,
+    uncertain_fit,
+)
+from xlcalc.cli.solve import PAPER_HARDWARE
+from xlcalc.core.laws import Fit
 
 RUNS = pathlib.Path(__file__).parent / "data" / "mosaic_training_runs.csv"
 COST = ["solve", "cost-optimal", "--loss", "1.947", "--requests", "1e10", "--input-tokens", "1000",

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from xlcalc.cli import main
-from xlcalc.hardware import gpu
-from xlcalc.latency import efficiencies_for
-from xlcalc.slo import max_batch
+from xlcalc.data.hardware import gpu
+from xlcalc.core.latency import efficiencies_for
+from xlcalc.core.slo import max_batch
 
 
 def run(capsys, *argv):

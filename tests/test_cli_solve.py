@@ -10,7 +10,7 @@ import pytest
 
 import xlcalc
 from xlcalc.cli import main
-from xlcalc.commands._output import NEGATIVE_NUMBER, human
+from xlcalc.cli._output import NEGATIVE_NUMBER, human
 
 
 def run(capsys, *argv):

@@ -6,9 +6,9 @@ import pathlib
 import openpyxl
 import pytest
 
-from xlcalc import recalc, workbook_files
+from xlcalc.workbooks import recalc, files as workbook_files
 from xlcalc.cli import main
-from xlcalc.workbook_files import named_cells
+from xlcalc.workbooks.files import named_cells
 
 TEMPLATES = workbook_files.available_templates()
 FILENAMES = sorted(module.FILENAME for module in TEMPLATES.values())
@@ -231,7 +231,7 @@ class TestCheckCommand:
 
 class TestInputProblem:
     def test_other_exceptions_name_the_input_they_mention(self):
-        from xlcalc.workbook_check import input_problem
+        from xlcalc.workbooks.check import input_problem
 
         text = input_problem(KeyError("in_c1_params"), {"in_c1_params": None, "in_c1": 1})
         assert text == "the solver cannot use this workbook's inputs: in_c1_params: 'in_c1_params'"

@@ -1,5 +1,5 @@
 """The cost band of deployment_cost_model.xlsx (Cost band and Band by month sheets): every figure recalculated in
-LibreOffice and Gnumeric against the Python twin (xlcalc.economics.monthly_cost with scaled inputs), collapsed
+LibreOffice and Gnumeric against the Python twin (xlcalc.core.economics.monthly_cost with scaled inputs), collapsed
 ranges, wrong orders, missing prices, and the layout."""
 
 import shutil
@@ -9,13 +9,13 @@ import openpyxl
 import pytest
 from openpyxl.utils.cell import range_boundaries
 
-from xlcalc import recalc
+from xlcalc.workbooks import recalc
 from xlcalc.errors import InvalidInputError
-from xlcalc.templates import checks, layout, price_sheet
-from xlcalc.templates import deployment_cost_model as dcm
-from xlcalc.templates.deployment_cost_model import band, band_spec
-from xlcalc.workbook_check import agrees, read_price_rows
-from xlcalc.workbook_files import named_cells
+from xlcalc.workbooks.templates import checks, layout, price_sheet
+from xlcalc.workbooks.templates import deployment_cost_model as dcm
+from xlcalc.workbooks.templates.deployment_cost_model import band, band_spec
+from xlcalc.workbooks.check import agrees, read_price_rows
+from xlcalc.workbooks.files import named_cells
 
 from test_deployment_cost_model import SCENARIOS, write_scenario
 from workbook_views import chart_feed_labels_missing, errors_outside_chart_feeds
@@ -229,10 +229,10 @@ class TestBandTwin:
                     band_months[(k, series, "high")]
 
     def test_corners_are_monthly_cost_with_scaled_inputs(self):
-        """The high case of candidate 2 is xlcalc.economics.monthly_cost with x2 traffic, x1.25 price, x0.8
+        """The high case of candidate 2 is xlcalc.core.economics.monthly_cost with x2 traffic, x1.25 price, x0.8
         efficiencies (the defaults), computed here from the catalog directly."""
-        from xlcalc import economics, serving
-        from xlcalc.hardware import gpu
+        from xlcalc.core import economics, serving
+        from xlcalc.data.hardware import gpu
 
         h100, d = gpu("H100 SXM5"), dcm.default_inputs()
         params, bpp, batch, kv, context = 30e9, 1.0, 64, 245760, 1250

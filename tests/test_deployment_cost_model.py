@@ -8,16 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlcalc import recalc
+from xlcalc.workbooks import recalc
 from xlcalc.errors import InvalidInputError
-from xlcalc.hardware import gpu
-from xlcalc.templates import deployment_cost_model as dcm
-from xlcalc.templates import checks, price_sheet
-from xlcalc.workbook_check import agrees, compare_content, read_price_rows
-from xlcalc.workbook_files import named_cells, template_workbook
+from xlcalc.data.hardware import gpu
+from xlcalc.workbooks.templates import deployment_cost_model as dcm
+from xlcalc.workbooks.templates import checks, price_sheet
+from xlcalc.workbooks.check import agrees, compare_content, read_price_rows
+from xlcalc.workbooks.files import named_cells, template_workbook
 
-from xlcalc.templates.deployment_cost_model import band_spec, latency_curve, latency_target
-from xlcalc.templates.formulas import ALLOWED_FUNCTIONS
+from xlcalc.workbooks.templates.deployment_cost_model import band_spec, latency_curve, latency_target
+from xlcalc.workbooks.templates.formulas import ALLOWED_FUNCTIONS
 from workbook_views import errors_outside_chart_feeds
 from rule_probes import PROBES, cell_validations, disagreements, expected_validations, probed, sheet_verdicts
 
@@ -144,7 +144,7 @@ def write_scenario(folder, name, inputs, rows, workbook=None):
 
 
 def curve_mismatches(path, rel=1e-9) -> list:
-    """(candidate, target, cell, Python) wherever the Latency curve's $ disagrees with xlcalc.slo (via the twin)."""
+    """(candidate, target, cell, Python) wherever the Latency curve's $ disagrees with xlcalc.core.slo (via the twin)."""
     book = openpyxl.load_workbook(path, data_only=True)
     values = recalc.read_names(path)
     sheet = book[latency_curve.SHEET]

@@ -1,4 +1,4 @@
-"""Training cost, monthly serving cost, owned hardware, break-even and ratios (xlcalc.economics).
+"""Training cost, monthly serving cost, owned hardware, break-even and ratios (xlcalc.core.economics).
 
 Reference figures are the handbook chapter "Inference Scaling" as corrected in shared REFERENCE.md.
 """
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import xlcalc
 from xlcalc import DoesNotFitError, InvalidInputError
-from xlcalc.economics import (
+from xlcalc.core.economics import (
     breakeven_days,
     breakeven_requests,
     breakeven_tokens,
@@ -25,7 +25,7 @@ from xlcalc.economics import (
     train_cost,
     train_flops,
 )
-from xlcalc.serving import cost_per_mtok, tokens_per_sec
+from xlcalc.core.serving import cost_per_mtok, tokens_per_sec
 
 A100 = dict(peak_tflops=312, mem_bw_tbs=2.0)  # the handbook's A100
 # The handbook's traffic: 10M requests a month, 5B tokens (500 generated tokens each), batch 1.
@@ -131,7 +131,7 @@ class TestMonthlyCost:
         assert m.gpu_hours == pytest.approx(1e6 * seconds / 3600, rel=1e-12)
         # the busy cost equals the blended $/Mtok times the tokens served
         assert m.busy_usd == pytest.approx(
-            xlcalc.serving.blended_cost_per_mtok(7e9, 2.0, **A100, input_tokens=1000, output_tokens=250) * 1250, rel=1e-12)
+            xlcalc.core.serving.blended_cost_per_mtok(7e9, 2.0, **A100, input_tokens=1000, output_tokens=250) * 1250, rel=1e-12)
 
     def test_batching(self):
         m = monthly_cost(7e9, **HANDBOOK_TRAFFIC, usd_per_hour=2.0, **A100, batch=64)

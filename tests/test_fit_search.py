@@ -12,10 +12,11 @@ import sys
 import numpy as np
 import pytest
 
-from xlcalc import InvalidInputError, fit_search, udfs
-from xlcalc.fit_search import Problem, full_grid_search, paper_grid, screened_search
-from xlcalc.fitting import fit_scaling_law
-from xlcalc.laws import loss
+from xlcalc import InvalidInputError, udfs
+from xlcalc.core import fit_search
+from xlcalc.core.fit_search import Problem, full_grid_search, paper_grid, screened_search
+from xlcalc.core.fitting import fit_scaling_law
+from xlcalc.core.laws import loss
 
 from synthetic_runs import epoch_shaped_runs, noisy_runs, spread_runs  # tests/ is on sys.path
 from test_fitting import read_mosaic

@@ -1,4 +1,4 @@
-"""Fitting a scaling law to training runs (xlcalc.fitting): the paper's objective, the 47 real runs, analytic
+"""Fitting a scaling law to training runs (xlcalc.core.fitting): the paper's objective, the 47 real runs, analytic
 derivatives, synthetic recovery, bootstrap stability, and rejected inputs."""
 
 import csv
@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from scipy.special import huber, logsumexp
 
 from xlcalc import InvalidInputError
-from xlcalc import fitting
-from xlcalc.fit_search import Problem, full_grid_search
-from xlcalc.fitting import MAX_BOOTSTRAP, ScalingFitResult, fit_scaling_law, paper_grid
-from xlcalc.laws import Fit, get_fit, loss
+from xlcalc.core import fitting
+from xlcalc.core.fit_search import Problem, full_grid_search
+from xlcalc.core.fitting import MAX_BOOTSTRAP, ScalingFitResult, fit_scaling_law, paper_grid
+from xlcalc.core.laws import Fit, get_fit, loss
 
 RUNS_CSV = pathlib.Path(__file__).parent / "data" / "mosaic_training_runs.csv"
 

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 import xlcalc
-from xlcalc import _excel, udfs
+from xlcalc.excel import _convert as _excel
+from xlcalc import udfs
 from fuzz_values import CALLS, FIT_NAMES, REPLAY, SEED, cells, hostile, odd_container, plausible
 
 FUNCTIONS = tuple(udfs.__all__)

@@ -6,10 +6,10 @@ import math
 import openpyxl
 import pytest
 
-from xlcalc import recalc
-from xlcalc.templates import deployment_cost_model as dcm
-from xlcalc.templates import lifetime_sizing as ls
-from xlcalc.workbook_check import agrees, read_price_rows
+from xlcalc.workbooks import recalc
+from xlcalc.workbooks.templates import deployment_cost_model as dcm
+from xlcalc.workbooks.templates import lifetime_sizing as ls
+from xlcalc.workbooks.check import agrees, read_price_rows
 
 from test_deployment_cost_model import INVALID as DCM_INVALID
 from test_deployment_cost_model import SCENARIOS as DCM_SCENARIOS

@@ -1,4 +1,4 @@
-"""The accelerator and price catalog (xlcalc.hardware)."""
+"""The accelerator and price catalog (xlcalc.data.hardware)."""
 
 import csv
 import io
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from xlcalc import DataFileError, UnknownNameError
-from xlcalc.hardware import (
+from xlcalc.data.hardware import (
     ACCELERATOR_FIELDS,
     Accelerator,
     default_catalog,
@@ -231,7 +231,7 @@ class TestLoadCatalog:
 
 
 class TestCatalogFileText:
-    """What the shared CSV reader (xlcalc._csvfile) gives the catalog: encodings, quoted newlines, line numbers."""
+    """What the shared CSV reader (xlcalc.data.csvfile) gives the catalog: encodings, quoted newlines, line numbers."""
 
     @pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
     def test_a_file_that_is_not_utf8_is_a_data_file_error(self, tmp_path, encoding):

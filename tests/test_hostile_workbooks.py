@@ -17,8 +17,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlcalc import workbook_limits, xlsx_bytes
-from xlcalc.workbook_files import save_workbook, template_workbook
+from xlcalc.workbooks import limits as workbook_limits, xlsx_bytes
+from xlcalc.workbooks.files import save_workbook, template_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Ceilings per command run (the process: Python start, imports and the refusal).

@@ -52,12 +52,12 @@ assert status == 0, status
 
 class TestImports:
     def test_the_probe_sees_a_heavy_import(self):  # the check below can fail
-        assert "zipfile" in heavy(modules_loaded_by("import xlcalc.workbook_files"))
+        assert "zipfile" in heavy(modules_loaded_by("import xlcalc.workbooks.files"))
 
     def test_import_xlcalc(self):
         loaded = modules_loaded_by("import xlcalc")
         assert heavy(loaded) == []
-        assert "xlcalc.hardware" not in loaded and "xlcalc.fitting" not in loaded  # loaded on first use
+        assert "xlcalc.data.hardware" not in loaded and "xlcalc.core.fitting" not in loaded  # loaded on first use
 
     @pytest.mark.parametrize("argv", [
         ["solve", "compute-optimal", "--loss", "2.0", "--inference-tokens", "1e12"],
@@ -70,4 +70,4 @@ class TestImports:
     def test_lazy_names_still_work(self):
         loaded = modules_loaded_by("import xlcalc; assert xlcalc.gpu('H100 SXM5').mem_bw_tbs > 0; "
                                    "assert 'fit_scaling_law' in dir(xlcalc); from xlcalc import *")
-        assert "xlcalc.hardware" in loaded and "xlcalc.fitting" in loaded
+        assert "xlcalc.data.hardware" in loaded and "xlcalc.core.fitting" in loaded

@@ -1,4 +1,4 @@
-"""The interconnect columns of the accelerator catalog (xlcalc.hardware), used for tensor-parallel all-reduce."""
+"""The interconnect columns of the accelerator catalog (xlcalc.data.hardware), used for tensor-parallel all-reduce."""
 
 import io
 import math
@@ -6,7 +6,7 @@ import math
 import pytest
 
 from xlcalc import DataFileError
-from xlcalc.hardware import gpu, gpu_names, load_catalog
+from xlcalc.data.hardware import gpu, gpu_names, load_catalog
 
 HEADER = "name,peak_tflops_bf16,memory_gb,mem_bw_tbs,source"
 

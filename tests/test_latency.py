@@ -1,4 +1,4 @@
-"""Time to first token, time per output token with tensor-parallel all-reduce, largest batch within an SLO (xlcalc.latency)."""
+"""Time to first token, time per output token with tensor-parallel all-reduce, largest batch within an SLO (xlcalc.core.latency)."""
 
 import numpy as np
 import pytest
@@ -7,10 +7,10 @@ from hypothesis import strategies as st
 
 import xlcalc
 from xlcalc import InvalidInputError, UnknownNameError
-from xlcalc.hardware import gpu
-from xlcalc.latency import EFFICIENCIES, allreduce_s, efficiencies_for, time_per_token_s, ttft_s
-from xlcalc.slo import TargetUnreachableError, max_batch
-from xlcalc.model_shapes import model_shape
+from xlcalc.data.hardware import gpu
+from xlcalc.core.latency import EFFICIENCIES, allreduce_s, efficiencies_for, time_per_token_s, ttft_s
+from xlcalc.core.slo import TargetUnreachableError, max_batch
+from xlcalc.data.model_shapes import model_shape
 
 A100 = gpu("A100-80GB")
 H100 = gpu("H100 SXM")

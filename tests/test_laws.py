@@ -1,4 +1,4 @@
-"""Scaling-law fits, loss, and the Chinchilla closed forms (xlcalc.laws)."""
+"""Scaling-law fits, loss, and the Chinchilla closed forms (xlcalc.core.laws)."""
 
 import math
 

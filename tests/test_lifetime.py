@@ -1,4 +1,4 @@
-"""Inference-aware optima (xlcalc.lifetime) against the paper's tables, its public code, and 50-digit arithmetic."""
+"""Inference-aware optima (xlcalc.core.lifetime) against the paper's tables, its public code, and 50-digit arithmetic."""
 
 import math
 
@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 from mpmath import mp, mpf
 
 import xlcalc
-from xlcalc import _lifetime_kernels as kernels
-from xlcalc import InvalidInputError, laws, lifetime
-from xlcalc.lifetime import budget_optimal, compute_optimal, cost_optimal
+from xlcalc.core import _lifetime_kernels as kernels
+from xlcalc import InvalidInputError
+from xlcalc.core import laws, lifetime
+from xlcalc.core.lifetime import budget_optimal, compute_optimal, cost_optimal
 
 from reference import TABLE_1, TABLE_2, TABLE_2_HARDWARE, TABLE_2_INPUT_TOKENS, TABLE_2_OUTPUT_TOKENS
 
@@ -274,7 +275,7 @@ class TestComputeOptimalProperties:
         ch_params, ch_tokens = laws._chinchilla_for_loss(xlcalc.get_fit("chinchilla"), 1.69 + excess)
         if min(params[0], tokens[0], ch_params, ch_tokens) >= 1:  # else a model of under one: an error
             opt = compute_optimal(1.69 + excess, d_inf)
-            # the public call runs the fused kernels (xlcalc._lifetime_fused); the reference loop agrees to rounding
+            # the public call runs the fused kernels (xlcalc.core._lifetime_fused); the reference loop agrees to rounding
             assert opt.params == pytest.approx(params[0], rel=1e-13) and opt.tokens == pytest.approx(tokens[0], rel=1e-13)
 
     def test_overflow_is_an_error_not_inf(self):
@@ -360,8 +361,8 @@ class TestBudgetOptimal:
 
 
 class TestFusedKernelsEqualTheReference:
-    """The public calls run xlcalc._lifetime_fused (in place, exp/log for powers, a better start, a stop rule
-    one step earlier); the plain kernels of xlcalc._lifetime_kernels are the reference they must equal to rounding."""
+    """The public calls run xlcalc.core._lifetime_fused (in place, exp/log for powers, a better start, a stop rule
+    one step earlier); the plain kernels of xlcalc.core._lifetime_kernels are the reference they must equal to rounding."""
 
     FITS = ["chinchilla", "muennighoff2023", "epoch2024", [1.8, 500.0, 900.0, 0.4, 0.2], [1.5, 300.0, 250.0, 0.25, 0.45]]
 

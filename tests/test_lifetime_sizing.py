@@ -7,12 +7,13 @@ import numpy as np
 import openpyxl
 import pytest
 
-from xlcalc import laws, lifetime, recalc
+from xlcalc.core import laws, lifetime
+from xlcalc.workbooks import recalc
 from xlcalc.errors import InvalidInputError, WorkbookError
-from xlcalc.hardware import gpu
-from xlcalc.templates import lifetime_sizing as ls
-from xlcalc.templates import checks, layout, price_sheet
-from xlcalc.workbook_check import read_price_rows
+from xlcalc.data.hardware import gpu
+from xlcalc.workbooks.templates import lifetime_sizing as ls
+from xlcalc.workbooks.templates import checks, layout, price_sheet
+from xlcalc.workbooks.check import read_price_rows
 
 from reference import TABLE_1, TABLE_2
 from workbook_views import chart_feed_labels_missing, errors_outside_chart_feeds

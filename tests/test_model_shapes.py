@@ -1,4 +1,4 @@
-"""The model-shape catalog and the quantities that follow from a shape (xlcalc.model_shapes)."""
+"""The model-shape catalog and the quantities that follow from a shape (xlcalc.data.model_shapes)."""
 
 import math
 
@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlcalc import InvalidInputError, UnknownNameError
-from xlcalc.hardware import gpu
-from xlcalc.model_shapes import (
+from xlcalc.data.hardware import gpu
+from xlcalc.data.model_shapes import (
     ModelShape,
     flops_per_token,
     interpolated_shape,

@@ -1,11 +1,11 @@
-"""The fast solver of the lifetime optima (xlcalc._objective_kernels) against the reference piece-by-piece solver."""
+"""The fast solver of the lifetime optima (xlcalc.core._objective_kernels) against the reference piece-by-piece solver."""
 
 import numpy as np
 import pytest
 
 import xlcalc
-from xlcalc import _objective_solve
-from xlcalc.objectives import lifetime_optimal
+from xlcalc.core import _objective_solve
+from xlcalc.core.objectives import lifetime_optimal
 
 from test_objectives import _scenarios
 

@@ -1,4 +1,4 @@
-"""The lifetime optimum under usd, kWh and CO2 (xlcalc.objectives): the paper's regime, brute force, energy by hand, bad input."""
+"""The lifetime optimum under usd, kWh and CO2 (xlcalc.core.objectives): the paper's regime, brute force, energy by hand, bad input."""
 
 import math
 
@@ -7,10 +7,10 @@ import pytest
 
 import xlcalc
 from xlcalc import InvalidInputError
-from xlcalc.data_limits import R_D_STAR
-from xlcalc.lifetime import compute_optimal, cost_optimal
-from xlcalc.objectives import lifetime_optimal
-from xlcalc.serving import decode_mfu
+from xlcalc.core.data_limits import R_D_STAR
+from xlcalc.core.lifetime import compute_optimal, cost_optimal
+from xlcalc.core.objectives import lifetime_optimal
+from xlcalc.core.serving import decode_mfu
 
 PAPER = dict(train_peak_tflops=312.0, infer_peak_tflops=624.0, train_usd_per_hour=1.4, infer_usd_per_hour=0.6,
              mfu_prefill=0.4, mfu_decode=0.2)
@@ -54,7 +54,7 @@ def test_roofline_in_the_papers_regime_equals_the_fixed_mfu_optimum(objective, u
     assert roofline.params == pytest.approx(paper.params, rel=1e-9)
     assert roofline.tokens == pytest.approx(paper.tokens, rel=1e-9)
     assert roofline.value == pytest.approx(paper.value, rel=1e-9)
-    assert xlcalc.lifetime_costs.BINDINGS[int(roofline.binding)] == "memory bandwidth"
+    assert xlcalc.core.lifetime_costs.BINDINGS[int(roofline.binding)] == "memory bandwidth"
 
 
 def _roofline_pair(**extra):
@@ -72,7 +72,7 @@ def _roofline_pair(**extra):
 def test_a_binding_latency_target_moves_the_optimum_to_fewer_params_and_more_tokens():
     roofline, paper = _roofline_pair(kv_bytes_per_param=1.6e-5, input_tokens_per_request=1000,
                                      output_tokens_per_request=250, tpot_target_s=0.01, max_gpus=1)
-    assert xlcalc.lifetime_costs.BINDINGS[int(roofline.binding)] == "latency"
+    assert xlcalc.core.lifetime_costs.BINDINGS[int(roofline.binding)] == "latency"
     assert roofline.batch < 64
     assert roofline.params < 0.99 * paper.params and roofline.tokens > 1.01 * paper.tokens
     assert roofline.usd > paper.usd
@@ -83,14 +83,14 @@ def test_a_latency_target_met_only_by_smaller_models_caps_the_size():
     # 20 ms per token on one GPU: the batch cap of 64 binds at the optimum's size, but no larger model meets it.
     roofline, paper = _roofline_pair(kv_bytes_per_param=1.6e-5, input_tokens_per_request=1000,
                                      output_tokens_per_request=250, tpot_target_s=0.02, max_gpus=1)
-    assert xlcalc.lifetime_costs.BINDINGS[int(roofline.binding)] == "latency"
+    assert xlcalc.core.lifetime_costs.BINDINGS[int(roofline.binding)] == "latency"
     assert roofline.params < paper.params and roofline.gpus == 1
 
 
 def test_binding_memory_capacity_moves_the_optimum_to_fewer_params_and_more_tokens():
     roofline, paper = _roofline_pair(kv_bytes_per_param=2e-5, input_tokens_per_request=4000,
                                      output_tokens_per_request=1000, infer_memory_gb=24.0, max_gpus=1)
-    assert xlcalc.lifetime_costs.BINDINGS[int(roofline.binding)] == "memory capacity"
+    assert xlcalc.core.lifetime_costs.BINDINGS[int(roofline.binding)] == "memory capacity"
     assert roofline.batch < 64
     assert roofline.params < 0.99 * paper.params and roofline.tokens > paper.tokens
 

@@ -5,10 +5,10 @@ import math
 import openpyxl
 import pytest
 
-from xlcalc import recalc
-from xlcalc.hardware import gpu, gpu_names
-from xlcalc.templates import style
-from xlcalc.templates.price_sheet import (
+from xlcalc.workbooks import recalc
+from xlcalc.data.hardware import gpu, gpu_names
+from xlcalc.workbooks.templates import style
+from xlcalc.workbooks.templates.price_sheet import (
     PRICE_COLUMNS,
     PRICE_FIRST_ROW,
     PRICE_LAST_ROW,

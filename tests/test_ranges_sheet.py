@@ -3,11 +3,13 @@
 import openpyxl
 import pytest
 
-from xlcalc import cost_optimal, cost_sensitivity, laws, recalc
-from xlcalc.laws import Fit
-from xlcalc.lifetime import COST_ARGUMENTS
-from xlcalc.templates import lifetime_sizing
-from xlcalc.templates.lifetime_sizing.ranges import ROWS, SWUNG, TORNADO, high_name, low_name
+from xlcalc import cost_optimal, cost_sensitivity
+from xlcalc.core import laws
+from xlcalc.workbooks import recalc
+from xlcalc.core.laws import Fit
+from xlcalc.core.lifetime import COST_ARGUMENTS
+from xlcalc.workbooks.templates import lifetime_sizing
+from xlcalc.workbooks.templates.lifetime_sizing.ranges import ROWS, SWUNG, TORNADO, high_name, low_name
 from workbook_views import errors_outside_chart_feeds
 
 HARDWARE = ("train_usd_per_hour", "train_peak_tflops", "infer_usd_per_hour", "infer_peak_tflops")

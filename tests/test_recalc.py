@@ -1,4 +1,4 @@
-"""xlcalc.recalc: headless recalculation in LibreOffice, reading names back, finding error cells."""
+"""xlcalc.workbooks.recalc: headless recalculation in LibreOffice, reading names back, finding error cells."""
 
 import os
 import signal
@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 from openpyxl.workbook.defined_name import DefinedName
 
-from xlcalc import recalc
+from xlcalc.workbooks import recalc
 from xlcalc.errors import RecalcError, WorkbookError, WorkbookWriteError
-from xlcalc.workbook_files import save_workbook, template_workbook
+from xlcalc.workbooks.files import save_workbook, template_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 

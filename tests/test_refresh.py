@@ -11,13 +11,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlcalc import recalc, workbook_files
+from xlcalc.workbooks import recalc, files as workbook_files
 from xlcalc.errors import WorkbookError, WorkbookWriteError
-from xlcalc import refresh as refresh_module
-from xlcalc.templates import price_sheet
-from xlcalc.templates.price_sheet import PRICE_FIRST_ROW, PRICE_SHEET_TITLE, read_rows
-from xlcalc.workbook_check import check_workbook
-from xlcalc.workbook_files import named_cells, save_workbook, template_workbook
+from xlcalc.workbooks import refresh as refresh_module
+from xlcalc.workbooks.templates import price_sheet
+from xlcalc.workbooks.templates.price_sheet import PRICE_FIRST_ROW, PRICE_SHEET_TITLE, read_rows
+from xlcalc.workbooks.check import check_workbook
+from xlcalc.workbooks.files import named_cells, save_workbook, template_workbook
 
 # Computed values need a LibreOffice run per write; they are tested in test_cached_values.py, so here refresh
 # and the test workbooks skip them.

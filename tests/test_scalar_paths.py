@@ -1,7 +1,7 @@
 """The scalar fast paths give what the array paths give: the same digits (bit for bit), the same errors.
 
 A scalar call of a core function skips broadcasting and solves on floats (xlcalc._checks.Checked,
-xlcalc._lifetime_kernels); a one-cell Excel formula skips the grids of xlcalc._excel.compute. Each test
+xlcalc.core._lifetime_kernels); a one-cell Excel formula skips the grids of xlcalc.excel._convert.compute. Each test
 draws a few thousand seeded random inputs, bad ones included, and compares every element.
 """
 
@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 
 import xlcalc
-from xlcalc import InvalidInputError, _excel, _lifetime_fused, _lifetime_kernels, udfs
+from xlcalc import InvalidInputError, udfs
+from xlcalc.excel import _convert as _excel
+from xlcalc.core import _lifetime_fused, _lifetime_kernels
 from xlcalc._checks import CHUNK_ELEMENTS
-from xlcalc.lifetime import budget_optimal, compute_optimal, cost_optimal, cost_optimal_per_request
+from xlcalc.core.lifetime import budget_optimal, compute_optimal, cost_optimal, cost_optimal_per_request
 
 COUNT = 2000
 
@@ -123,7 +125,7 @@ class TestCoreScalarEqualsArray:
 
 
 class TestFusedChunkEqualsItsScalarTwin:
-    """Every one of the nine (eight) results of xlcalc._lifetime_fused's chunk kernels equals its float twin's,
+    """Every one of the nine (eight) results of xlcalc.core._lifetime_fused's chunk kernels equals its float twin's,
     bit for bit, over fits, the zero-inference edge and extreme inputs (the public calls above compare six)."""
 
     FITS = ["chinchilla", "muennighoff2023", "epoch2024", [1.8, 500.0, 900.0, 0.4, 0.2], [1.0, 5.0, 9.0, 0.05, 0.9]]
@@ -272,7 +274,7 @@ def _numbers(result) -> list:
 
 
 def _serving_and_economics():
-    from xlcalc import breakeven, economics, monthly_serving, owned_hardware, serving
+    from xlcalc.core import breakeven, economics, monthly_serving, owned_hardware, serving
 
     modules = {m.__name__ for m in (breakeven, economics, monthly_serving, owned_hardware, serving)}
     found = []

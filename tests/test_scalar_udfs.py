@@ -1,6 +1,6 @@
 """Scalar fast paths of issue 14 give what the array paths give, over thousands of seeded random inputs.
 
-- every Excel function that takes numbers: a one-cell call (xlcalc._excel's fast path) gives the same value or
+- every Excel function that takes numbers: a one-cell call (xlcalc.excel._convert's fast path) gives the same value or
   the same error text as the general range path, over 2,000 random cells each, bad ones included (text, TRUE,
   error cells, empty cells, huge integers, NaN, infinities, values that underflow a denominator to zero);
 - every serving and economics function (xlcalc._scalar_checks, Python floats): a scalar call gives the same
@@ -22,7 +22,9 @@ import pytest
 
 import xlcalc
 import test_scalar_paths as scalar_paths
-from xlcalc import _excel, _scalar_checks, breakeven, economics, monthly_serving, owned_hardware, serving, udfs
+from xlcalc.excel import _convert as _excel
+from xlcalc import _scalar_checks, udfs
+from xlcalc.core import breakeven, economics, monthly_serving, owned_hardware, serving
 
 COUNT = 2000
 BAD_NUMBERS = (-1.0, 0.0, math.nan, math.inf, -math.inf, 1e300, -3e9, 5e-320, 1e-300, 2.0**53 + 2)
@@ -37,7 +39,7 @@ same = scalar_paths.same
 
 
 def _numeric_udfs():
-    """Every Excel function that goes through xlcalc._excel.compute (one number per argument)."""
+    """Every Excel function that goes through xlcalc.excel._convert.compute (one number per argument)."""
     found = []
     for name in udfs.__all__:
         function = getattr(udfs, name)
@@ -91,8 +93,9 @@ class TestOneCellEqualsRanges:
 
     @pytest.mark.parametrize("name", ["GPU_SPEC", "FIT_CONSTANTS"])
     def test_one_name_per_argument_same_as_ranges(self, name, monkeypatch):
-        """The functions of names (xlcalc._excel.per_cell): one-name fast path against the general path."""
-        from xlcalc import hardware, laws
+        """The functions of names (xlcalc.excel._convert.per_cell): one-name fast path against the general path."""
+        from xlcalc.data import hardware
+        from xlcalc.core import laws
 
         function = getattr(udfs, name)
         names = {"gpu_name": list(hardware.gpu_names()) + ["h100 sxm", " L4 ", "H100", "nope"],
@@ -258,7 +261,10 @@ class TestSplitModules:
     def test_every_family_module_is_imported_by_udfs_and_replaced_in_the_xlwings_tests(self):
         from test_udfs_xlwings import FAMILY_MODULES
 
-        found = {f"xlcalc.{m.name}" for m in pkgutil.iter_modules(xlcalc.__path__) if m.name.startswith("udfs_")}
+        import xlcalc.excel
+
+        found = {f"xlcalc.excel.{m.name}" for m in pkgutil.iter_modules(xlcalc.excel.__path__)
+                 if not m.name.startswith("_") and m.name != "docs"}
         assert found == set(FAMILY_MODULES)
         for name in found:
             module = importlib.import_module(name)
@@ -266,9 +272,15 @@ class TestSplitModules:
 
     def test_names_stay_importable_from_where_they_were(self):
         from xlcalc._checks import Checked, format_value, invalid_reasons, overflow_checked  # noqa: F401
-        from xlcalc._excel import EXCEL_ERRORS, ExcelError, grid, number_cells  # noqa: F401
-        from xlcalc.economics import (  # noqa: F401
-            HOURS_PER_MONTH, MonthlyCost, breakeven_tokens, energy_kwh_per_mtok, gpus_needed, owned_usd_per_hour)
+        from xlcalc.excel._convert import EXCEL_ERRORS, ExcelError, grid, number_cells  # noqa: F401
+        from xlcalc.core.economics import (
+            HOURS_PER_MONTH,
+            MonthlyCost,
+            breakeven_tokens,
+            energy_kwh_per_mtok,
+            gpus_needed,
+            owned_usd_per_hour,
+        )
         from xlcalc.udfs import CATEGORY, FIT, _arguments, _fit_constants  # noqa: F401
 
         assert economics.monthly_cost is monthly_serving.monthly_cost

@@ -1,4 +1,4 @@
-"""Roofline throughput, memory fit and cost per million tokens (xlcalc.serving)."""
+"""Roofline throughput, memory fit and cost per million tokens (xlcalc.core.serving)."""
 
 import math
 
@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 import xlcalc
 from xlcalc import DoesNotFitError, InvalidInputError
-from xlcalc.hardware import gpu, gpu_names
-from xlcalc.serving import (
+from xlcalc.data.hardware import gpu, gpu_names
+from xlcalc.core.serving import (
     blended_cost_per_mtok,
     check_fits,
     cost_per_mtok,

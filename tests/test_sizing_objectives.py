@@ -9,14 +9,16 @@ import openpyxl
 from openpyxl.formula.translate import Translator
 import pytest
 
-from xlcalc import laws, lifetime_optimal, recalc
-from xlcalc.templates import lifetime_sizing as ls
-from xlcalc.templates import price_sheet
-from xlcalc.templates.lifetime_sizing import objectives_solver
-from xlcalc.templates.lifetime_sizing.expected_objectives import serving_hardware_in_use, solver_arguments
-from xlcalc.templates.lifetime_sizing.objective_results import OBJECTIVE_OUTPUTS, PREFIXES
-from xlcalc.templates.lifetime_sizing.serving_inputs import DEFAULT_CALL, SERVING_BLOCK
-from xlcalc.workbook_check import read_price_rows
+from xlcalc.core import laws
+from xlcalc import lifetime_optimal
+from xlcalc.workbooks import recalc
+from xlcalc.workbooks.templates import lifetime_sizing as ls
+from xlcalc.workbooks.templates import price_sheet
+from xlcalc.workbooks.templates.lifetime_sizing import objectives_solver
+from xlcalc.workbooks.templates.lifetime_sizing.expected_objectives import serving_hardware_in_use, solver_arguments
+from xlcalc.workbooks.templates.lifetime_sizing.objective_results import OBJECTIVE_OUTPUTS, PREFIXES
+from xlcalc.workbooks.templates.lifetime_sizing.serving_inputs import DEFAULT_CALL, SERVING_BLOCK
+from xlcalc.workbooks.check import read_price_rows
 
 from test_lifetime_sizing import set_inputs
 from workbook_views import errors_outside_chart_feeds
@@ -225,7 +227,7 @@ class TestInputs:
         assert {k: float(v) for k, v in written.items()} == {k: v for k, v in documented.items() if math.isfinite(v)}
 
     def test_the_default_kv_bytes_are_a_30b_models(self):
-        from xlcalc.model_shapes import model_shape
+        from xlcalc.data.model_shapes import model_shape
 
         shape = model_shape(30e9)
         assert 2 * shape.layers * shape.kv_dim * 1.0 / 30e9 == pytest.approx(ls.DEFAULT_INPUTS["in_kv_bytes_per_param"],

@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xlcalc.udfs as udfs
-from xlcalc import _excel, economics, fitting, hardware, laws, lifetime, udf_docs
+from xlcalc.excel import _convert as _excel, docs as udf_docs
+from xlcalc.core import economics, fitting, laws, lifetime
+from xlcalc.data import hardware
 
 from reference import TABLE_1, TABLE_2, TABLE_2_HARDWARE, TABLE_2_INPUT_TOKENS, TABLE_2_OUTPUT_TOKENS
 
@@ -397,7 +399,7 @@ class TestDescriptions:
 class TestFunctionsReference:
     def test_docs_are_current(self):
         assert DOCS.read_text() == udf_docs.render(), (
-            "docs/functions.md is stale: regenerate it with python -m xlcalc.udf_docs docs/functions.md")
+            "docs/functions.md is stale: regenerate it with python -m xlcalc.excel.docs docs/functions.md")
 
     def test_printed_to_stdout_by_the_module(self, capsys):
         assert udf_docs.main([]) == 0

@@ -5,10 +5,18 @@ import pytest
 
 from synthetic_runs import spread_runs
 from test_udfs_xlwings import MISSING, cell, excel_call, row, windows_xlwings
-from xlcalc import (Range, cost_optimal, cost_optimal_per_request, cost_optimal_range, cost_sensitivity,
-                    fit_scaling_law, udfs, uncertain_fit)
-from xlcalc.uncertainty import UncertainFit
-from xlcalc.laws import Fit
+from xlcalc import (
+    Range,
+    cost_optimal,
+    cost_optimal_per_request,
+    cost_optimal_range,
+    cost_sensitivity,
+    fit_scaling_law,
+    udfs,
+    uncertain_fit,
+)
+from xlcalc.core.uncertainty import UncertainFit
+from xlcalc.core.laws import Fit
 
 ARGS = [1.947, 1e13, 2.5e12, 1.4, 312, [[0.4, 0.6, 0.9]], 624, None, 0.4, 0.2]
 PRICES = dict(train_usd_per_hour=1.4, train_peak_tflops=312, infer_peak_tflops=624, mfu_prefill=0.4, mfu_decode=0.2)

@@ -1,4 +1,4 @@
-"""The serving-at-a-latency-target Excel functions (xlcalc.udfs_serving, brought in by xlcalc.udfs) as plain Python."""
+"""The serving-at-a-latency-target Excel functions (xlcalc.excel.serving, brought in by xlcalc.udfs) as plain Python."""
 
 import math
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from xlcalc import udfs
-from xlcalc.hardware import gpu
-from xlcalc.latency import efficiencies_for, time_per_token_s, ttft_s
-from xlcalc.slo import max_batch
-from xlcalc.model_shapes import model_shape
+from xlcalc.data.hardware import gpu
+from xlcalc.core.latency import efficiencies_for, time_per_token_s, ttft_s
+from xlcalc.core.slo import max_batch
+from xlcalc.data.model_shapes import model_shape
 
 
 def col(*values):

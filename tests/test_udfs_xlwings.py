@@ -30,13 +30,13 @@ import xlwings
 import xlwings.base_classes
 
 import xlcalc
-from xlcalc import laws, lifetime
+from xlcalc.core import laws, lifetime
 
 XLWINGS_VERSION = "0.37.8"  # the version whose Windows UDF code these tests were checked against
 MODULE = "xlcalc.udfs"
 # The modules of the families of Excel functions, which MODULE (the one xlwings is given) star-imports.
-FAMILY_MODULES = ("xlcalc.udfs_laws", "xlcalc.udfs_optima", "xlcalc.udfs_costs", "xlcalc.udfs_hardware",
-                  "xlcalc.udfs_serving", "xlcalc.udfs_objectives", "xlcalc.udfs_ranges")
+FAMILY_MODULES = ("xlcalc.excel.laws", "xlcalc.excel.optima", "xlcalc.excel.costs", "xlcalc.excel.hardware",
+                  "xlcalc.excel.serving", "xlcalc.excel.objectives", "xlcalc.excel.ranges")
 GOLDEN_VBA = pathlib.Path(__file__).parent / "golden" / "xlcalc_udfs.bas"
 REGENERATE = "XLCALC_UPDATE_GOLDEN=1 python3 -m pytest tests/test_udfs_xlwings.py -k golden"
 MISSING = -2147352572  # what VBA passes for an omitted Optional argument

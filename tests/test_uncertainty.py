@@ -1,16 +1,28 @@
-"""Uncertain fits, ranges of inputs and the tornado (xlcalc.uncertainty, xlcalc.sensitivity)."""
+"""Uncertain fits, ranges of inputs and the tornado (xlcalc.core.uncertainty, xlcalc.core.sensitivity)."""
 
 import numpy as np
 import pytest
 
 from coverage_runs import coverage
 from synthetic_runs import spread_runs
-from xlcalc import (InvalidInputError, Range, UncertainFit, budget_optimal, budget_optimal_range, compute_optimal,
-                    compute_optimal_range, cost_optimal, cost_optimal_per_request, cost_optimal_range, cost_sensitivity,
-                    get_fit, uncertain_fit)
-from xlcalc.fitting import fit_scaling_law
-from xlcalc.laws import Fit
-from xlcalc.uncertainty import PUBLISHED_STANDARD_ERRORS
+from xlcalc import (
+    InvalidInputError,
+    Range,
+    UncertainFit,
+    budget_optimal,
+    budget_optimal_range,
+    compute_optimal,
+    compute_optimal_range,
+    cost_optimal,
+    cost_optimal_per_request,
+    cost_optimal_range,
+    cost_sensitivity,
+    get_fit,
+    uncertain_fit,
+)
+from xlcalc.core.fitting import fit_scaling_law
+from xlcalc.core.laws import Fit
+from xlcalc.core.uncertainty import PUBLISHED_STANDARD_ERRORS
 
 PRICES = dict(train_usd_per_hour=1.4, train_peak_tflops=312, infer_usd_per_hour=0.6, infer_peak_tflops=624,
               mfu_prefill=0.4, mfu_decode=0.2)

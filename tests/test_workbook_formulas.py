@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from xlcalc.templates import deployment_cost_model, formulas as xl_formulas, lifetime_sizing
+from xlcalc.workbooks.templates import deployment_cost_model, formulas as xl_formulas, lifetime_sizing
 
 formulas = pytest.importorskip("formulas", reason="pip install formulas (the Excel-grammar parser used as a check)")
 

@@ -13,12 +13,12 @@ import pytest
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 
-from xlcalc import recalc
-from xlcalc.templates import deployment_cost_model as dcm
-from xlcalc.templates import layout, style
-from xlcalc.templates import lifetime_sizing as ls
-from xlcalc.templates.deployment_cost_model import readme as dcm_readme
-from xlcalc.templates.lifetime_sizing import readme as ls_readme
+from xlcalc.workbooks import recalc
+from xlcalc.workbooks.templates import deployment_cost_model as dcm
+from xlcalc.workbooks.templates import layout, style
+from xlcalc.workbooks.templates import lifetime_sizing as ls
+from xlcalc.workbooks.templates.deployment_cost_model import readme as dcm_readme
+from xlcalc.workbooks.templates.lifetime_sizing import readme as ls_readme
 
 from test_deployment_cost_model import write_scenario
 from test_lifetime_sizing import set_inputs

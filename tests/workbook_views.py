@@ -3,8 +3,8 @@ hold #N/A), and error cells anywhere else. Shared by the workbook tests."""
 
 import openpyxl
 
-from xlcalc import recalc
-from xlcalc.templates import layout
+from xlcalc.workbooks import recalc
+from xlcalc.workbooks.templates import layout
 
 
 def chart_feed_cells(path) -> set:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xlcalc import recalc, workbook_files  # noqa: E402
+from xlcalc.workbooks import recalc, files as workbook_files  # noqa: E402
 
 
 def pdf_pages(pdf: Path) -> list[str]:

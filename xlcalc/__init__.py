@@ -3,7 +3,7 @@
 import importlib
 
 from ._checks import invalid_reasons
-from .economics import (
+from .core.economics import (
     MonthlyCost,
     TrainCost,
     breakeven_days,
@@ -30,7 +30,7 @@ from .errors import (
     WorkbookError,
     XlcalcError,
 )
-from .laws import (
+from .core.laws import (
     DEFAULT_FIT,
     FITS,
     ChinchillaModel,
@@ -44,7 +44,7 @@ from .laws import (
     params_for_loss,
     tokens_for_loss,
 )
-from .lifetime import (
+from .core.lifetime import (
     BudgetOptimum,
     ComputeOptimum,
     CostOptimum,
@@ -53,8 +53,8 @@ from .lifetime import (
     cost_optimal,
     cost_optimal_per_request,
 )
-from .data_limits import data_constrained_loss, effective_tokens, max_effective_tokens
-from .serving import (
+from .core.data_limits import data_constrained_loss, effective_tokens, max_effective_tokens
+from .core.serving import (
     blended_cost_per_mtok,
     check_fits,
     cost_per_mtok,
@@ -67,9 +67,16 @@ from .serving import (
     time_per_output_token_s,
     tokens_per_sec,
 )
-from .sensitivity import Sensitivity, cost_sensitivity
-from .uncertainty import (Range, RangeResult, UncertainFit, budget_optimal_range, compute_optimal_range, cost_optimal_range,
-                          uncertain_fit)
+from .core.sensitivity import Sensitivity, cost_sensitivity
+from .core.uncertainty import (
+    Range,
+    RangeResult,
+    UncertainFit,
+    budget_optimal_range,
+    compute_optimal_range,
+    cost_optimal_range,
+    uncertain_fit,
+)
 
 __all__ = [
     "budget_optimal_range", "compute_optimal_range", "cost_optimal_range", "cost_sensitivity", "Range", "RangeResult", "Sensitivity",
@@ -166,15 +173,15 @@ __version__ = "0.1.0"
 # the training-run reader, and the model-shape catalog with the latency models built on it, are loaded when
 # one of their names is first asked for.
 _LAZY = {
-    "fitting": ("ScalingFitResult", "fit_scaling_law", "paper_grid"),
-    "hardware": ("ACCELERATOR_FIELDS", "Accelerator", "Catalog", "Price", "default_catalog", "gpu", "gpu_names",
-                 "load_catalog", "prices"),
-    "runs": ("Runs", "read_runs"),
-    "latency": ("EFFICIENCIES", "allreduce_s", "efficiencies_for", "time_per_token_s", "ttft_s"),
-    "model_shapes": ("ModelShape", "flops_per_token", "interpolated_shape", "model_names", "model_shape",
-                     "weights_bytes"),
-    "slo": ("SloServing", "TargetUnreachableError", "max_batch"),
-    "objectives": ("LifetimeOptimum", "lifetime_optimal"),  # usd / kWh / CO2 optimum with roofline serving
+    "core.fitting": ("ScalingFitResult", "fit_scaling_law", "paper_grid"),
+    "data.hardware": ("ACCELERATOR_FIELDS", "Accelerator", "Catalog", "Price", "default_catalog", "gpu",
+                      "gpu_names", "load_catalog", "prices"),
+    "data.runs": ("Runs", "read_runs"),
+    "core.latency": ("EFFICIENCIES", "allreduce_s", "efficiencies_for", "time_per_token_s", "ttft_s"),
+    "data.model_shapes": ("ModelShape", "flops_per_token", "interpolated_shape", "model_names", "model_shape",
+                          "weights_bytes"),
+    "core.slo": ("SloServing", "TargetUnreachableError", "max_batch"),
+    "core.objectives": ("LifetimeOptimum", "lifetime_optimal"),  # usd / kWh / CO2 optimum with roofline serving
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -78,7 +78,7 @@ def overflow_checked(function):
             raise InvalidInputError(f"{function.__name__}: {shown} a result outside the floating-point range "
                                     "(too extreme)") from None
 
-    wrapper.quiet = True  # no numpy warning escapes: xlcalc._excel need not wrap it in np.errstate again
+    wrapper.quiet = True  # no numpy warning escapes: xlcalc.excel._convert need not wrap it in np.errstate again
     return wrapper
 
 

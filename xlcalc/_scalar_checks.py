@@ -94,5 +94,5 @@ def float_fast_path(function):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return function(*args, **kwargs)
 
-    wrapper.quiet = True  # no numpy warning escapes: xlcalc._excel need not wrap it in np.errstate again
+    wrapper.quiet = True  # no numpy warning escapes: xlcalc.excel._convert need not wrap it in np.errstate again
     return wrapper

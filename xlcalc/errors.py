@@ -42,3 +42,9 @@ class InvalidInputWarning(UserWarning):
 
 class WorkbookWriteError(XlcalcError, OSError):
     """A workbook could not be written (read-only folder, full disk, no permission); the message names the path."""
+
+
+# What an error cell holds when xlwings reads it with err_to_str=True (Windows and Office.js alike); the Excel
+# functions and the recalculated workbooks both meet these.
+EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!",
+                "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")

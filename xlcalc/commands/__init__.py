@@ -1,1 +1,0 @@
-"""Command groups of the `xlcalc` CLI, one module each (see xlcalc/cli.py)."""

@@ -1,0 +1,396 @@
+"""Fast exact minimum of a lifetime objective along the iso-loss curve: safeguarded Newton on one smooth branch.
+
+The reference solver (:func:`xlcalc.core.lifetime_costs.minimise_piece`, run by ``_objective_solve._pieces_reference``)
+minimises F_g on every GPU-count piece by bracket walks and Illinois iterations, about 25 evaluations of F'
+a piece and many more where a kink of the serving cost puts the root at a jump of F'. This one gives the
+same minimum (tests/test_objective_kernels.py compares them on thousands of scenarios) with fewer and
+cheaper evaluations, for three reasons:
+
+1. One piece only. psi_g(N) = max(compute, (b N u_g(N) + C k N) / W) and every term of u_g falls as g grows
+   (more memory and a longer latency budget per replica), so F_g >= F_G pointwise for g <= G (the largest
+   count allowed), and the domain N <= q g of F_g lies inside that of F_G: min over g of min F_g = min F_G.
+   The GPUs reported are the fewest with the same value at that x (the reference's tie rule).
+2. The kinks are known in closed form. Each term of u is 1/cap, S k N/(gM' - bN), C k N/(tau g W - bN) or
+   2N/(tau g P): any two cross at most once, at an N solving a linear equation, and memory = compute where
+   u(N) = (2W/P - C k)/b, again linear in N per term. With ln U (where the data cap starts to bend D), these
+   at most ten points are every place where F can stop being twice differentiable. F' at them (F is convex)
+   leaves a bracket [a, b] with no kink inside, on which one branch (compute-bound, or memory-bound with one
+   term of u) is F exactly.
+3. Where that branch makes psi linear in N (compute-bound, or memory-bound at the batch asked for) and there
+   is no data cap, F is the paper's N (a_t D + s) on it, so compute_optimal's kernel gives the branch's
+   minimum, clipped to [a, b]. Elsewhere F'' is closed-form (F' in :mod:`xlcalc.core.lifetime_costs`' notes, F''
+   below), so Newton steps (on ln P - ln Q rather than on F', see :func:`_slopes`) safeguarded by the
+   bracket (bisection when a step leaves it or does not halve the last one, Numerical Recipes' rtsafe rule)
+   converge quadratically: 4-7 evaluations. It works in chunks of CHUNK scenarios so that its temporaries
+   stay in cache.
+
+    F''(x) = a_t N D ((l + d)^2 + l' + d') + N (l' + l^2) (a_in + a_out psi'(N)) + a_out psi''(N) (l N)^2
+    l' = (beta^2/alpha) y c / (c - y)^2        d' = d (1 - d + (D'/U) / (R* (1 - z)))   (0 below D' = U)
+    psi' = 2/P (compute-bound) or (b u + b N u' + C k)/W; psi'' = 0 or (2 b u' + b N u'')/W
+    u1 = S k N/(G - bN): u1' = S k G/(G - bN)^2, u1'' = 2 b u1'/(G - bN) (G = g M'; u2 likewise with C, tau g W)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._lifetime_kernels import optimal_log_tokens
+from .data_limits import R_D_STAR
+from .laws import _chinchilla_for_loss
+from .lifetime_costs import _first_max, x_bounds, x_of_params
+
+CHUNK = 16384
+MAX_STEPS = 100
+X_TOLERANCE = 4e-15
+
+
+# ----------------------------------------------------------------------------------------------
+# Constants of one chunk
+
+
+def _chunk_constants(f, p, rows, g):
+    """Per-scenario constants of F on g GPUs for the scenarios ``rows`` (a slice), as flat arrays."""
+    s = p["serving"]
+    k = dict(c=p["c"][rows], unique=p["unique"][rows], a_t=p["a_t"][rows], a_in=p["a_in"][rows],
+             a_out=p["a_out"][rows], peak=s["peak"][rows])
+    k["capped"] = bool(np.isfinite(k["unique"]).any())
+    k["roof"] = bool(np.any(s["roofline"][rows]))
+    if k["roof"]:
+        with np.errstate(invalid="ignore", over="ignore"):
+            k.update(b=s["b"][rows], kv=s["k"][rows], seq=s["seq"][rows], ctx=s["ctx"][rows], bw=s["bw"][rows],
+                     u0=s["inv_cap"][rows], g_mem=g * s["mem"][rows], h_lat=g * s["tau"][rows] * s["bw"][rows],
+                     t3=0.5 * g * s["tau"][rows] * s["peak"][rows])
+    return k
+
+
+def _take(k, i):
+    """The constants of the scenarios at positions ``i`` of the chunk."""
+    return {name: (a[i] if isinstance(a, np.ndarray) else a) for name, a in k.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# The branches of psi and F', F'' on one branch
+
+
+def _u_terms(k, n):
+    """(u0..u3, their first and second derivatives in N) as three lists of arrays (module notes)."""
+    b, kv = k["b"], k["kv"]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        free_m = k["g_mem"] - b * n
+        free_l = k["h_lat"] - b * n
+        u1 = k["seq"] * kv * n / free_m
+        d1 = k["seq"] * kv / free_m / (1.0 - b * n / k["g_mem"])
+        u2 = k["ctx"] * kv * n / free_l
+        d2 = k["ctx"] * kv / free_l / (1.0 - b * n / k["h_lat"])
+        u3 = n / k["t3"]
+        zero = np.zeros(n.shape)
+        dd1, dd2 = 2.0 * b * d1 / free_m, 2.0 * b * d2 / free_l
+    cache = kv > 0   # without a KV cache u1 = u2 = 0, also at N = q g where the free memory may be 0 (0/0)
+    u1, d1, dd1, u2, d2, dd2 = (np.where(cache, t, 0.0) for t in (u1, d1, dd1, u2, d2, dd2))
+    return ([np.broadcast_to(k["u0"], n.shape), u1, u2, u3], [zero, d1, d2, 1.0 / k["t3"] + zero],
+            [zero, dd1, dd2, zero])
+
+
+def _branch(k, n):
+    """Which branch of psi holds at N: 0 compute-bound, 1 + j memory-bound with the batch set by u_j."""
+    if not k["roof"]:
+        return np.zeros(n.shape, dtype=np.int8)
+    u, _, _ = _u_terms(k, n)
+    largest, which = _first_max(u)
+    memory = (k["b"] * n * largest + k["ctx"] * k["kv"] * n) / k["bw"]
+    return np.where(2.0 * n / k["peak"] >= memory, 0, 1 + which).astype(np.int8)
+
+
+def _psi_slopes(k, n, branch):
+    """(psi', psi'') at N on the given branch."""
+    if not k["roof"]:
+        return 2.0 / k["peak"], 0.0
+    u, du, ddu = _u_terms(k, n)
+    uj, duj, dduj = u[0], du[0], ddu[0]
+    for j in (1, 2, 3):   # np.where is several times faster than np.choose on a list of arrays
+        on = branch == j + 1
+        uj, duj, dduj = np.where(on, u[j], uj), np.where(on, du[j], duj), np.where(on, ddu[j], dduj)
+    b = k["b"]
+    memory_bound = branch > 0
+    first = np.where(memory_bound, (b * uj + b * n * duj + k["ctx"] * k["kv"]) / k["bw"], 2.0 / k["peak"])
+    second = np.where(memory_bound, (2.0 * b * duj + b * n * dduj) / k["bw"], 0.0)
+    return first, second
+
+
+def _slopes(f, k, x, branch=None, second=True):
+    """(F', Newton step) at x (the step only when ``second``) on ``branch`` (None: the branch that holds at x).
+
+    The step is Newton's on G = ln P - ln Q, where F' = P - Q with P = a_t N D (l + d) (training) and
+    Q = -l N (a_in + a_out psi') (serving): G has the sign of F' and is nearly linear in x (ln D and ln N
+    are), so the steps converge from far away, where Newton on F' itself (exponential in x) crawls. Where
+    P <= 0 or Q = 0 it is Newton's step on F'."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        y = f.B * np.exp(-f.beta * x)
+        rest = k["c"] - y
+        n = (f.A / rest) ** (1.0 / f.alpha)
+        l = -(f.beta / f.alpha) * y / rest
+        if k["capped"]:   # data_limits._log_tokens_of_effective, with D'/U and D/U kept for F'' below
+            effective = np.exp(x)
+            ratio = effective / k["unique"]
+            repeated = ratio > 1.0
+            z = np.where(repeated, np.minimum((ratio - 1.0) / R_D_STAR, 1.0), 0.0)
+            epochs = 1.0 - R_D_STAR * np.log1p(-z)                          # D/U when repeated
+            tokens = np.where(repeated, k["unique"] * epochs, effective)
+            d = np.where(repeated, ratio / (epochs * (1.0 - z)), 1.0)
+        else:
+            tokens, d = np.exp(x), 1.0
+        if branch is None:
+            branch = _branch(k, n)
+        dpsi, ddpsi = _psi_slopes(k, n, branch)
+        train = k["a_t"] * n * tokens
+        serve = k["a_in"] + k["a_out"] * dpsi
+        gain = train * (l + d)          # P
+        loss = -l * n * serve           # Q
+        slope = gain - loss
+        if not second:
+            return slope, None
+        dl = (f.beta * f.beta / f.alpha) * y * k["c"] / (rest * rest)
+        if k["capped"]:
+            dd = np.where(repeated, d * (1.0 - d + ratio / (R_D_STAR * (1.0 - z))), 0.0)
+        else:
+            dd = 0.0
+        d_gain = train * ((l + d) ** 2 + dl + dd)
+        d_loss = -(n * (dl + l * l) * serve + k["a_out"] * ddpsi * (l * n) ** 2)
+        logs = (gain > 0) & (loss > 0)
+        g_value = np.log(gain) - np.log(loss)
+        g_slope = d_gain / gain - d_loss / loss
+        step = np.where(logs, -g_value / g_slope, -slope / (d_gain - d_loss))
+        if k["capped"]:
+            # Past D' = U, G is nearly linear in the epochs w = D/U (ln D' saturates): Newton's step in w,
+            # w' = w - G (D'/U) / (G' (1 - z)), mapped back to x = ln D'(w')
+            w = epochs - g_value * ratio / (g_slope * (1.0 - z))
+            ratio_new = np.where(w > 1.0, 1.0 + R_D_STAR * (-np.expm1(-(w - 1.0) / R_D_STAR)), w)
+            step = np.where(logs & (ratio > 1.0) & (z < 1.0), np.log(k["unique"]) + np.log(ratio_new) - x, step)
+    return slope, step
+
+
+# ----------------------------------------------------------------------------------------------
+# Kinks
+
+
+def _kinks(f, k):
+    """x of every point where F may not be twice differentiable (columns; NaN where none)."""
+    columns = []
+    if k["capped"]:
+        with np.errstate(divide="ignore"):
+            columns.append(np.log(k["unique"]))
+    if k["roof"]:
+        b, kv, seq, ctx, u0 = k["b"], k["kv"], k["seq"], k["ctx"], k["u0"]
+        g_mem, h_lat, t3 = k["g_mem"], k["h_lat"], k["t3"]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            u_star = (2.0 * k["bw"] / k["peak"] - ctx * kv) / b     # memory = compute where u(N) = u*
+            sizes = [u0 * g_mem / (seq * kv + u0 * b), u0 * h_lat / (ctx * kv + u0 * b), u0 * t3,
+                     (seq * h_lat - ctx * g_mem) / (b * (seq - ctx)), (g_mem - seq * kv * t3) / b,
+                     (h_lat - ctx * kv * t3) / b,
+                     u_star * g_mem / (seq * kv + u_star * b), u_star * h_lat / (ctx * kv + u_star * b),
+                     u_star * t3]
+            terms = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3), (1,), (2,), (3,)]
+            for size, which in zip(sizes, terms):
+                good = np.isfinite(size) & (size > 0)
+                good[good] = _on_envelope(k, size[good], which, good)
+                if good.any():
+                    columns.append(np.where(good, x_of_params(f, k["c"], np.where(good, size, 1.0)), np.nan))
+    return columns
+
+
+def _on_envelope(k, n, which, rows, slack=1e-9):
+    """Whether the crossing at N of the terms ``which`` of u (one term: where memory = compute) is a kink of psi:
+    the terms are the largest of u there, and psi is memory-bound. A crossing below the envelope changes
+    nothing; ``slack`` keeps the borderline ones (an extra point costs one evaluation, a lost kink the answer)."""
+    b, kv = k["b"][rows], k["kv"][rows]
+    cache = kv > 0
+    u = [np.broadcast_to(k["u0"][rows], n.shape),
+         np.where(cache, k["seq"][rows] * kv * n / (k["g_mem"][rows] - b * n), 0.0),
+         np.where(cache, k["ctx"][rows] * kv * n / (k["h_lat"][rows] - b * n), 0.0),
+         n / k["t3"][rows]]
+    top = np.maximum(np.maximum(u[0], u[1]), np.maximum(u[2], u[3])) * (1.0 - slack)
+    keep = np.ones(n.shape, dtype=bool)
+    for j in which:
+        keep &= u[j] >= top
+    if len(which) == 2:
+        memory = (b * n * np.maximum(u[which[0]], u[which[1]]) + k["ctx"][rows] * kv * n) / k["bw"][rows]
+        keep &= memory >= 2.0 * n / k["peak"][rows] * (1.0 - slack)
+    return keep
+
+
+# ----------------------------------------------------------------------------------------------
+# The solve
+
+
+def _bracket(f, k, lo, hi, lo_open, hi_open):
+    """(a, b, found): a bracket with no kink inside (found: x where F' = 0 exactly at a kink, else NaN)."""
+    a, b = lo.copy(), hi.copy()
+    a_known, b_known = ~lo_open, ~hi_open       # a closed end is a candidate for the minimum
+    found = np.full(lo.shape, np.nan)
+    for point in _kinks(f, k):
+        inside = np.flatnonzero((point > lo) & (point < hi))
+        if not inside.size:
+            continue
+        slope, _ = _slopes(f, _take(k, inside), point[inside], second=False)
+        x = point[inside]
+        left = (slope < 0) & (x > a[inside])
+        right = (slope > 0) & (x < b[inside])
+        a[inside[left]], a_known[inside[left]] = x[left], True
+        b[inside[right]], b_known[inside[right]] = x[right], True
+        found[inside[slope == 0]] = x[slope == 0]
+    return a, b, a_known, b_known, found
+
+
+def _walk(f, k, branch, a, b):
+    """Close an open end at +inf (no data cap): step out from a by doubling strides until F' > 0.
+
+    A finite open end (the asymptote, where F' -> -inf, or the data cap, where F' -> +inf) is a bracket
+    end as it is: the Newton iteration never evaluates F' there."""
+    stride = np.ones(a.shape)
+    for _ in range(MAX_STEPS):
+        todo = np.flatnonzero(np.isinf(b))
+        if not todo.size:
+            return a, b
+        x = a[todo] + stride[todo]
+        stride[todo] *= 2.0
+        slope, _ = _slopes(f, _take(k, todo), x, branch[todo], second=False)
+        neg, pos = slope < 0, slope >= 0
+        a[todo[neg]] = x[neg]
+        b[todo[pos]] = x[pos]
+    return a, np.where(np.isinf(b), np.nan, b)
+
+
+def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
+    """Argmin of F_g on [lo, hi] for the scenarios ``rows`` (at most CHUNK indices); NaN where lo >= hi."""
+    k = _chunk_constants(f, p, rows, g)
+    x = np.full(lo.shape, np.nan)
+    usable = np.flatnonzero(np.isfinite(lo) & (lo < hi))
+    if not usable.size:
+        return x
+    k = _take(k, usable)
+    lo, hi, lo_open, hi_open = lo[usable], hi[usable], lo_open[usable], hi_open[usable]
+    start = None if start is None else start[usable]
+    a, b, a_known, b_known, found = _bracket(f, k, lo, hi, lo_open, hi_open)
+    # the branch inside (a, b): at its middle, or one past a finite a towards an open infinite end
+    middle = np.where(np.isfinite(b), 0.5 * (a + b), a + 1.0)
+    y = f.B * np.exp(-f.beta * middle)
+    with np.errstate(invalid="ignore"):
+        branch = _branch(k, (f.A / (k["c"] - y)) ** (1.0 / f.alpha))
+    out = np.full(a.shape, np.nan)
+    linear = _linear_branch(k, branch)
+    if linear.any():   # psi linear in N and D = D': the paper's problem, solved by compute_optimal's kernel
+        out[linear] = np.clip(_paper_root(f, _take(k, linear), branch[linear]), a[linear], b[linear])
+        rest = np.flatnonzero(~linear)
+        k, branch, a, b = _take(k, rest), branch[rest], a[rest], b[rest]
+        start = None if start is None else start[rest]
+    else:
+        rest = slice(None)
+    a, b = _walk(f, k, branch, a, b)
+    out[rest] = _newton(f, k, branch, a, b, start)
+    x[usable] = np.where(np.isnan(found), out, found)
+    return x
+
+
+def _linear_branch(k, branch):
+    """Where psi is linear in N on the branch (compute-bound, or memory-bound at the batch asked for) and D = D'."""
+    return (branch <= 1) & np.isinf(k["unique"])
+
+
+def _paper_root(f, k, branch):
+    """The minimum of a_t N D + (a_in + a_out psi'(N)) N with psi' constant: optimal_log_tokens with s = that / a_t.
+
+    On the branch's whole curve F is convex with this one minimum, so its minimum on [a, b], where the branch
+    is F, is this point clipped to [a, b]."""
+    if k["roof"]:
+        slope = np.where(branch == 0, 2.0 / k["peak"], (k["b"] * k["u0"] + k["ctx"] * k["kv"]) / k["bw"])
+    else:
+        slope = 2.0 / k["peak"]
+    s = (k["a_in"] + k["a_out"] * slope) / k["a_t"]
+    return optimal_log_tokens(f, k["c"] + f.E, s)
+
+
+def _newton(f, k, branch, a, b, start=None):
+    """Root of the branch's F' in [a, b] by Newton safeguarded with bisection, or an end where F' points out.
+
+    At an open end (the asymptote, the cap) F' is NaN or has the sign that points inwards, so the end
+    tests below never pick one. The iteration starts at ``start`` where that lies inside (a, b), else midway."""
+    x = np.full(a.shape, np.nan)
+    slope_a, _ = _slopes(f, k, a, branch, second=False)
+    slope_b, _ = _slopes(f, k, b, branch, second=False)
+    at_a, at_b = slope_a >= 0, (slope_b <= 0) & ~(slope_a >= 0)
+    x[at_a], x[at_b] = a[at_a], b[at_b]
+    closed = ~(at_a | at_b) & (b <= a)     # a kink a rounding error from the other end: nothing between
+    x[closed] = a[closed]
+    todo = np.flatnonzero(~(at_a | at_b) & (b > a))
+    if not todo.size:
+        return x
+    k = _take(k, todo)
+    br, a, b = branch[todo], a[todo], b[todo]
+    guess = 0.5 * (a + b)
+    if start is not None:
+        start = start[todo]
+        guess = np.where((start > a) & (start < b), start, guess)
+    last = b - a
+    live = np.ones(a.size, dtype=bool)
+    for _ in range(MAX_STEPS):
+        slope, step = _slopes(f, k, guess, br)
+        low = slope < 0
+        a, b = np.where(low, guess, a), np.where(low, b, guess)
+        tolerance = X_TOLERANCE * np.maximum(1.0, np.abs(guess))
+        # a step below the tolerance ends the row first: it may round to no move, which the bracket test
+        # below would take for a step out of the bracket and bisect
+        stop = (slope == 0) | (np.abs(step) <= tolerance) | (b - a <= tolerance)
+        nxt = guess + step
+        bisect = ~((nxt > a) & (nxt < b)) | (np.abs(2.0 * step) > np.abs(last))
+        nxt = np.where(bisect, 0.5 * (a + b), nxt)
+        last = np.where(bisect, b - a, step)
+        done = stop & live
+        x[todo[done]] = np.where(slope[done] == 0, guess[done], np.clip(guess[done] + step[done], a[done], b[done]))
+        live &= ~stop
+        guess = nxt
+        if not live.any():
+            return x
+        if live.sum() < 0.5 * live.size:   # drop the finished rows only when they are many: a copy costs a step
+            keep = live
+            todo, br, a, b, guess, last, live = (t[keep] for t in (todo, br, a, b, guess, last, live))
+            k = _take(k, keep)
+    return x   # rows never converged stay NaN (not reached for valid inputs)
+
+
+def paper_log_tokens(f, loss, s):
+    """x = ln D minimising N (D + s), the fixed-MFU optimum without a data cap, by xlcalc.compute_optimal's kernel.
+
+    It gets inference_tokens / 3 = (3 s) / 3 there, so the digits are those of compute_optimal(loss, 3 s);
+    as there, a model or Chinchilla reference of under one parameter or token is no answer (NaN)."""
+    x = np.empty(loss.size)
+    for start in range(0, loss.size, CHUNK):
+        part = slice(start, start + CHUNK)
+        x[part] = optimal_log_tokens(f, loss[part], np.divide(3.0 * s[part], 3.0))
+    with np.errstate(invalid="ignore", over="ignore"):
+        params = np.power(f.A / (loss - f.E - f.B * np.exp(-f.beta * x)), 1.0 / f.alpha)
+        ch_params, ch_tokens = _chinchilla_for_loss(f, loss)
+        tiny = (params < 1.0) | (x < 0.0) | (ch_params < 1.0) | (ch_tokens < 1.0)
+    return np.where(tiny, np.nan, x)
+
+
+def bounds(f, p, g):
+    """(lo, hi, lo_open, hi_open) of the curve on g GPUs per replica (the whole curve with fixed MFU)."""
+    asymptote, cap = x_bounds(f, p["c"], p["unique"])
+    if np.any(p["serving"]["roofline"]):
+        lo = np.maximum(x_of_params(f, p["c"], g * p["serving"]["q"]), asymptote)
+        return lo, cap, lo <= asymptote, np.ones(lo.shape, dtype=bool)
+    return asymptote, cap, np.ones(cap.shape, dtype=bool), np.ones(cap.shape, dtype=bool)
+
+
+def minimum(f, p, g, rows=None, start=None):
+    """Argmin x over the whole curve on g GPUs per replica for the scenarios ``rows`` (all: None), chunk by chunk."""
+    lo, hi, lo_open, hi_open = bounds(f, p, g)
+    rows = np.arange(lo.size) if rows is None else rows
+    g = np.broadcast_to(g, lo.shape)
+    x = np.empty(rows.size)
+    for first in range(0, rows.size, CHUNK):
+        part = slice(first, first + CHUNK)
+        i = rows[part]
+        x[part] = minimise(f, p, i, lo[i], hi[i], lo_open[i], hi_open[i], g[i],
+                           None if start is None else start[part])
+    return x

@@ -1,0 +1,117 @@
+"""The minimum of a lifetime objective for every scenario, and the figures at it (for :mod:`xlcalc.core.objectives`).
+
+:func:`optimum` runs the fast solver of :mod:`xlcalc.core._objective_kernels`, or with ``SOLVER = "reference"``
+the piece-by-piece one of :mod:`xlcalc.core.lifetime_costs` that the tests and the benchmark compare it with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _objective_kernels as _kernels
+from . import data_limits
+from . import lifetime_costs as lc
+from ..units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
+
+SOLVER = "fast"   # or "reference": every GPU-count piece by walks and Illinois steps (lifetime_costs)
+TIE = 1e-12   # a larger replica must be cheaper by more than this (relative) to be chosen
+
+
+def optimum(f, v, w_t, w_i):
+    """(N, D, F, x, gpus, batch, binding, train GPU-hours, inference GPU-hours) of the minimum, flat arrays."""
+    a_t, a_in, a_out = lc.objective_weights(v, w_t, w_i)
+    c = v["loss"] - f.E
+    unique = v["unique_tokens"]
+    roof = v["roofline"]
+    size = c.size
+    closed_form = not roof.any() and not np.isfinite(unique).any()
+    if closed_form:
+        # The paper's form N (D + s): xlcalc.compute_optimal's kernel solves it (s = T / 3 there).
+        s = (a_in + a_out * 2.0 / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_decode"])) / a_t
+        x = _kernels.paper_log_tokens(f, v["loss"], s)
+        gpus = np.full(size, np.nan)
+    p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, serving=lc.serving_numbers(v))
+    every = np.arange(size)
+    if not closed_form:
+        x, gpus = (_pieces_reference if SOLVER == "reference" else _pieces)(f, p, v, size)
+    g_used = np.where(np.isnan(gpus), 1.0, gpus)
+    value, _, n, d, value_psi, code, batch = lc.objective_at(p, np.where(np.isfinite(x), x, 0.0), g_used, every)
+    bad = ~np.isfinite(x)
+    value = np.where(bad, np.inf, value)
+    if roof.any():
+        # At the end N = q g of its piece the optimum is held back by what sets q: memory or the latency target.
+        sv = p["serving"]
+        end = lc.x_of_params(f, c, g_used * sv["q"])
+        at_end = roof & (np.abs(x - end) <= 1e-12 * np.maximum(1.0, np.abs(x)))
+        memory_sets_q = sv["q"] >= sv["mem"] / (sv["b"] + sv["seq"] * sv["k"]) * (1 - 1e-15)
+        code = np.where(at_end, np.where(memory_sets_q, 3, 4), code)
+    hours_t = 6.0 * n * d / (SECONDS_PER_HOUR * v["train_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_train"])
+    hours_i = (2.0 * n * v["input_tokens"] / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_prefill"])
+               + v["output_tokens"] * value_psi) / SECONDS_PER_HOUR
+    return n, d, value, x, gpus, batch, code, hours_t, hours_i
+
+
+def _pieces(f, p, v, size):
+    """(x, gpus) of the minimum by :mod:`xlcalc.core._objective_kernels`: one solve on the largest replica allowed
+    (no fewer GPUs is cheaper anywhere), then the fewest GPUs with the same value there (the reference's tie rule)."""
+    roof = v["roofline"]
+    if not roof.any():
+        # F >= the uncapped F, equal up to D' = U: where the uncapped optimum needs no repeats it is the answer
+        s = (p["a_in"] + p["a_out"] * 2.0 / p["serving"]["peak"]) / p["a_t"]
+        x = _kernels.paper_log_tokens(f, v["loss"], s)
+        with np.errstate(divide="ignore"):
+            repeats = np.flatnonzero(~(x <= np.log(p["unique"])))
+        # start from the uncapped optimum's training tokens, now worth fewer effective tokens: D'(e^x)
+        start = np.log(data_limits._effective(np.exp(x[repeats]), p["unique"][repeats]))
+        x[repeats] = _kernels.minimum(f, p, 1.0, repeats, start)
+        return x, np.full(size, np.nan)
+    top = np.exp2(np.floor(np.log2(v["max_gpus"])))
+    x = _kernels.minimum(f, p, top)
+    every = np.arange(size)
+    finite = np.isfinite(x)
+    at = np.where(finite, x, 0.0)
+    best, _, n, _, psi_top, *_ = lc.objective_at(p, at, top, every)
+    gpus = np.where(finite, top, np.nan)
+    chosen = ~finite
+    for g in lc.gpu_counts(float(np.max(top)))[:-1]:
+        fits = ~chosen & (g < top) & (at >= lc.x_of_params(f, p["c"], g * p["serving"]["q"]))
+        rows = every[fits]
+        if not rows.size:
+            continue
+        # F_g - F_top = a_out (psi_g - psi_top) at the same x
+        extra = p["a_out"][rows] * (lc.psi(p["serving"], n[rows], float(g), rows)[0] - psi_top[rows])
+        same = extra <= best[rows] * TIE
+        gpus[rows[same]] = g
+        chosen[rows[same]] = True
+    return x, gpus
+
+
+def _pieces_reference(f, p, v, size):
+    """(x, gpus) of the minimum by the reference: every GPU-count piece solved by lifetime_costs.minimise_piece."""
+    roof = v["roofline"]
+    c, every = p["c"], np.arange(size)
+    asymptote, cap = lc.x_bounds(f, c, p["unique"])
+    best_x, best_value, best_g = np.full(size, np.nan), np.full(size, np.inf), np.full(size, np.nan)
+    counts = lc.gpu_counts(float(np.max(v["max_gpus"]))) if roof.any() else [1]
+    for g in counts:
+        if roof.any():
+            q = p["serving"]["q"]
+            lo = np.maximum(lc.x_of_params(f, c, g * q), asymptote)
+            lo_open = lo <= asymptote
+            usable = (g <= v["max_gpus"]) & (lo < cap) & np.isfinite(lo)
+        else:
+            lo, lo_open = asymptote, np.ones(size, dtype=bool)
+            usable = lo < cap
+        hi, hi_open = cap, np.ones(size, dtype=bool)
+        rows = every[usable]
+        if not rows.size:
+            continue
+        xg = lc.minimise_piece(p, float(g), rows, lo[rows], hi[rows], lo_open[rows], hi_open[rows])
+        value = lc.objective_at(p, xg, float(g), rows)[0]
+        # ties (the batch cap binds on either count) go to the fewer GPUs
+        better = np.isfinite(value) & (value < best_value[rows] * (1.0 - TIE))
+        best_x[rows[better]] = xg[better]
+        best_value[rows[better]] = value[better]
+        best_g[rows[better]] = g
+    return best_x, np.where(roof, best_g, np.nan)
+

@@ -1,0 +1,336 @@
+"""The lifetime optimum under any cost: dollars, energy (kWh) or carbon (kg CO2e), with serving from the roofline or a fixed MFU, and limited unique data.
+
+One function, :func:`lifetime_optimal`, says what is minimised (``objective``), how inference is priced
+(``serving``: the paper's fixed decode MFU, or :mod:`xlcalc.core.lifetime_costs`' roofline with batch, memory and a
+latency target) and how much unique data there is (``unique_tokens``, :mod:`xlcalc.core.data_limits`).
+
+Every objective weighs each phase's GPU-hours:
+
+    usd    = train GPU-hours x train_usd_per_hour + inference GPU-hours x infer_usd_per_hour
+    kwh    = sum over phases of GPU-hours x tdp_w / 1000 x pue        (the accelerator draws its TDP while busy)
+    co2_kg = sum over phases of kWh x g_per_kwh / 1000                (intensity per phase: regions differ)
+
+    train GPU-hours     = 6 N D / (3600 train_peak_tflops 1e12 mfu_train)
+    inference GPU-hours = (2 N input_tokens / (infer_peak 1e12 mfu_prefill) + output_tokens psi(N)) / 3600
+
+with psi(N) the GPU-seconds per output token of the serving model (:mod:`xlcalc.core.lifetime_costs`). Power is
+never guessed: an accelerator without a published TDP must be given a typed ``*_tdp_w`` for the kWh and CO2
+figures (which are NaN when not asked for, an error when the objective needs them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from . import lifetime_costs as lc
+from .._checks import Checked, format_value
+from ..errors import InvalidInputError
+from .data_limits import R_D_STAR
+from .laws import DEFAULT_FIT, _check_loss_above_floor, chinchilla_for_loss, get_fit
+from ..data.model_shapes import shape_arrays
+from ._objective_solve import optimum as _optimum
+from ..units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
+
+OBJECTIVES = ("usd", "kwh", "co2", "flops")
+SERVING = ("fixed_mfu", "roofline")
+WATTS_PER_KW = 1000.0
+GRAMS_PER_KG = 1000.0
+_ROOFLINE_ONLY = ("infer_mem_bw_tbs", "infer_memory_gb", "bw_eff", "bytes_per_param", "kv_bytes_per_param",
+                  "input_tokens_per_request", "output_tokens_per_request", "batch", "tpot_target_s", "headroom",
+                  "max_gpus")
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """Another optimum for comparison: params, tokens and its value of the same objective."""
+
+    params: float | np.ndarray
+    tokens: float | np.ndarray
+    value: float | np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class LifetimeOptimum:
+    """The model reaching a loss at the lowest lifetime usd, kWh or kg CO2e, with all three figures and the references.
+
+    ``binding`` is an index into :data:`xlcalc.core.lifetime_costs.BINDINGS` (what limits decode at the optimum);
+    ``fixed_mfu`` the same objective's optimum with the paper's fixed decode MFU; ``unlimited`` the optimum
+    with unlimited unique data.
+    """
+
+    params: float | np.ndarray
+    tokens: float | np.ndarray
+    value: float | np.ndarray
+    usd: float | np.ndarray
+    kwh: float | np.ndarray
+    co2_kg: float | np.ndarray
+    train_gpu_hours: float | np.ndarray
+    inference_gpu_hours: float | np.ndarray
+    effective_tokens: float | np.ndarray
+    epochs: float | np.ndarray
+    data_binds: float | np.ndarray
+    gpus: float | np.ndarray
+    batch: float | np.ndarray
+    binding: float | np.ndarray
+    fixed_mfu: Reference
+    unlimited: Reference
+
+
+def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serving="fixed_mfu",
+                     train_peak_tflops, infer_peak_tflops, train_usd_per_hour=np.nan, infer_usd_per_hour=np.nan,
+                     mfu_train=0.5, mfu_prefill=0.5, mfu_decode=0.01,
+                     train_tdp_w=np.nan, infer_tdp_w=np.nan, train_pue=1.0, infer_pue=1.0,
+                     train_g_per_kwh=np.nan, infer_g_per_kwh=np.nan,
+                     infer_mem_bw_tbs=np.nan, infer_memory_gb=np.nan, bw_eff=1.0, bytes_per_param=2.0,
+                     kv_bytes_per_param=np.nan, input_tokens_per_request=0.0, output_tokens_per_request=0.0,
+                     batch=np.inf, tpot_target_s=np.inf, headroom=0.1, max_gpus=8,
+                     unique_tokens=np.inf, reference_mfu_decode=np.nan, fit=DEFAULT_FIT) -> LifetimeOptimum:
+    """Params and tokens that reach `loss` at the lowest lifetime usd, kWh or kg CO2e of training plus serving.
+
+    Parameters
+    ----------
+    loss : target loss, above the fit's E (and reachable with ``unique_tokens``).
+    input_tokens, output_tokens : lifetime prompt and generated tokens served, >= 0.
+    objective : 'usd', 'kwh', 'co2' (kg CO2e) or 'flops' (6ND + 2N per token, fixed MFU only: with no
+        inference it is the Chinchilla model, so with ``unique_tokens`` the data-constrained Chinchilla).
+    serving : 'fixed_mfu' (the paper: decode at ``mfu_decode`` of peak for every size) or 'roofline'
+        (decode step max(compute, weights + KV streaming) at a batch, memory and latency target; see
+        :mod:`xlcalc.core.lifetime_costs`).
+    train_peak_tflops, infer_peak_tflops : dense peak TFLOP/s per accelerator at the precision used.
+    train_usd_per_hour, infer_usd_per_hour : $ per accelerator-hour (needed for 'usd'; else NaN usd).
+    mfu_train, mfu_prefill, mfu_decode : fractions of peak, in (0, 1]; with 'roofline' mfu_decode is the
+        compute-bound decode efficiency.
+    train_tdp_w, infer_tdp_w : power per accelerator in W (needed for 'kwh' and 'co2').
+    train_pue, infer_pue : data-centre power usage effectiveness, >= 1.
+    train_g_per_kwh, infer_g_per_kwh : grid carbon intensity in g CO2e per kWh, >= 0 (needed for 'co2').
+    infer_mem_bw_tbs, infer_memory_gb, bw_eff, bytes_per_param, kv_bytes_per_param : roofline hardware; KV
+        bytes per token per parameter default (NaN) to those of :func:`xlcalc.model_shape` for the size of the
+        Chinchilla-optimal model of the target loss (``kv_bytes_per_token / params``, the same for every
+        objective; 0 for no KV cache). It is held fixed along the iso-loss curve.
+    input_tokens_per_request, output_tokens_per_request : one request, for the KV cache and context.
+    batch : the batch (roofline; a cap when a latency target is given; inf = none); tpot_target_s : the
+        time-per-output-token target in s (inf = none); headroom : memory kept free; max_gpus : largest
+        replica (GPUs are powers of two).
+    unique_tokens : unique training tokens (inf = unlimited): repeated tokens count as Muennighoff et al.'s D'.
+    fit : scaling-law fit name or five numbers.
+
+    Returns
+    -------
+    LifetimeOptimum: params, tokens (training tokens, repeats included), value (of the objective), usd, kwh,
+    co2_kg, GPU-hours per phase, effective_tokens, epochs (tokens / unique tokens), data_binds (1 when the
+    tokens exceed the unique tokens), gpus and batch of a replica (roofline), binding, and the ``fixed_mfu``
+    and ``unlimited`` references (params, tokens, value).
+
+    Examples
+    --------
+    >>> o = lifetime_optimal(1.947, 1e13, 2.5e12, train_peak_tflops=312, infer_peak_tflops=624,
+    ...                      train_usd_per_hour=1.4, infer_usd_per_hour=0.6, mfu_prefill=0.4, mfu_decode=0.2)
+    >>> f"{o.params:.4g} {o.tokens:.4g}"   # the paper's cost_optimal.py example (as xlcalc.cost_optimal)
+    '2.053e+10 3.302e+12'
+    """
+    key = str(objective).strip().lower()
+    if key not in OBJECTIVES:
+        raise _bad("objective", objective, f"must be one of {', '.join(OBJECTIVES)}")
+    mode = str(serving).strip().lower().replace("-", "_")
+    if mode not in SERVING:
+        raise _bad("serving", serving, f"must be one of {', '.join(SERVING)}")
+    f = get_fit(fit)
+    c = Checked(loss=loss, input_tokens=input_tokens, output_tokens=output_tokens,
+                train_peak_tflops=train_peak_tflops, infer_peak_tflops=infer_peak_tflops,
+                train_usd_per_hour=train_usd_per_hour, infer_usd_per_hour=infer_usd_per_hour,
+                mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode, train_tdp_w=train_tdp_w,
+                infer_tdp_w=infer_tdp_w, train_pue=train_pue, infer_pue=infer_pue, train_g_per_kwh=train_g_per_kwh,
+                infer_g_per_kwh=infer_g_per_kwh, infer_mem_bw_tbs=infer_mem_bw_tbs, infer_memory_gb=infer_memory_gb,
+                bw_eff=bw_eff, bytes_per_param=bytes_per_param, kv_bytes_per_param=kv_bytes_per_param,
+                input_tokens_per_request=input_tokens_per_request,
+                output_tokens_per_request=output_tokens_per_request, batch=batch, tpot_target_s=tpot_target_s,
+                headroom=headroom, max_gpus=max_gpus, unique_tokens=unique_tokens,
+                reference_mfu_decode=reference_mfu_decode)
+    if key == "flops" and mode == "roofline":
+        raise _bad("objective", objective, "'flops' counts 6ND + 2N per token, which needs serving='fixed_mfu'")
+    _check(c, f, key, mode == "roofline")
+    skip = () if mode == "roofline" else _ROOFLINE_ONLY
+    v = {name: _valid_flat(c, name) for name in c.values if name not in skip}  # the solver indexes scenarios
+    v["roofline"] = np.full(v["loss"].shape, mode == "roofline")
+    return _solve_all(c, f, key, v)
+
+
+def _valid_flat(c: Checked, name):
+    """The valid elements of an argument, flat; a single value given for an array call stays one value (a
+    read-only broadcast view: no copy per scenario, which for some 30 arguments was 240 bytes a scenario)."""
+    if not c.scalar:
+        value = c.values[name]
+        if value.ndim and not any(value.strides):
+            return np.broadcast_to(value[(0,) * value.ndim], (int(value.size - np.count_nonzero(c.bad)),))
+    return np.atleast_1d(c.valid(name))
+
+
+def _bad(name, value, allowed):
+    shown = " ".join(repr(value).split())  # one line, whatever was passed
+    return InvalidInputError(f"{name} = {shown[:80] + ('...' if len(shown) > 80 else '')} is not allowed: {allowed}")
+
+
+def _check(c: Checked, f, objective, roofline) -> None:
+    _check_loss_above_floor(c, f)
+    c.require("unique_tokens", (c["unique_tokens"] > 0) & ~np.isnan(c["unique_tokens"]),
+              "must be a number of unique training tokens > 0 (or empty for unlimited data)")
+    with np.errstate(divide="ignore"):
+        floor = f.E + f.B / (c["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
+    lowest = np.broadcast_to(floor, c.shape)
+    unreachable = (c["loss"] <= floor) & ~c.bad
+    if unreachable.any():
+        c.mark(unreachable, lambda index: (
+            f"loss = {format_value(c['loss'][index])} is not reachable with unique_tokens = "
+            f"{format_value(c['unique_tokens'][index])}: however large the model and however many epochs, "
+            f"the lowest reachable loss is {format_value(lowest[index])} (E + B / (U (1 + R*_D))^beta)"))
+    c.non_negative("input_tokens", "output_tokens")
+    c.positive("train_peak_tflops", "infer_peak_tflops")
+    c.fraction("mfu_train", "mfu_prefill", "mfu_decode")
+    r = c["reference_mfu_decode"]
+    c.require("reference_mfu_decode", np.isnan(r) | ((r > 0) & (r <= 1)), "must be in (0, 1] (or empty: mfu_decode)")
+    needs = {"usd": ("train_usd_per_hour", "infer_usd_per_hour"),
+             "kwh": ("train_tdp_w", "infer_tdp_w"),
+             "co2": ("train_tdp_w", "infer_tdp_w"), "flops": ()}[objective]
+    for name in ("train_usd_per_hour", "infer_usd_per_hour", "train_tdp_w", "infer_tdp_w"):
+        given = ~np.isnan(c[name])
+        what = "a power in W > 0 (the accelerator has no published TDP: type one)" if "tdp" in name \
+            else "a price in $ per GPU-hour > 0"
+        missing = ~given & ~c.bad
+        if name in needs and missing.any():
+            c.mark(missing, lambda index, name=name, what=what: f"{name} is missing: objective '{objective}' needs "
+                                                                 f"{what}")
+        c.require(name, ~given | (np.isfinite(c[name]) & (c[name] > 0)), f"must be {what}")
+    for name in ("train_pue", "infer_pue"):
+        c.require(name, np.isfinite(c[name]) & (c[name] >= 1), "must be a power usage effectiveness >= 1")
+    for name in ("train_g_per_kwh", "infer_g_per_kwh"):
+        given = ~np.isnan(c[name])
+        missing = ~given & ~c.bad
+        if objective == "co2" and missing.any():
+            c.mark(missing, lambda index, name=name: f"{name} is missing: objective 'co2' needs a grid carbon "
+                                                     "intensity in g CO2e per kWh")
+        c.require(name, ~given | (np.isfinite(c[name]) & (c[name] >= 0)),
+                  "must be a grid carbon intensity in g CO2e per kWh >= 0")
+    if objective == "co2":
+        c.require("train_g_per_kwh", c["train_g_per_kwh"] > 0,
+                  "must be > 0 for objective 'co2': with carbon-free training the least-carbon model would "
+                  "train forever on ever more tokens")
+    if roofline:
+        c.positive("infer_mem_bw_tbs", "infer_memory_gb", "bytes_per_param")
+        c.fraction("bw_eff")
+        k = c["kv_bytes_per_param"]
+        c.require("kv_bytes_per_param", np.isnan(k) | (np.isfinite(k) & (k >= 0)),
+                  "must be KV bytes per token per parameter >= 0 (empty: from the model shape)")
+        c.non_negative("input_tokens_per_request", "output_tokens_per_request")
+        b = c["batch"]
+        c.require("batch", (b == np.inf) | ((b >= 1) & (b == np.floor(b))), "must be a whole number >= 1 (or none)")
+        t = c["tpot_target_s"]
+        c.require("tpot_target_s", (t > 0) & ~np.isnan(t), "must be a time in s > 0 (or none)")
+        c.require("batch", np.isfinite(b) | np.isfinite(t), "give a batch, a time-per-token target or both",
+                  shown=b)
+        c.require("headroom", (c["headroom"] >= 0) & (c["headroom"] < 1), "must be in [0, 1)")
+        c.at_least_one("max_gpus")
+
+
+def _weights(v, objective):
+    """Weight of one GPU-hour of (training, inference) for each objective: $, kWh, kg CO2e."""
+    kwh_t = v["train_tdp_w"] / WATTS_PER_KW * v["train_pue"]
+    kwh_i = v["infer_tdp_w"] / WATTS_PER_KW * v["infer_pue"]
+    all_weights = {"usd": (v["train_usd_per_hour"], v["infer_usd_per_hour"]), "kwh": (kwh_t, kwh_i),
+                   "co2": (kwh_t * v["train_g_per_kwh"] / GRAMS_PER_KG, kwh_i * v["infer_g_per_kwh"] / GRAMS_PER_KG)}
+    if objective == "flops":   # FLOPs per GPU-hour of each phase (decode is set to the prefill MFU by the caller)
+        return (SECONDS_PER_HOUR * FLOPS_PER_TFLOPS * v["train_peak_tflops"] * v["mfu_train"],
+                SECONDS_PER_HOUR * FLOPS_PER_TFLOPS * v["infer_peak_tflops"] * v["mfu_prefill"]), all_weights
+    return all_weights[objective], all_weights
+
+
+def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
+    decode_mfu = v["mfu_decode"]
+    if objective == "flops":   # 6ND + 2N per token whatever the MFU: price every inference GPU-hour alike
+        v = dict(v, mfu_decode=v["mfu_prefill"], reference_mfu_decode=np.full(v["loss"].shape, np.nan))
+    (w_t, w_i), all_weights = _weights(v, objective)
+    paper = dict(v, roofline=np.zeros(v["loss"].shape, dtype=bool),
+                 mfu_decode=np.where(np.isnan(v["reference_mfu_decode"]), v["mfu_decode"], v["reference_mfu_decode"]))
+    result = _optimum(f, paper, w_t, w_i)
+    ref_n, ref_d, ref_value = result[:3]
+    if v["roofline"].any():
+        k = v["kv_bytes_per_param"]
+        if np.isnan(k).any():   # the same for every objective: the shape of the loss's Chinchilla model
+            sizes = np.atleast_1d(chinchilla_for_loss(v["loss"][np.isnan(k)], fit=f).params)
+            shapes, _ = shape_arrays(sizes)
+            k = k.copy()
+            k[np.isnan(k)] = 2.0 * shapes.layers * shapes.kv_dim * v["bytes_per_param"][np.isnan(k)] / shapes.params
+            v = dict(v, kv_bytes_per_param=k)
+        result = _optimum(f, v, w_t, w_i)
+    n, d, value, x, gpus, batch, code, hours_t, hours_i = result
+    if objective == "flops":   # the $, kWh and CO2 of that model at the decode MFU given
+        hours_i = (2.0 * n / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS) / SECONDS_PER_HOUR
+                   * (v["input_tokens"] / v["mfu_prefill"] + v["output_tokens"] / decode_mfu))
+    unlimited = dict(v, unique_tokens=np.full(n.shape, np.inf))
+    free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i)[:3] if np.isfinite(v["unique_tokens"]).any() \
+        else (n, d, value)
+    failed = ~np.isfinite(value) | ~np.isfinite(n)
+    if failed.any():
+        solved = c.ok.copy()
+        _explain_unservable(c, f, v, solved, failed)
+        keep = ~failed
+        n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value, free_n, free_d, free_value = (
+            a[keep] for a in (n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value,
+                              free_n, free_d, free_value))
+        v = {name: a[keep] for name, a in v.items()}
+        (w_t, w_i), all_weights = _weights(v, objective)
+    metrics = {name: w[0] * hours_t + w[1] * hours_i for name, w in all_weights.items()}
+    unique = v["unique_tokens"]
+    core = c.finish(n, d, value, np.where(np.isfinite(metrics["usd"]), metrics["usd"], 0.0),
+                    np.where(np.isfinite(metrics["kwh"]), metrics["kwh"], 0.0),
+                    np.where(np.isfinite(metrics["co2"]), metrics["co2"], 0.0), hours_t, hours_i, np.exp(x),
+                    d / unique, (d > unique * (1 + 1e-12)).astype(float), np.where(np.isnan(gpus), 0.0, gpus),
+                    np.where(np.isnan(batch), 0.0, batch), code.astype(float), ref_n, ref_d, ref_value,
+                    free_n, free_d, free_value)
+    out = list(core)
+    for position, name, inputs in ((3, "usd", ("train_usd_per_hour", "infer_usd_per_hour")),
+                                   (4, "kwh", ("train_tdp_w", "infer_tdp_w")),
+                                   (5, "co2", ("train_tdp_w", "infer_tdp_w", "train_g_per_kwh", "infer_g_per_kwh"))):
+        missing = np.zeros(c.shape, dtype=bool)
+        for arg in inputs:
+            missing |= np.isnan(c[arg])
+        out[position] = _nan_where(out[position], missing)
+    if not v["roofline"].any():
+        out[11] = _nan_where(out[11], np.ones(c.shape, dtype=bool))
+        out[12] = _nan_where(out[12], np.ones(c.shape, dtype=bool))
+    return LifetimeOptimum(*out[:14], Reference(*out[14:17]), Reference(*out[17:20]))
+
+
+def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
+    """Mark the scenarios where no model reaching the loss fits the largest replica, saying what would."""
+    if not v["roofline"].any():   # the fixed-MFU solve only fails when its numbers overflow
+        new = np.zeros(c.shape, dtype=bool)
+        new[solved] = failed
+        c.mark(new, lambda index: "these inputs give a result outside the floating-point range (too extreme)")
+        return
+    q = lc.serving_numbers(v)["q"]
+    excess = v["loss"] - f.E - f.B / (v["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
+    smallest = (f.A / excess) ** (1.0 / f.alpha)
+    largest = q * v["max_gpus"]
+    new = np.zeros(c.shape, dtype=bool)
+    new[solved] = failed
+    where = np.flatnonzero(failed)
+    texts = np.full(new.size, "", dtype=object)   # flat, so that one scenario (a 0-d shape) works too
+    texts[np.flatnonzero(new)] = [
+        f"no model reaching loss = {format_value(v['loss'][i])} can be served on up to "
+        f"{format_value(v['max_gpus'][i])} GPUs: the largest that holds one sequence and meets the target at "
+        f"batch 1 has {format_value(largest[i])} params, and the loss needs more than {format_value(smallest[i])}"
+        f"{' with these unique tokens' if np.isfinite(v['unique_tokens'][i]) else ''}; raise max_gpus or "
+        "infer_memory_gb, relax tpot_target_s, or aim for a higher loss" for i in where]
+    texts = texts.reshape(new.shape)
+    c.mark(new, lambda index: texts[index])
+
+
+def _nan_where(value, mask):
+    if np.ndim(value) == 0:
+        return float("nan") if bool(np.asarray(mask).any()) else value
+    return np.where(mask, np.nan, value)
+
+
+__all__ = ["OBJECTIVES", "SERVING", "LifetimeOptimum", "Reference", "lifetime_optimal"]

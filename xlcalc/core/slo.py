@@ -1,0 +1,240 @@
+"""The largest batch within a latency target (time per output token and/or time to first token), its GPUs and cost.
+
+Both times of :mod:`xlcalc.core.latency` are convex and piecewise linear in the batch B (a maximum of two lines
+plus a line), so "time <= target" is a handful of linear inequalities i + s B <= target and the memory fit
+one more: the largest batch is the floor of the smallest bound, exact, for a whole range of scenarios at
+once. With the GPUs per replica left open, 1, 2, 4 and 8 are solved and the cheapest kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .._checks import Checked, format_value
+from ..errors import InvalidInputError
+from .latency import (
+    _EFFICIENCY_DEFAULTS,
+    _checked,
+    _decode_context,
+    _decode_lines,
+    _decode_step,
+    _kv_bytes,
+    _prefill_lines,
+    _prefill_only,
+    _ttft,
+)
+from ..units import BYTES_PER_GB, CEIL_SLACK, SECONDS_PER_HOUR, TOKENS_PER_MTOK
+
+GPU_COUNTS = (1, 2, 4, 8)    # tensor-parallel degrees tried when the GPUs per replica are left open
+HEADROOM = 0.1               # fraction of GPU memory kept free for activations, fragmentation, runtime
+
+
+class TargetUnreachableError(InvalidInputError):
+    """No batch meets the latency target (or fits) on the GPUs allowed; the message says what would."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Bounds on the batch
+
+
+def _largest(target, lines):
+    """Largest real B >= 0 with intercept + slope B <= target for every (intercept, slope) in ``lines``; -1 if none."""
+    best = np.full(np.shape(target), np.inf)
+    for intercept, slope in lines:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = np.where(slope > 0, (target - intercept) / slope, np.where(intercept <= target, np.inf, -1.0))
+        best = np.minimum(best, bound)
+    return best
+
+
+def _batch_limits(v, gpus):
+    """(batch limit from the time per token, from the TTFT, from memory) as reals; floors taken by the caller."""
+    c1, m0, m1, k0, k1 = _decode_lines(v, gpus, _decode_context(v))
+    tpot = _largest(v["tpot_target_s"], [(k0, c1 + k1), (m0 + k0, m1 + k1)])
+    p1, q0, q1, a0, a1 = _prefill_lines(v, gpus, v["input_tokens"])
+    d1, n0, n1, j0, j1 = _decode_lines(v, gpus, v["input_tokens"])
+    ttft = _largest(v["ttft_target_s"], [(pre0 + dec0 + a0 + j0, pre1 + dec1 + a1 + j1)
+                                         for pre0, pre1 in ((0.0, p1), (q0, q1)) for dec0, dec1 in ((0.0, d1), (n0, n1))])
+    usable = gpus * v["memory_gb"] * BYTES_PER_GB * (1.0 - v["headroom"])
+    per_sequence = (v["input_tokens"] + v["output_tokens"]) * _kv_bytes(v)
+    free = usable - v["params"] * v["bytes_per_param"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        memory = np.where(free < 0, -1.0, np.where(per_sequence > 0, free / per_sequence, np.inf))
+    return tpot, ttft, memory
+
+
+def _floor(x):
+    return np.floor(x * (1.0 + CEIL_SLACK) + CEIL_SLACK)
+
+
+
+# ----------------------------------------------------------------------------------------------
+# The largest batch within a latency target
+
+
+@dataclasses.dataclass(frozen=True)
+class SloServing:
+    """Serving at a latency target: the largest batch, GPUs per replica, its times, tokens/s and $ per million tokens."""
+
+    batch: np.ndarray | float
+    gpus: np.ndarray | float
+    time_per_token_s: np.ndarray | float
+    ttft_s: np.ndarray | float
+    tokens_per_sec: np.ndarray | float
+    usd_per_mtok_input: np.ndarray | float
+    usd_per_mtok_output: np.ndarray | float
+    memory_used: np.ndarray | float
+
+
+def max_batch(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_tokens, *, tpot_target_s=np.inf,
+              ttft_target_s=np.inf, gpus=0, usd_per_hour=1.0, bytes_per_param=2, kv_bytes_per_value=2,
+              mfu_prefill=_EFFICIENCY_DEFAULTS.mfu_prefill, mfu_decode=_EFFICIENCY_DEFAULTS.mfu_decode,
+              bw_eff=_EFFICIENCY_DEFAULTS.bw_eff, link_gbs=np.nan, link_latency_us=0.0, headroom=HEADROOM,
+              max_gpus=8) -> SloServing:
+    """Largest batch meeting a time-per-output-token and/or time-to-first-token target and fitting in memory, with its cost.
+
+    Parameters
+    ----------
+    model, peak_tflops, mem_bw_tbs : as :func:`time_per_token_s`; memory_gb : memory of one GPU.
+    input_tokens, output_tokens : prompt and generated tokens per request (the KV cache holds both).
+    tpot_target_s, ttft_target_s : targets in seconds (> 0); inf (the default) means no target. At least
+        one must be finite.
+    gpus : GPUs per replica (whole number >= 1), or 0 to choose among 1, 2, 4, 8 (up to ``max_gpus``) the
+        one with the lowest $ per million output tokens (the fewest GPUs on a tie).
+    usd_per_hour : $ per GPU-hour; headroom : fraction of memory kept free (default 0.1).
+
+    Returns
+    -------
+    SloServing: batch, gpus, time_per_token_s and ttft_s at that batch, output tokens/s of the replica,
+    $ per million input tokens (prefill time) and output tokens (decode time), fraction of memory used.
+    When nothing meets the target, :class:`TargetUnreachableError` (NaN in arrays, with the reason in
+    :func:`xlcalc.invalid_reasons`) says why and what would: how many GPUs, or which target is reachable.
+
+    Notes
+    -----
+    Time per token and TTFT are convex piecewise-linear in the batch B (see the module notes), so
+    time(B) <= target is a set of inequalities i + s B <= target, and the memory fit is
+    g memory (1 - headroom) >= weights + B (input + output) kv. The batch is the floor of the smallest
+    bound: exact, no search over B.
+
+    Examples
+    --------
+    >>> r = max_batch("Llama-3.1-8B", 989.5, 3.35, 80, 1000, 200, tpot_target_s=0.03, ttft_target_s=1.0, gpus=1)
+    >>> int(r.batch), round(r.time_per_token_s * 1e3, 2), round(r.ttft_s, 3)  # H100: the TTFT target binds
+    (46, 9.5, 0.995)
+    """
+    hardware = dict(peak_tflops=peak_tflops, mem_bw_tbs=mem_bw_tbs, memory_gb=memory_gb, link_gbs=link_gbs,
+                    link_latency_us=link_latency_us, usd_per_hour=usd_per_hour)
+    serving = dict(input_tokens=input_tokens, output_tokens=output_tokens, tpot_target_s=tpot_target_s,
+                   ttft_target_s=ttft_target_s, gpus=gpus, bytes_per_param=bytes_per_param,
+                   kv_bytes_per_value=kv_bytes_per_value, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode,
+                   bw_eff=bw_eff, headroom=headroom, max_gpus=max_gpus)
+    c = _checked_slo(model, hardware, serving)
+    v = {k: c.valid(k) for k in c.values}
+    auto = v["gpus"] == 0
+    candidates = GPU_COUNTS + (16, 32, 64)
+    best = dict(batch=np.full(auto.shape, -1.0), gpus=np.where(auto, np.nan, v["gpus"]), cost=np.full(auto.shape, np.inf))
+    for g in (None, *candidates):
+        if g is None:
+            gpus_now = np.where(auto, 1.0, v["gpus"])
+            active = ~auto
+        else:
+            gpus_now = np.full(auto.shape, float(g))
+            active = auto & (g <= v["max_gpus"])
+            if not active.any():
+                continue
+        batch = _batch_at(v, gpus_now)
+        cost = _output_usd_per_mtok(v, gpus_now, np.maximum(batch, 1.0))
+        better = active & (batch >= 1) & (cost < best["cost"])
+        best["batch"] = np.where(better, batch, best["batch"])
+        best["gpus"] = np.where(better, gpus_now, best["gpus"])
+        best["cost"] = np.where(better, cost, best["cost"])
+    failed = best["batch"] < 1
+    if failed.any():
+        _explain(c, v, failed)
+        best["cost"] = np.where(failed, 0.0, best["cost"])  # NaN after finish; finite so its reason is kept
+    batch, gpus_used = np.where(failed, 1.0, best["batch"]), np.where(failed, 1.0, best["gpus"])
+    tpot = _decode_step(v, gpus_used, batch, _decode_context(v))
+    ttft = _ttft(v, gpus_used, batch)
+    usd_input = (v["usd_per_hour"] * gpus_used * _prefill_only(v, gpus_used, batch)
+                 / np.maximum(batch * v["input_tokens"], 1e-300) / SECONDS_PER_HOUR * TOKENS_PER_MTOK)
+    usd_input = np.where(v["input_tokens"] > 0, usd_input, 0.0)
+    used = ((v["params"] * v["bytes_per_param"] + batch * (v["input_tokens"] + v["output_tokens"]) * _kv_bytes(v))
+            / (gpus_used * v["memory_gb"] * BYTES_PER_GB))
+    return SloServing(*c.finish(batch, gpus_used, tpot, ttft, batch / tpot, usd_input, best["cost"], used))
+
+
+def _batch_at(v, gpus):
+    tpot, ttft, memory = _batch_limits(v, gpus)
+    return _floor(np.minimum(np.minimum(tpot, ttft), memory))
+
+
+def _output_usd_per_mtok(v, gpus, batch):
+    step = _decode_step(v, gpus, batch, _decode_context(v))
+    return v["usd_per_hour"] * gpus * step / batch / SECONDS_PER_HOUR * TOKENS_PER_MTOK
+
+
+def _checked_slo(model, hardware, serving) -> Checked:
+    c = _checked(model, hardware, serving, auto_gpus=True)
+    for name in ("tpot_target_s", "ttft_target_s"):
+        value = c[name]
+        c.require(name, (value > 0) & ~np.isnan(value), "must be a time > 0 (or no target)")
+    c.require("tpot_target_s", np.isfinite(c["tpot_target_s"]) | np.isfinite(c["ttft_target_s"]),
+              "give a time-per-token target, a time-to-first-token target or both", shown=c["tpot_target_s"])
+    c.require("headroom", (c["headroom"] >= 0) & (c["headroom"] < 1), "must be in [0, 1)")
+    c.at_least_one("max_gpus")
+    return c
+
+
+def _explain(c: Checked, v, failed) -> None:
+    """Mark the failed elements invalid with why nothing meets the target and what would (a scalar call raises)."""
+    valid = ~c.bad
+    c._valid_at_solve = valid  # the kernels computed on these elements; finish scatters back to them
+    reasons = np.full(c.shape, "", dtype=object)
+    positions = np.argwhere(valid) if c.shape else [()]
+    for i in np.flatnonzero(failed):  # flat: also for a scalar call's 0-d mask
+        one = {k: np.atleast_1d(np.asarray(x, dtype=float))[i:i + 1] for k, x in v.items()}
+        reasons[tuple(positions[i])] = _why(one)
+    new = np.zeros(c.shape, dtype=bool)
+    new[valid] = failed
+    c.mark(new, lambda index: reasons[index], TargetUnreachableError)
+
+
+_TRIED_FOR_ADVICE = (1, 2, 4, 8, 16, 32, 64)
+
+
+def _why(one) -> str:
+    """Why no batch meets the target for one scenario, and what would: the GPUs needed, or the fastest reachable."""
+    fixed = one["gpus"][0] != 0
+    allowed = int(one["gpus"][0] if fixed else one["max_gpus"][0])
+    where = f"{allowed} GPU{'s' if allowed > 1 else ''}" if fixed else f"up to {allowed} GPUs"
+    targets = []
+    if np.isfinite(one["tpot_target_s"][0]):
+        targets.append(f"{format_value(one['tpot_target_s'][0] * 1e3)} ms per output token")
+    if np.isfinite(one["ttft_target_s"][0]):
+        targets.append(f"{format_value(one['ttft_target_s'][0] * 1e3)} ms to the first token")
+    need = (one["params"] * one["bytes_per_param"] + (one["input_tokens"] + one["output_tokens"]) * _kv_bytes(one))[0]
+    per_gpu = one["memory_gb"][0] * BYTES_PER_GB * (1.0 - one["headroom"][0])
+    fit_gpus = max(1, int(np.ceil(need / per_gpu * (1 - CEIL_SLACK))))
+    if fit_gpus > allowed:
+        head = (f"the model does not fit on {where} of {format_value(one['memory_gb'][0])} GB: one sequence needs "
+                f"{format_value(need / 1e9)} GB for weights and KV cache, {fit_gpus} GPUs' worth after "
+                f"{format_value(one['headroom'][0] * 100)}% headroom")
+    else:
+        head = f"no batch meets {' and '.join(targets)} on {where}"
+    for g in _TRIED_FOR_ADVICE:
+        if g > allowed and _batch_at(one, np.array([float(g)]))[0] >= 1:
+            return f"{head}; {g} GPUs per replica would meet the target"
+    fits = [g for g in _TRIED_FOR_ADVICE if g >= fit_gpus]
+    if not fits:
+        return f"{head}; it fits on no replica of up to {_TRIED_FOR_ADVICE[-1]} GPUs"
+    times = {g: (_decode_step(one, np.array([float(g)]), 1.0, _decode_context(one))[0],
+                 _ttft(one, np.array([float(g)]), 1.0)[0]) for g in fits}
+    fastest = min(fits, key=lambda g: times[g])
+    tpot, ttft = times[fastest]
+    return (f"{head}; no replica of up to {_TRIED_FOR_ADVICE[-1]} GPUs meets {' and '.join(targets)}: the fastest, "
+            f"batch 1 on {fastest} "
+            f"GPU{'s' if fastest > 1 else ''} gives {format_value(tpot * 1e3)} ms per output token and "
+            f"{format_value(ttft * 1e3)} ms to the first token")

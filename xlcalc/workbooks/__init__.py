@@ -1,0 +1,1 @@
+"""The template workbooks: building (openpyxl), recalculating (LibreOffice, Gnumeric), refreshing and checking them."""
