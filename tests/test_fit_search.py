@@ -17,6 +17,7 @@ from xlcalc.core import fit_search
 from xlcalc.core.fit_search import Problem, full_grid_search, paper_grid, screened_search
 from xlcalc.core.fitting import fit_scaling_law
 from xlcalc.core.laws import loss
+from xlcalc.excel import laws as excel_laws
 
 from synthetic_runs import epoch_shaped_runs, noisy_runs, spread_runs  # tests/ is on sys.path
 from test_fitting import read_mosaic
@@ -184,21 +185,21 @@ class TestScalingFitCache:
     def test_a_recalculation_over_unchanged_runs_is_remembered(self):
         n, d, l = spread_runs(12, noise=0.02)
         column = lambda a: [[float(x)] for x in a]  # noqa: E731
-        udfs._fit_constants.cache_clear()
+        excel_laws._fit_constants.cache_clear()
         first = udfs.SCALING_FIT(column(n), column(d), column(l))
         again = udfs.SCALING_FIT(column(n), column(d), column(l))
-        assert again == first and udfs._fit_constants.cache_info().hits == 1
+        assert again == first and excel_laws._fit_constants.cache_info().hits == 1
         assert first == [list(fit_scaling_law(n, d, l).constants)]
         changed = udfs.SCALING_FIT(column(n), column(d), column(l * 1.001))
-        assert changed != first and udfs._fit_constants.cache_info().misses == 2
+        assert changed != first and excel_laws._fit_constants.cache_info().misses == 2
 
     def test_the_cache_is_bounded_and_skips_errors(self):
-        udfs._fit_constants.cache_clear()
+        excel_laws._fit_constants.cache_clear()
         n, d = (a.ravel() for a in np.meshgrid([1e8, 1e9, 1e10], [2e9, 2e10, 2e11]))
         for k in range(40):
             udfs.SCALING_FIT([[x] for x in n], [[x] for x in d], [[x] for x in loss(n, d) * (1 + k * 1e-3)])
-        assert udfs._fit_constants.cache_info().currsize == 32
+        assert excel_laws._fit_constants.cache_info().currsize == 32
         rising = [[x] for x in 6 - loss(n, d)]
         for _ in range(2):
             assert udfs.SCALING_FIT([[x] for x in n], [[x] for x in d], rising).startswith("#NUM! the runs do not")
-        assert udfs._fit_constants.cache_info().currsize == 32
+        assert excel_laws._fit_constants.cache_info().currsize == 32

@@ -281,7 +281,8 @@ class TestSplitModules:
             gpus_needed,
             owned_usd_per_hour,
         )
-        from xlcalc.udfs import CATEGORY, FIT, _arguments, _fit_constants  # noqa: F401
+        from xlcalc.excel._arguments import CATEGORY, FIT, _arguments  # noqa: F401
+        from xlcalc.excel.laws import _fit_constants  # noqa: F401
 
         assert economics.monthly_cost is monthly_serving.monthly_cost
         assert xlcalc.invalid_reasons is invalid_reasons

@@ -17,47 +17,24 @@ taking cells as Excel passes them (rows of values) and returning values or error
 
 from __future__ import annotations
 
-from .excel import _convert as xl  # noqa: F401 - the modules the functions call, as before the split
-from .core import economics, fitting, laws, lifetime, serving
-from .data import hardware  # noqa: F401
-from .excel._arguments import (
-    ARGUMENT_OPTIONS,
-    CATEGORY,
-    FIT,
-    INFERENCE_TOKENS,
-    LOSS,
-    MEM_BW_TBS,
-    PARAMS,
-    PEAK_TFLOPS,
-    TOKENS,
-    USD_PER_HOUR,
-    _arguments,
-    _decode_arguments,
-    _optional,
-)
-
 # One module per family of functions; xlwings is given this one, which brings them all in (in this order,
-# which docs/functions.md follows).
-from .excel import laws as _laws  # noqa: I001 - in the order of the functions
-from .excel import optima as _optima
-from .excel import costs as _costs
+# which docs/functions.md follows): only the functions, nothing else of the modules.
+from .excel import costs as _costs  # noqa: I001 - in the order of the functions
 from .excel import hardware as _hardware
+from .excel import laws as _laws
+from .excel import objectives as _objectives
+from .excel import optima as _optima
+from .excel import ranges as _ranges
+from .excel import serving as _serving
 from .excel.laws import *  # noqa: F401,F403
-from .excel.laws import _fit_constants, _resamples  # noqa: F401 - SCALING_FIT's cache, as before the split
 from .excel.optima import *  # noqa: F401,F403
 from .excel.costs import *  # noqa: F401,F403
 from .excel.hardware import *  # noqa: F401,F403
-from .excel.hardware import _gpu_field, _listed  # noqa: F401
+from .excel.serving import *  # noqa: F401,F403 - serving at a latency target
+from .excel.objectives import *  # noqa: F401,F403 - the lifetime optimum under usd, kWh, CO2
+from .excel.ranges import *  # noqa: F401,F403 - ranges and the tornado
 
 __all__ = [  # what ``from xlcalc.udfs import *`` brings into an xlwings Lite main.py: the functions only
-    *_laws.__all__, *_optima.__all__, *_costs.__all__, *_hardware.__all__,
+    *_laws.__all__, *_optima.__all__, *_costs.__all__, *_hardware.__all__, *_serving.__all__,
+    *_objectives.__all__, *_ranges.__all__,
 ]
-
-from .excel import serving as _serving  # noqa: E402 - serving at a latency target (xlwings collects them from here)
-from .excel.serving import *  # noqa: E402,F401,F403
-__all__ += _serving.__all__
-from .excel import objectives as _objectives  # noqa: E402 - lifetime optimum under usd, kWh, CO2 (issue 12)
-from .excel.objectives import *  # noqa: E402,F401,F403
-__all__ += _objectives.__all__
-from .excel.ranges import *  # noqa: E402,F401,F403
-__all__ += ["COST_OPT_RANGE", "SENSITIVITY"]

@@ -12,6 +12,8 @@ import pathlib
 import sys
 
 from .. import udfs
+from ..core.laws import FITS
+from ._arguments import CATEGORY
 
 HEADER = """\
 # xlcalc Excel functions
@@ -54,7 +56,7 @@ def _cell(text: str) -> str:
 
 def render() -> str:
     """The whole of docs/functions.md."""
-    out = [HEADER.format(category=udfs.CATEGORY, fits=", ".join(udfs.laws.FITS))]
+    out = [HEADER.format(category=CATEGORY, fits=", ".join(FITS))]
     out.append("| function | what it returns |\n| --- | --- |")
     for udf in udf_functions():
         out.append(f"| [{udf.__name__}](#{udf.__name__.lower()}) | {_cell(udf.__doc__)} |")

@@ -16,7 +16,7 @@ from . import _convert as xl
 from ..core import sensitivity, uncertainty
 from ..core.laws import get_fit
 from ..core.lifetime import COST_ARGUMENTS
-from ..udfs import CATEGORY, _arguments
+from ._arguments import CATEGORY, _arguments
 
 __all__ = ["COST_OPT_RANGE", "SENSITIVITY"]
 
