@@ -160,13 +160,6 @@ class TestPlainCalls:
 class TestThroughXlwings:
     """The same fuzzing as Excel on Windows calls the functions: xlwings' call_udf over COM-like ranges."""
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def windows(cls):
-        from test_udfs_xlwings import windows_xlwings  # tests/ is on sys.path, as for `reference`
-        with windows_xlwings() as namespace:
-            yield namespace
-
     @staticmethod
     def _com(value, rng):
         """What Excel can pass: constants typed in the formula, or ranges whose cells COM can hold."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from synthetic_runs import spread_runs
-from test_udfs_xlwings import MISSING, cell, excel_call, row, windows_xlwings
+from test_udfs_xlwings import MISSING, cell, excel_call, row
 from xlcalc import (
     Range,
     cost_optimal,
@@ -95,11 +95,6 @@ class TestCostOptRangePerRequest:
 
 class TestThroughXlwings:
     """The same calls as Excel makes them, through xlwings' own call_udf (tests/test_udfs_xlwings.py's stand-ins)."""
-
-    @pytest.fixture(scope="class")
-    def windows(self):
-        with windows_xlwings() as namespace:
-            yield namespace
 
     def test_requests_as_three_cells(self, windows):
         out = excel_call(windows, "COST_OPT_RANGE", 1.947, 1000, row(100, 250, 400), 1.4, 312, 0.6, 624, MISSING,

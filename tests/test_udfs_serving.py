@@ -124,13 +124,6 @@ class TestMaxBatch:
 class TestThroughXlwings:
     """As Excel calls them: through xlwings' Windows call_udf, ranges as COM ranges, omitted optionals as MISSING."""
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def windows(cls):
-        from test_udfs_xlwings import windows_xlwings
-        with windows_xlwings() as namespace:
-            yield namespace
-
     def test_max_batch_column_with_an_omitted_optional(self, windows):
         from test_udfs_xlwings import MISSING, ExcelRange
         args = (ExcelRange([["Llama-3.1-8B"], ["nope"]]), "H100 SXM", 1000.0, 200.0, 50.0, MISSING) + (MISSING,) * 7

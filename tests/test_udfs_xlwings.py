@@ -243,13 +243,7 @@ def cell(value):
     return ExcelRange([[value]])
 
 
-@pytest.fixture(scope="module")
-def windows():
-    with windows_xlwings() as namespace:
-        yield namespace
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")  # as `windows` (tests/conftest.py)
 def imported(windows):
     return import_functions(windows)
 

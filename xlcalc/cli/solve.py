@@ -41,11 +41,16 @@ def register(subparsers) -> None:
                             "or a FIT.json saved by `xlcalc fit --save`")
         p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    def target(p):
+    def target(p, requests=False):
+        """The target loss; with ``requests``, the lifetime request profile too."""
         group = p.add_mutually_exclusive_group(required=True)
         group.add_argument("--loss", type=number, help="target loss (must exceed the fit's E)")
         group.add_argument("--chinchilla-params", type=number, metavar="N",
                            help="target the loss of a Chinchilla-optimal model of N params (e.g. 70B)")
+        if requests:
+            p.add_argument("--requests", type=number, required=True, help="lifetime requests")
+            p.add_argument("--input-tokens", type=number, required=True, help="prompt tokens per request")
+            p.add_argument("--output-tokens", type=number, required=True, help="generated tokens per request")
 
     p = kinds.add_parser("chinchilla", help="training-compute-optimal model for a FLOP budget")
     p.add_argument("--compute", type=number, required=True, metavar="FLOPS", help="training budget in FLOPs (6ND)")
@@ -63,10 +68,7 @@ def register(subparsers) -> None:
                          description="Lowest lifetime dollar cost. Hardware defaults are the paper's Table 2 "
                                      "assumptions: training $1.50/h at 312 TFLOP/s (A100-80GB bf16), inference "
                                      "$1.10/h at 624 TOP/s (A100-40GB int8), MFU 0.5 / 0.5 / 0.01.")
-    target(p)
-    p.add_argument("--requests", type=number, required=True, help="lifetime requests")
-    p.add_argument("--input-tokens", type=number, required=True, help="prompt tokens per request")
-    p.add_argument("--output-tokens", type=number, required=True, help="generated tokens per request")
+    target(p, requests=True)
     for name, value in PAPER_HARDWARE.items():
         p.add_argument("--" + name.replace("_", "-"), type=number, default=value, help=f"default {value:g}")
     common(p)

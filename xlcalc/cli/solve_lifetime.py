@@ -21,10 +21,7 @@ def register(kinds, common, target, number, resolve) -> None:
         description="The model reaching a loss at the lowest lifetime usd, kWh or kg CO2e (xlcalc.lifetime_optimal), "
                     "with the least-$, least-energy and least-carbon optima side by side. Accelerators come from "
                     "the catalog (peak at --precision, bandwidth, memory, lowest price, TDP).")
-    target(p)
-    p.add_argument("--requests", type=number, required=True, help="lifetime requests")
-    p.add_argument("--input-tokens", type=number, required=True, help="prompt tokens per request")
-    p.add_argument("--output-tokens", type=number, required=True, help="generated tokens per request")
+    target(p, requests=True)
     p.add_argument("--objective", default="usd", choices=objectives.OBJECTIVES,
                    help="what to minimise (default usd; flops = 6ND + 2N per token, fixed-mfu only)")
     p.add_argument("--serving", default="fixed-mfu", choices=("fixed-mfu", "roofline"),
