@@ -80,6 +80,16 @@ def all_above(values: np.ndarray, low: float, strict: bool = True) -> bool:
     return bool(smallest > low if strict else smallest >= low) and values.max() < math.inf
 
 
+def warn_invalid(count: int, size: int, first: str) -> None:
+    """The one warning of an array call with ``count`` invalid elements of ``size``, pointing at the user's line."""
+    warnings.warn(
+        f"{count} of {size} elements are invalid and came back as NaN; first: {first}. "
+        "Use xlcalc.invalid_reasons() to get the reason for each.",
+        InvalidInputWarning,
+        stacklevel=_caller_stacklevel(),
+    )
+
+
 class Checked:
     """Broadcast named arguments and record which elements are invalid, and why.
 
@@ -275,16 +285,13 @@ class Checked:
         """Give the reasons to an active :func:`invalid_reasons` block, or warn once when any element is invalid."""
         collector = _collector.get()
         if collector is not None:
-            collector.reasons = self.why[()] if self.scalar else self.why
+            # a chunk of xlcalc.core._chunks (collector.lazy): None when no element is invalid, not 8 bytes each of ''
+            collector.reasons = self.why[()] if self.scalar else self._why if getattr(collector, "lazy", False) \
+                else self.why
         elif self.bad.any():
             count = int(self.bad.sum())
             first = self.why[np.nonzero(self.bad)][0] if self.shape else self.why[()]
-            warnings.warn(
-                f"{count} of {self.bad.size} elements are invalid and came back as NaN; first: {first}. "
-                "Use xlcalc.invalid_reasons() to get the reason for each.",
-                InvalidInputWarning,
-                stacklevel=_caller_stacklevel(),
-            )
+            warn_invalid(count, self.bad.size, first)
 
     # ------------------------------------------------------------------------------------------
     # Array calls in chunks: the kernels write into the outputs a chunk at a time, so an array call

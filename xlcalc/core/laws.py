@@ -14,6 +14,7 @@ import numpy as np
 
 from .._checks import Checked, all_above, format_value, overflow_checked
 from ..errors import InvalidInputError, UnknownNameError
+from ._chunks import chunked
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,6 +163,7 @@ def _check_loss_above_floor(c: Checked, f: Fit, name: str = "loss") -> None:
               f"must be greater than the irreducible loss E = {format_value(f.E)} of fit '{f.name}'")
 
 
+@chunked
 @overflow_checked
 def loss(params, tokens, *, fit=DEFAULT_FIT):
     """Loss L(N, D) = E + A/N^alpha + B/D^beta of a model with `params` parameters trained on `tokens` tokens.
@@ -183,6 +185,7 @@ def loss(params, tokens, *, fit=DEFAULT_FIT):
     return c.finish(_loss(f, params, tokens))
 
 
+@chunked
 @overflow_checked
 def chinchilla_optimal(compute_flops, *, fit=DEFAULT_FIT) -> ChinchillaOptimum:
     """Training-compute-optimal params and tokens for a budget of `compute_flops` FLOPs (C = 6ND), and its loss.
@@ -210,6 +213,7 @@ def chinchilla_optimal(compute_flops, *, fit=DEFAULT_FIT) -> ChinchillaOptimum:
     return ChinchillaOptimum(n, d, l, fl)
 
 
+@chunked
 @overflow_checked
 def chinchilla_tokens(params, *, fit=DEFAULT_FIT):
     """Chinchilla-optimal training tokens for a model of `params` parameters: D = (beta*B*N^alpha / (alpha*A))^(1/beta).
@@ -227,6 +231,7 @@ def chinchilla_tokens(params, *, fit=DEFAULT_FIT):
     return c.finish(tokens)
 
 
+@chunked
 @overflow_checked
 def tokens_for_loss(loss, params, *, fit=DEFAULT_FIT):
     """Training tokens a model of `params` parameters needs to reach `loss`: D = (B / (loss - E - A/N^alpha))^(1/beta).
@@ -247,6 +252,7 @@ def tokens_for_loss(loss, params, *, fit=DEFAULT_FIT):
     return c.finish(tokens)
 
 
+@chunked
 @overflow_checked
 def params_for_loss(loss, tokens, *, fit=DEFAULT_FIT):
     """Parameters a model trained on `tokens` tokens needs to reach `loss`: N = (A / (loss - E - B/D^beta))^(1/alpha).
@@ -266,6 +272,7 @@ def params_for_loss(loss, tokens, *, fit=DEFAULT_FIT):
     return c.finish(params)
 
 
+@chunked
 @overflow_checked
 def chinchilla_for_loss(loss, *, fit=DEFAULT_FIT) -> ChinchillaModel:
     """The Chinchilla-style model (params, tokens, training flops) that reaches `loss` with the least training compute.
