@@ -11,8 +11,11 @@ Run: python benchmarks/memory.py [--scenarios 1000000] [--large 10000000] [--rep
    array-per-scenario functions, and the catalog look-ups take names.
 2. For the lifetime solvers, the rate at --large scenarios against the rate at --scenarios: the runs of
    the two sizes alternate (small, large, small, large, ...), --repeats of each, CPU time; printed as
-   min and median of each and their ratios. A call's time includes writing its fresh output arrays
-   (page faults: the kernel zeroes every new page); that part is timed alone and shown beside it.
+   min and median of each and their ratios. A call's time includes the page faults of its fresh result
+   arrays (the OS maps and zeroes every new page: 4 KB pages, or 2 MB ones when transparent huge pages
+   are available, which under memory pressure they often are not, so this part varies most at scale);
+   that part is timed alone after each call (as many arrays of the same size) and the page faults
+   counted, and the ratio is shown with and without it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import resource
 import statistics
 import time
 import tracemalloc
@@ -30,7 +34,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import xlcalc  # noqa: E402
-from _timing import cpu_name, cpu_times  # noqa: E402  (benchmarks/ is the script's folder)
+from _timing import cpu_name, cpu_times, min_median  # noqa: E402  (benchmarks/ is the script's folder)
 
 LIMIT_BYTES = 48
 COST_PRICES = dict(train_usd_per_hour=2.0, train_peak_tflops=989.0, infer_usd_per_hour=2.0, infer_peak_tflops=1979.0)
@@ -112,6 +116,20 @@ def calls(n: int, rng) -> dict:
     }
 
 
+def solver_calls(n: int, rng) -> dict:
+    """The lifetime solvers' calls of :func:`calls`, with only their own inputs made (1e7 scenarios: 0.5 GB)."""
+    params = 10 ** rng.uniform(8, 12, n)
+    loss = xlcalc.loss(params, xlcalc.chinchilla_tokens(params))
+    inference = 10 ** rng.uniform(8, 15, n)
+    input_tokens, output_tokens = inference * 0.25, inference * 0.75
+    budget, budget_inference = 10 ** rng.uniform(20, 26, n), 10 ** rng.uniform(8, 14, n)
+    return {
+        "compute_optimal": lambda: xlcalc.compute_optimal(loss, inference),
+        "cost_optimal": lambda: xlcalc.cost_optimal(loss, input_tokens, output_tokens, **COST_PRICES),
+        "budget_optimal": lambda: xlcalc.budget_optimal(budget, budget_inference),
+    }
+
+
 def arrays_of(result):
     """The numpy arrays a call returns: itself, a tuple's items, or a result dataclass's fields (nested)."""
     if isinstance(result, np.ndarray):
@@ -165,33 +183,32 @@ def memory_table(n: int, only, repeats: int) -> None:
 
 
 def solver_scaling(small: int, large: int, repeats: int) -> None:
-    """Rate at ``large`` against ``small`` for the lifetime solvers, the runs interleaved."""
+    """Rate at ``large`` against ``small`` for the lifetime solvers, the runs interleaved, with the part of each
+    call that is the page faults of its fresh result arrays (timed alone, the same size and count)."""
     rng = np.random.default_rng(2024)
     print(f"\n2. Solves/s at {large:,} against {small:,} scenarios ({repeats} repeats of each size, interleaved; "
           "CPU s)")
-    sizes = {small: calls(small, rng), large: calls(large, rng)}
+    sizes = {small: solver_calls(small, rng), large: solver_calls(large, rng)}
     for name in ("compute_optimal", "cost_optimal", "budget_optimal"):
-        times = {small: [], large: []}
+        outputs = len(list(arrays_of(sizes[small][name]())))
+        times, writes, faults = ({small: [], large: []} for _ in range(3))
         for _ in range(repeats):
             for size in (small, large):
-                run = sizes[size][name]
-                start = time.process_time()
-                run()
-                times[size].append(time.process_time() - start)
+                before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                times[size].append(cpu_times(1, sizes[size][name])[0])
+                faults[size].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+                writes[size].append(cpu_times(1, lambda: [np.empty(size).fill(1.0) for _ in range(outputs)])[0])
         rate = {size: [size / t for t in ts] for size, ts in times.items()}
-        print(f"  {name:16} {small:,}: min {min(times[small]):.4g} s, median {statistics.median(times[small]):.4g} s;"
-              f" {large:,}: min {min(times[large]):.4g} s, median {statistics.median(times[large]):.4g} s")
+        net = {size: [size / (t - w) for t, w in zip(times[size], writes[size])] for size in times}
+        print(f"  {name:16} {small:,}: {min_median(times[small])}; {large:,}: {min_median(times[large])}; page faults "
+              f"a call {statistics.median(faults[small]):,.0f} and {statistics.median(faults[large]):,.0f}")
         print(f"  {'':16} rate at {large:,} / rate at {small:,}: {max(rate[large]) / max(rate[small]):.3f} (best/best),"
               f" {statistics.median(rate[large]) / statistics.median(rate[small]):.3f} (median/median)")
-    writes = {size: [] for size in (small, large)}
-    for _ in range(repeats):
-        for size in (small, large):
-            start = time.process_time()
-            [np.empty(size).fill(1.0) for _ in range(9)]
-            writes[size].append(time.process_time() - start)
-    print("  writing nine fresh result arrays alone (page faults), ns a scenario: "
-          + ", ".join(f"{size:,}: min {min(t) / size * 1e9:.1f}, median {statistics.median(t) / size * 1e9:.1f}"
-                      for size, t in writes.items()))
+        print(f"  {'':16} writing {outputs} fresh result arrays alone, ns a scenario: "
+              + ", ".join(f"{size:,}: min {min(w) / size * 1e9:.1f}, median {statistics.median(w) / size * 1e9:.1f}"
+                          for size, w in writes.items())
+              + f"; rate without it, {large:,} / {small:,}: {max(net[large]) / max(net[small]):.3f} (best/best), "
+              f"{statistics.median(net[large]) / statistics.median(net[small]):.3f} (median/median)")
 
 
 def main(argv=None) -> None:
