@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 import xlcalc
-from xlcalc._checks import CHUNK_ELEMENTS
+from xlcalc.core._chunks import CHUNK_ELEMENTS
 from xlcalc.core import breakeven, data_limits, economics, laws, monthly_serving, owned_hardware, serving
 
-SIZE = 3 * CHUNK_ELEMENTS + 123
+SIZE = 2 * CHUNK_ELEMENTS + 123
 CHUNKED = [getattr(module, name) for module in (laws, economics, monthly_serving, owned_hardware, breakeven, serving,
                                                  data_limits)
            for name in dir(module) if name in xlcalc.__all__ and hasattr(getattr(module, name), "__wrapped__")
@@ -115,14 +115,14 @@ class TestChunkedEqualsWhole:
         rng = np.random.default_rng(1)
         kwargs = arguments(function, rng, bad_share=0.0)
         first = next(iter(kwargs))
-        if len(kwargs) == 1:  # a transposed (not contiguous) 200 x 200 array
-            grid = {first: kwargs[first][:40_000].reshape(200, 200).T}
-        else:  # a column against rows: 300 x 200
-            grid = {k: (v[:300].reshape(300, 1) if k == first else v[:200]) for k, v in kwargs.items()}
+        if len(kwargs) == 1:  # a transposed (not contiguous) 400 x 300 array
+            grid = {first: kwargs[first][:120_000].reshape(300, 400).T}
+        else:  # a column against rows: 400 x 300
+            grid = {k: (v[:400].reshape(400, 1) if k == first else v[:300]) for k, v in kwargs.items()}
         chunked, whole = both(function, **grid)
         assert chunked == whole
         shapes = {b[-1][0] if isinstance(b[-1], tuple) else b[0] for b in chunked[0]}
-        assert shapes == {(200, 200) if len(kwargs) == 1 else (300, 200)}
+        assert shapes == {(400, 300)}
 
 
 def test_every_array_function_of_these_modules_is_chunked():
@@ -142,10 +142,10 @@ def test_calls_that_are_not_planned_run_unchanged():
 
 @pytest.mark.parametrize("name", ["loss", "monthly_cost", "blended_cost_per_mtok", "breakeven_days", "train_cost"])
 def test_memory_beyond_inputs_and_outputs_is_a_few_chunks(name):
-    """tracemalloc's peak during a call of 400,000 scenarios, less its outputs: under 16 bytes a scenario
+    """tracemalloc's peak during a call of 1,000,000 scenarios, less its outputs: under 16 bytes a scenario
     (issue 14; benchmarks/memory.py measures every function), under half what the whole-array path needs."""
     function = next(f for f in CHUNKED if f.__name__ == name)
-    kwargs = arguments(function, np.random.default_rng(3), size=400_000, bad_share=0.0)
+    kwargs = arguments(function, np.random.default_rng(3), size=1_000_000, bad_share=0.0)
     kwargs.pop("memory_gb", None)  # all valid: no reasons (8 bytes each, both paths)
 
     def extra(f):
@@ -154,6 +154,6 @@ def test_memory_beyond_inputs_and_outputs_is_a_few_chunks(name):
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         kept = sum(len(b[-1][-1] if isinstance(b[-1], tuple) else b[-1]) for b in bits(result))
-        return (peak - kept) / 400_000
+        return (peak - kept) / 1_000_000
 
     assert extra(function) < min(16.0, extra(function.__wrapped__) / 2)

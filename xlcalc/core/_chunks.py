@@ -4,7 +4,7 @@ A closed-form function such as ``tokens_per_sec`` evaluates its formula on whole
 makes a temporary of the call's size, 65-145 bytes a scenario at the peak (benchmarks/memory.py). The
 decorator :func:`chunked` runs such a call on ``CHUNK_ELEMENTS`` scenarios at a time and writes each
 chunk's results into arrays of the call's shape made once, so a call needs its inputs, its outputs and a
-few chunk-sized temporaries (under 3 MB) whatever its size; the chunks' temporaries also stay in cache.
+few chunk-sized temporaries (a few MB) whatever its size, and the temporaries stay in cache.
 
 The results are the same bit for bit (tests/test_chunked_memory.py): every function decorated is
 elementwise, so an element's result, its NaN and its reason do not depend on the other elements of its
@@ -23,8 +23,15 @@ import numbers
 
 import numpy as np
 
-from .._checks import CHUNK_ELEMENTS, MAX_ELEMENTS, warn_invalid
+from .._checks import MAX_ELEMENTS, warn_invalid
 from .._reasons import InvalidReasons, _collector
+
+# Scenarios a chunk: four times the solvers' chunk (xlcalc._checks.CHUNK_ELEMENTS), as a closed form does less
+# work an element against a call's fixed cost (its checks). On 1e6 scenarios (CPU ms, the best of 5, one run):
+# train_flops 8.0 / 6.4 / 5.4 / 5.4 at 16,384 / 32,768 / 65,536 / 131,072 (5.3 as one whole-array call),
+# tokens_per_sec 37.4 / 33.8 / 31.5 / 32.9 (41.8 whole), monthly_cost 85.6 / 80.7 / 80.7 / 89.0 (104 whole).
+# Its temporaries, 512 KB each, stay a few MB.
+CHUNK_ELEMENTS = 2**16
 
 
 class _ChunkReasons(InvalidReasons):
