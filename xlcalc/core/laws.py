@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .._checks import Checked, all_above, format_value, overflow_checked
+from .._checks import Checked, format_value, overflow_checked
 from ..errors import InvalidInputError, UnknownNameError
 from ._chunks import chunked
 
@@ -157,7 +157,7 @@ class ChinchillaModel:
 def _check_loss_above_floor(c: Checked, f: Fit, name: str = "loss") -> None:
     if c.floats is not None and math.isfinite(c.floats[name]) and c.floats[name] > f.E:
         return  # scalar fast path: the same test on a float
-    if c.floats is None and all_above(c[name], f.E):
+    if c.floats is None and c.all_within(name, f.E):
         return  # every element valid: two reductions instead of the masks
     c.require(name, np.isfinite(c[name]) & (c[name] > f.E),
               f"must be greater than the irreducible loss E = {format_value(f.E)} of fit '{f.name}'")
