@@ -90,8 +90,8 @@ def _plan(args, kwargs):
             return value
         if value.size == 1:
             return value.reshape(())
-        if value.shape == shape and value.flags.c_contiguous:
-            return value.reshape(-1)
+        if value.shape == shape and (value.ndim == 1 or value.flags.c_contiguous):
+            return value.reshape(-1)  # a view (a strided 1-D one too: its chunks are sliced, not copied)
         return np.ascontiguousarray(np.broadcast_to(value, shape)).reshape(-1)  # partly broadcast: a copy
 
     return shape, [flat(v) for v in args], {k: flat(v) for k, v in kwargs.items()}
