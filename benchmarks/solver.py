@@ -24,8 +24,12 @@ repeated --repeats times for xlcalc and for the baseline alike, and printed as m
    averaged over the sample: the set-up logs, one exp and one log a Newton step with each scenario
    stopping by its own test, and those of the results. It leaves out all + - * / and comparisons, the checks, the steps a chunk
    runs for its slowest scenario, and writing the outputs: that is what the ratio solver / floor
-   measures. Min is against min, median against median. A line shows what one pass of each kind costs
-   on a chunk, which bounds the ratio (see README).
+   measures. Min is against min, median against median. The bound: one pass of each kind (np.exp, np.log,
+   np.add, ..., a reduction) is timed on a chunk of the solvers' size (in cache, out= a buffer), and the
+   passes of one Newton step are read from the fused kernel's source (each np.<ufunc> call and in-place
+   operator in its Newton loop, and _take_step's masking and stopping test); (exp + log + the step's
+   arithmetic) / (exp + log) is what a step costs against the transcendentals it needs, a lower bound of
+   the ratio for a solve made of such steps (the set-up, the results and the checks come on top).
 3. Scalar calls: xlcalc's scalar call (all checks included) against the paper's per-scenario call.
 4. Memory: the peak that tracemalloc sees during one array call, less the outputs it returns, per
    scenario; and the rate at --large scenarios against the rate at --scenarios.
@@ -34,6 +38,7 @@ repeated --repeats times for xlcalc and for the baseline alike, and printed as m
 from __future__ import annotations
 
 import argparse
+import ast
 import math
 import os
 import statistics
@@ -151,18 +156,59 @@ def counted_transcendentals(calls) -> tuple[float, float, float]:
     return counts["exp"] / len(calls), counts["log"] / len(calls), counts["power"] / len(calls)
 
 
-def pass_costs(repeats: int, chunk: int = CHUNK_ELEMENTS) -> str:
-    """ns an element of one pass of each kind over a chunk (in cache), the fastest of ``repeats``."""
+def pass_costs(repeats: int, chunk: int = CHUNK_ELEMENTS) -> dict:
+    """ns an element of one pass of each kind over a chunk of the solvers' size (in cache, out= a buffer), the
+    fastest of ``repeats`` runs of 200 passes each; ``any`` is a reduction of a float mask (the stopping test)."""
     rng = np.random.default_rng(0)
     a, b, out = rng.uniform(1, 30, chunk), rng.uniform(1, 30, chunk), np.empty(chunk)
     kinds = {"exp": lambda: np.exp(a, out=out), "log": lambda: np.log(a, out=out),
-             "add": lambda: np.add(a, b, out=out), "multiply": lambda: np.multiply(a, b, out=out),
-             "divide": lambda: np.divide(a, b, out=out), "compare": lambda: np.greater(a, b, out=out)}
-    shown = []
-    for name, run in kinds.items():
-        best = min(cpu_times(repeats, lambda: [run() for _ in range(200)])) / (200 * chunk) * 1e9
-        shown.append(f"{name} {best:.2f}")
-    return ", ".join(shown)
+             "add": lambda: np.add(a, b, out=out), "subtract": lambda: np.subtract(a, b, out=out),
+             "multiply": lambda: np.multiply(a, b, out=out), "divide": lambda: np.divide(a, b, out=out),
+             "greater": lambda: np.greater(a, b, out=out), "absolute": lambda: np.abs(a, out=out),
+             "negative": lambda: np.negative(a, out=out), "any": lambda: out.any()}
+    out.fill(0.0)
+    return {name: min(cpu_times(repeats, lambda: [run() for _ in range(200)])) / (200 * chunk) * 1e9
+            for name, run in kinds.items()}
+
+
+_AUGMENTED = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide"}
+_NUMPY_NAMES = {"abs": "absolute"}
+
+
+def _passes(nodes) -> list[str]:
+    """The array passes of statements, in order: each np.<ufunc>(...) call, each ``x op= y`` and each ``.any()``
+    (the calls of _take_step itself excluded: its passes are counted from its own source)."""
+    found = []
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.AugAssign):
+                found.append(_AUGMENTED[type(sub.op)])
+            elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
+                if isinstance(sub.func.value, ast.Name) and sub.func.value.id == "np":
+                    found.append(_NUMPY_NAMES.get(sub.func.attr, sub.func.attr))
+                elif sub.func.attr == "any":
+                    found.append("any")
+    return found
+
+
+def newton_step_passes(kernel) -> list[tuple[list[str], list[str]]]:
+    """(the step's passes, the stopping test's passes) of one Newton step (from the second on) of each Newton loop of
+    a fused array ``kernel``, read from its source: the loop body, and _take_step's masking and test."""
+    import inspect
+    import textwrap
+
+    take_step = ast.parse(textwrap.dedent(inspect.getsource(fused._take_step))).body[0]
+    # _take_step's statements after its first-step branch, without the last step's NaN marking
+    stopping = _passes([n for n in take_step.body if not isinstance(n, (ast.If, ast.Expr)) or
+                        isinstance(n, ast.Expr) and not isinstance(n.value, ast.Constant)])
+    tree = ast.parse(textwrap.dedent(inspect.getsource(kernel)))
+    loops = [n for n in ast.walk(tree) if isinstance(n, ast.For) and "MAX_NEWTON_STEPS" in ast.unparse(n.iter)]
+    return [(_passes(loop.body), stopping) for loop in loops]
+
+
+def ns_of(passes: list[str], costs: dict, kinds=None) -> float:
+    """ns an element of ``passes`` (only those of ``kinds`` when given)."""
+    return sum(costs[p] for p in passes if kinds is None or p in kinds)
 
 
 def scenarios(rng, count: int):
@@ -261,6 +307,9 @@ def main(argv=None) -> None:
           for i in sample]),
     ]
     rates = {}
+    costs = pass_costs(r)
+    kernels = {"compute_optimal": fused.curve_optimum_into, "cost_optimal": fused.curve_optimum_into,
+               "budget_optimal": fused.budget_optimum_into}
     for name, run, count, one_calls in solvers:
         exps, logs, powers = counted_transcendentals(one_calls)
         times = cpu_times(r, run)
@@ -273,7 +322,19 @@ def main(argv=None) -> None:
         print(f"    floor: {exps:.2f} exps + {logs:.2f} logs + {powers:.0f} powers a scenario = {floor_min:.4g} s "
               f"(median {floor_median:.4g} s);"
               f" ratio {min(times) / floor_min:.2f} (median {statistics.median(times) / floor_median:.2f})")
-    print(f"  one pass over a {CHUNK_ELEMENTS:,}-element chunk, ns an element: {pass_costs(r)}")
+        steps = newton_step_passes(kernels[name])
+        transcendental = sum(ns_of(step, costs, ("exp", "log")) for step, _ in steps)
+        update = sum(ns_of(step, costs) for step, _ in steps) - transcendental
+        stopping = sum(ns_of(stop, costs) for _, stop in steps)
+        arithmetic = [len([p for p in step if p not in ("exp", "log")]) for step, _ in steps]
+        print(f"    a Newton step ({' and '.join(str(a) for a in arithmetic)} arithmetic passes besides its exp and "
+              f"log, + {len(steps[0][1])} of the stopping test{', in each of two loops' if len(steps) > 1 else ''}):"
+              f" exp + log {transcendental:.2f} ns, step arithmetic {update:.2f} ns, stopping test {stopping:.2f} ns"
+              f" an element -> bound on the ratio (transcendentals + the step's arithmetic) / transcendentals "
+              f"{(transcendental + update) / transcendental:.2f}, with the test "
+              f"{(transcendental + update + stopping) / transcendental:.2f}; measured {min(times) / floor_min:.2f}")
+    print(f"  one pass over a {CHUNK_ELEMENTS:,}-element chunk (the solvers' chunk), ns an element: "
+          + ", ".join(f"{name} {ns:.2f}" for name, ns in costs.items()))
     write_t = cpu_times(r, lambda: [np.empty(args.scenarios).fill(1.0) for _ in range(9)])
     print(f"  writing nine new result arrays of {args.scenarios:,} (what every call returns), alone: "
           f"{min_median(write_t)}")

@@ -80,6 +80,16 @@ def all_above(values: np.ndarray, low: float, strict: bool = True) -> bool:
     return bool(smallest > low if strict else smallest >= low) and values.max() < math.inf
 
 
+def warn_invalid(count: int, size: int, first: str) -> None:
+    """The one warning of an array call with ``count`` invalid elements of ``size``, pointing at the user's line."""
+    warnings.warn(
+        f"{count} of {size} elements are invalid and came back as NaN; first: {first}. "
+        "Use xlcalc.invalid_reasons() to get the reason for each.",
+        InvalidInputWarning,
+        stacklevel=_caller_stacklevel(),
+    )
+
+
 class Checked:
     """Broadcast named arguments and record which elements are invalid, and why.
 
@@ -99,6 +109,7 @@ class Checked:
             self._values = None  # numpy floats, made when asked for
             self.scalar, self.shape = True, ()
             self.bad = np.zeros((), dtype=bool)
+            self._given = None
             return
         self.floats = None
         arrays = {name: as_float_array(name, value) for name, value in arguments.items()}
@@ -115,6 +126,7 @@ class Checked:
             raise InvalidInputError(f"arguments broadcast to {size:,.0f} elements ({shapes}): at most "
                                     f"{MAX_ELEMENTS:,} in one call; split the call")
         self._values = dict(zip(arrays, broadcast))
+        self._given = arrays  # as given, before broadcasting: a single value is checked once, not once an element
         self.bad = np.zeros(self.shape, dtype=bool)
 
     @property
@@ -164,6 +176,17 @@ class Checked:
         if self.scalar and _collector.get() is None:
             raise error(self.why[()])
 
+    def all_within(self, name: str, low: float, strict: bool = True, high: float = math.inf) -> bool:
+        """Every element of the argument finite and > ``low`` (>= when not ``strict``) and <= ``high``, tested on
+        the argument as given (each broadcast element is one of its elements; False for NaN): two reductions and
+        no temporaries, where a check's masks make full-size arrays, so an all-valid call is checked quickly."""
+        v = self._given[name] if self._given is not None else self.values[name]
+        if v.size == 0:
+            return False
+        smallest, largest = v.min(), v.max()
+        return bool((smallest > low if strict else smallest >= low) and (largest <= high if high < math.inf
+                                                                           else largest < math.inf))
+
     # Each check first tests the plain floats of a scalar call (the comparisons are false for NaN, as the
     # numpy ones); only an argument failing it, or an array, goes through require() and its messages.
 
@@ -172,9 +195,9 @@ class Checked:
         floats = self.floats
         for name in names:
             if floats is None or not 0.0 < floats[name] < math.inf:
-                v = self.values[name]
-                if all_above(v, 0.0):
+                if self.all_within(name, 0.0):
                     continue
+                v = self.values[name]
                 self.require(name, np.isfinite(v) & (v > 0), "must be a number > 0")
 
     def model_size(self, *names: str) -> None:
@@ -182,6 +205,8 @@ class Checked:
         floats = self.floats
         for name in names:
             if floats is None or not 1.0 <= floats[name] < math.inf:
+                if self.all_within(name, 1.0, strict=False):
+                    continue
                 v = self.values[name]
                 self.require(name, np.isfinite(v) & (v >= 1), "must be a number >= 1 (a model of under one "
                                                                "parameter or one training token is no real model)")
@@ -191,9 +216,9 @@ class Checked:
         floats = self.floats
         for name in names:
             if floats is None or not 0.0 <= floats[name] < math.inf:
-                v = self.values[name]
-                if all_above(v, 0.0, strict=False):
+                if self.all_within(name, 0.0, strict=False):
                     continue
+                v = self.values[name]
                 self.require(name, np.isfinite(v) & (v >= 0), "must be a number >= 0")
 
     def fraction(self, *names: str) -> None:
@@ -201,6 +226,8 @@ class Checked:
         floats = self.floats
         for name in names:
             if floats is None or not 0.0 < floats[name] <= 1.0:
+                if self.all_within(name, 0.0, high=1.0):
+                    continue
                 v = self.values[name]
                 self.require(name, (v > 0) & (v <= 1), "must be in (0, 1]")
 
@@ -209,6 +236,9 @@ class Checked:
         floats = self.floats
         for name in names:
             if floats is None or not (1.0 <= floats[name] < math.inf and floats[name].is_integer()):
+                if self.all_within(name, 1.0, strict=False) and self._given is not None \
+                        and bool((np.floor(self._given[name]) == self._given[name]).all()):
+                    continue
                 v = self.values[name]
                 self.require(name, np.isfinite(v) & (v >= 1) & (v == np.floor(v)), "must be a whole number >= 1")
 
@@ -216,6 +246,8 @@ class Checked:
         """The named argument must be a finite number >= ``low``; ``allowed`` is the message's 'must be ...'."""
         floats = self.floats
         if floats is None or not low <= floats[name] < math.inf:
+            if self.all_within(name, low, strict=False):
+                return
             v = self.values[name]
             self.require(name, np.isfinite(v) & (v >= low), allowed)
 
@@ -275,16 +307,13 @@ class Checked:
         """Give the reasons to an active :func:`invalid_reasons` block, or warn once when any element is invalid."""
         collector = _collector.get()
         if collector is not None:
-            collector.reasons = self.why[()] if self.scalar else self.why
+            # a chunk of xlcalc.core._chunks (collector.lazy): None when no element is invalid, not 8 bytes each of ''
+            collector.reasons = self.why[()] if self.scalar else self._why if getattr(collector, "lazy", False) \
+                else self.why
         elif self.bad.any():
             count = int(self.bad.sum())
             first = self.why[np.nonzero(self.bad)][0] if self.shape else self.why[()]
-            warnings.warn(
-                f"{count} of {self.bad.size} elements are invalid and came back as NaN; first: {first}. "
-                "Use xlcalc.invalid_reasons() to get the reason for each.",
-                InvalidInputWarning,
-                stacklevel=_caller_stacklevel(),
-            )
+            warn_invalid(count, self.bad.size, first)
 
     # ------------------------------------------------------------------------------------------
     # Array calls in chunks: the kernels write into the outputs a chunk at a time, so an array call

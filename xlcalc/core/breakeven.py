@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .._checks import Checked
 from .._scalar_checks import FloatChecked, float_fast_path, maximum, where
+from ._chunks import chunked
 
 
 # ----------------------------------------------------------------------------------------------
@@ -34,6 +35,7 @@ def _breakeven_tokens(c: Checked):
     return maximum(extra, 0.0) / (2.0 * c.valid("inference_cost_ratio") * (n_big - n_small))
 
 
+@chunked
 @float_fast_path
 def breakeven_tokens(params_a, tokens_a, params_b, tokens_b, inference_cost_ratio=1.0):
     """Lifetime inference tokens after which the smaller model (trained longer) costs less in training plus inference; 0 if it is also cheaper to train.
@@ -55,6 +57,7 @@ def breakeven_tokens(params_a, tokens_a, params_b, tokens_b, inference_cost_rati
     return c.finish(_breakeven_tokens(c))
 
 
+@chunked
 @float_fast_path
 def breakeven_requests(params_a, tokens_a, params_b, tokens_b, tokens_per_request, inference_cost_ratio=1.0):
     """Break-even point of :func:`breakeven_tokens` in requests of `tokens_per_request` tokens (input + output).
@@ -74,6 +77,7 @@ def breakeven_requests(params_a, tokens_a, params_b, tokens_b, tokens_per_reques
     return c.finish(_breakeven_tokens(c) / c.valid("tokens_per_request"))
 
 
+@chunked
 @float_fast_path
 def breakeven_days(params_a, tokens_a, params_b, tokens_b, tokens_per_request, requests_per_day,
                    inference_cost_ratio=1.0):

@@ -23,6 +23,7 @@ import numpy as np
 
 from .._checks import Checked, overflow_checked
 from .laws import get_fit
+from ._chunks import chunked
 
 R_D_STAR = 15.387756   # repetitions at which repeated data has lost 1 - 1/e of its value (datablations README)
 R_N_STAR = 5.309743    # the same for parameters beyond the compute-optimal size for U tokens
@@ -62,6 +63,7 @@ def _log_tokens_of_effective(log_effective, unique):
 # Public functions
 
 
+@chunked
 @overflow_checked
 def effective_tokens(tokens, unique_tokens):
     """Effective training tokens D' when D tokens repeat U unique ones (Muennighoff et al. 2023, R*_D = 15.39).
@@ -83,6 +85,7 @@ def effective_tokens(tokens, unique_tokens):
     return c.finish(_effective(c.valid("tokens"), c.valid("unique_tokens")))
 
 
+@chunked
 @overflow_checked
 def max_effective_tokens(unique_tokens):
     """The most effective tokens U unique tokens can ever give, U (1 + R*_D): the limit of infinitely many epochs.
@@ -95,6 +98,7 @@ def max_effective_tokens(unique_tokens):
     return c.finish(c.valid("unique_tokens") * (1.0 + R_D_STAR))
 
 
+@chunked
 @overflow_checked
 def data_constrained_loss(params, tokens, unique_tokens, *, fit=DATA_FIT):
     """Loss of N params trained on D tokens of which U unique, with the paper's excess-parameter term too (its Eq. 5).

@@ -27,6 +27,7 @@ from .laws import DEFAULT_FIT, _chinchilla_tokens, get_fit
 from .monthly_serving import HOURS_PER_MONTH, MonthlyCost, gpus_needed, monthly_cost  # noqa: F401 - re-exported
 from .owned_hardware import HOURS_PER_YEAR, WATTS_PER_KW, energy_kwh_per_mtok, owned_usd_per_hour  # noqa: F401
 from ..units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
+from ._chunks import chunked
 
 HOURS_PER_DAY = 24.0
 CHINCHILLA_TOKENS_PER_PARAM = 20.0
@@ -50,6 +51,7 @@ class TrainCost:
 # FLOPs
 
 
+@chunked
 @float_fast_path
 def train_flops(params, tokens):
     """Training FLOPs of a model of `params` parameters on `tokens` tokens: 6ND.
@@ -68,6 +70,7 @@ def train_flops(params, tokens):
     return c.finish(6.0 * c.valid("params") * c.valid("tokens"))
 
 
+@chunked
 @float_fast_path
 def inference_flops(params, tokens):
     """Inference FLOPs of a model of `params` parameters processing `tokens` tokens (input + output): 2ND.
@@ -91,6 +94,7 @@ def inference_flops(params, tokens):
 # Training cost
 
 
+@chunked
 @float_fast_path
 def train_cost(params, tokens, usd_per_hour, peak_tflops, mfu=0.5, gpus=1) -> TrainCost:
     """Training cost of `params` parameters on `tokens` tokens at $ `usd_per_hour` per GPU-hour: usd, gpu_hours, days on `gpus` GPUs, flops.
@@ -122,6 +126,7 @@ def train_cost(params, tokens, usd_per_hour, peak_tflops, mfu=0.5, gpus=1) -> Tr
 # Ratios
 
 
+@chunked
 @float_fast_path
 def overtrain_ratio(params, tokens):
     """Over-training ratio against the 20-tokens-per-parameter rule of thumb: D / (20 N).
@@ -141,6 +146,7 @@ def overtrain_ratio(params, tokens):
     return c.finish(c.valid("tokens") / (CHINCHILLA_TOKENS_PER_PARAM * c.valid("params")))
 
 
+@chunked
 @overflow_checked
 def fit_overtrain_ratio(params, tokens, *, fit=DEFAULT_FIT):
     """Over-training ratio against the fit's own Chinchilla-optimal tokens: D / chinchilla_tokens(N).
@@ -160,6 +166,7 @@ def fit_overtrain_ratio(params, tokens, *, fit=DEFAULT_FIT):
     return c.finish(c.valid("tokens") / _chinchilla_tokens(f, c.valid("params")))
 
 
+@chunked
 @float_fast_path
 def inference_factor(inference_tokens, train_tokens):
     """Lifetime inference FLOPs over training FLOPs for one model: (2 N D_inf) / (6 N D_train) = D_inf / (3 D_train).

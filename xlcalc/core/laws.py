@@ -12,8 +12,9 @@ import math
 
 import numpy as np
 
-from .._checks import Checked, all_above, format_value, overflow_checked
+from .._checks import Checked, format_value, overflow_checked
 from ..errors import InvalidInputError, UnknownNameError
+from ._chunks import chunked
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,12 +157,13 @@ class ChinchillaModel:
 def _check_loss_above_floor(c: Checked, f: Fit, name: str = "loss") -> None:
     if c.floats is not None and math.isfinite(c.floats[name]) and c.floats[name] > f.E:
         return  # scalar fast path: the same test on a float
-    if c.floats is None and all_above(c[name], f.E):
+    if c.floats is None and c.all_within(name, f.E):
         return  # every element valid: two reductions instead of the masks
     c.require(name, np.isfinite(c[name]) & (c[name] > f.E),
               f"must be greater than the irreducible loss E = {format_value(f.E)} of fit '{f.name}'")
 
 
+@chunked
 @overflow_checked
 def loss(params, tokens, *, fit=DEFAULT_FIT):
     """Loss L(N, D) = E + A/N^alpha + B/D^beta of a model with `params` parameters trained on `tokens` tokens.
@@ -183,6 +185,7 @@ def loss(params, tokens, *, fit=DEFAULT_FIT):
     return c.finish(_loss(f, params, tokens))
 
 
+@chunked
 @overflow_checked
 def chinchilla_optimal(compute_flops, *, fit=DEFAULT_FIT) -> ChinchillaOptimum:
     """Training-compute-optimal params and tokens for a budget of `compute_flops` FLOPs (C = 6ND), and its loss.
@@ -210,6 +213,7 @@ def chinchilla_optimal(compute_flops, *, fit=DEFAULT_FIT) -> ChinchillaOptimum:
     return ChinchillaOptimum(n, d, l, fl)
 
 
+@chunked
 @overflow_checked
 def chinchilla_tokens(params, *, fit=DEFAULT_FIT):
     """Chinchilla-optimal training tokens for a model of `params` parameters: D = (beta*B*N^alpha / (alpha*A))^(1/beta).
@@ -227,6 +231,7 @@ def chinchilla_tokens(params, *, fit=DEFAULT_FIT):
     return c.finish(tokens)
 
 
+@chunked
 @overflow_checked
 def tokens_for_loss(loss, params, *, fit=DEFAULT_FIT):
     """Training tokens a model of `params` parameters needs to reach `loss`: D = (B / (loss - E - A/N^alpha))^(1/beta).
@@ -247,6 +252,7 @@ def tokens_for_loss(loss, params, *, fit=DEFAULT_FIT):
     return c.finish(tokens)
 
 
+@chunked
 @overflow_checked
 def params_for_loss(loss, tokens, *, fit=DEFAULT_FIT):
     """Parameters a model trained on `tokens` tokens needs to reach `loss`: N = (A / (loss - E - B/D^beta))^(1/alpha).
@@ -266,6 +272,7 @@ def params_for_loss(loss, tokens, *, fit=DEFAULT_FIT):
     return c.finish(params)
 
 
+@chunked
 @overflow_checked
 def chinchilla_for_loss(loss, *, fit=DEFAULT_FIT) -> ChinchillaModel:
     """The Chinchilla-style model (params, tokens, training flops) that reaches `loss` with the least training compute.

@@ -18,6 +18,7 @@ import numpy as np
 from .._scalar_checks import ceil, float_fast_path
 from .serving import _checked_decode, _prefill_tokens_per_sec, _step_s_of
 from ..units import CEIL_SLACK, SECONDS_PER_HOUR
+from ._chunks import chunked
 
 HOURS_PER_MONTH = 730.0          # 8760 / 12
 
@@ -68,6 +69,7 @@ def _monthly(params, requests_per_month, input_tokens, output_tokens, usd_per_ho
     return c, gpus, gpu_hours, v, avg_tokens_per_sec
 
 
+@chunked
 @float_fast_path
 def monthly_cost(params, requests_per_month, input_tokens, output_tokens, usd_per_hour, peak_tflops, mem_bw_tbs,
                  bytes_per_param=2, batch=1, mfu_prefill=0.5, mfu_decode=1.0, bw_eff=1.0, peak_factor=1.0,
@@ -115,6 +117,7 @@ def monthly_cost(params, requests_per_month, input_tokens, output_tokens, usd_pe
     return MonthlyCost(usd, hours, g, busy, avg)
 
 
+@chunked
 @float_fast_path
 def gpus_needed(params, requests_per_month, input_tokens, output_tokens, usd_per_hour, peak_tflops, mem_bw_tbs,
                 bytes_per_param=2, batch=1, mfu_prefill=0.5, mfu_decode=1.0, bw_eff=1.0, peak_factor=1.0,

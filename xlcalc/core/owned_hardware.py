@@ -8,6 +8,7 @@ from __future__ import annotations
 from .._scalar_checks import FloatChecked, float_fast_path
 from .serving import _checked_decode, _valid_step_s
 from ..units import SECONDS_PER_HOUR, TOKENS_PER_MTOK
+from ._chunks import chunked
 
 HOURS_PER_YEAR = 8760.0          # 365 days: amortisation counts calendar hours
 WATTS_PER_KW = 1000.0
@@ -17,6 +18,7 @@ WATTS_PER_KW = 1000.0
 # Owned hardware and energy
 
 
+@chunked
 @float_fast_path
 def owned_usd_per_hour(purchase_usd, years, tdp_w, pue=1.2, usd_per_kwh=0.10, utilisation=1.0):
     """$ per busy GPU-hour of owned hardware: purchase price amortised over `years` plus power at TDP x PUE x $/kWh.
@@ -42,6 +44,7 @@ def owned_usd_per_hour(purchase_usd, years, tdp_w, pue=1.2, usd_per_kwh=0.10, ut
     return c.finish(amortised + power)
 
 
+@chunked
 @float_fast_path
 def energy_kwh_per_mtok(params, tdp_w, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus=1, mfu=1.0,
                         bw_eff=1.0, kv_bytes_per_token=0, context_tokens=0, pue=1.2):

@@ -19,6 +19,7 @@ from .._scalar_checks import FloatChecked, ceil, float_fast_path, maximum
 from ..errors import DoesNotFitError
 
 from ..units import BYTES_PER_GB, BYTES_PER_TBS, CEIL_SLACK, FLOPS_PER_TFLOPS, SECONDS_PER_HOUR, TOKENS_PER_MTOK
+from ._chunks import chunked
 
 
 # ----------------------------------------------------------------------------------------------
@@ -127,6 +128,7 @@ def _step_s_of(valid: dict, renames=None):
 # Decode throughput
 
 
+@chunked
 @float_fast_path
 def tokens_per_sec(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus=1, mfu=1.0, bw_eff=1.0,
                    kv_bytes_per_token=0, context_tokens=0, *, memory_gb=None):
@@ -160,6 +162,7 @@ def tokens_per_sec(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, 
     return c.finish(c.valid("batch") / _valid_step_s(c))
 
 
+@chunked
 @float_fast_path
 def time_per_output_token_s(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus=1, mfu=1.0,
                             bw_eff=1.0, kv_bytes_per_token=0, context_tokens=0, *, memory_gb=None):
@@ -180,6 +183,7 @@ def time_per_output_token_s(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, 
     return c.finish(_valid_step_s(c))
 
 
+@chunked
 @float_fast_path
 def decode_mfu(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus=1, mfu=1.0, bw_eff=1.0,
                kv_bytes_per_token=0, context_tokens=0, *, memory_gb=None):
@@ -202,6 +206,7 @@ def decode_mfu(params, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus
     return c.finish(2.0 * n * rate / (gpu * peak * FLOPS_PER_TFLOPS))
 
 
+@chunked
 @float_fast_path
 def prefill_tokens_per_sec(params, peak_tflops, gpus=1, mfu=0.5):
     """Prompt (prefill) tokens/s on `gpus` GPUs of `peak_tflops` TFLOP/s at `mfu`: compute-bound, gpus peak mfu / (2N).
@@ -228,6 +233,7 @@ def prefill_tokens_per_sec(params, peak_tflops, gpus=1, mfu=0.5):
 # Memory
 
 
+@chunked
 @float_fast_path
 def kv_bytes_per_token(layers, kv_heads, head_dim, bytes_per_value=2):
     """KV-cache bytes per token of context: 2 (K and V) x layers x kv_heads x head_dim x bytes_per_value.
@@ -265,6 +271,7 @@ def _valid_memory_gb(c: Checked):
                              c.valid("context_tokens"), c.valid("kv_bytes_per_token"))
 
 
+@chunked
 @float_fast_path
 def memory_needed_gb(params, bytes_per_param=2, batch=1, context_tokens=0, kv_bytes_per_token=0):
     """GB (1e9 bytes) that the weights plus the KV cache of `batch` sequences of `context_tokens` tokens need.
@@ -283,6 +290,7 @@ def memory_needed_gb(params, bytes_per_param=2, batch=1, context_tokens=0, kv_by
     return c.finish(_valid_memory_gb(c))
 
 
+@chunked
 @float_fast_path
 def gpus_to_fit(params, memory_gb, bytes_per_param=2, batch=1, context_tokens=0, kv_bytes_per_token=0):
     """Fewest GPUs of `memory_gb` GB each that hold the weights plus the KV cache: ceil(memory_needed_gb / memory_gb).
@@ -301,6 +309,7 @@ def gpus_to_fit(params, memory_gb, bytes_per_param=2, batch=1, context_tokens=0,
     return c.finish(_gpus_to_fit(_valid_memory_gb(c), c.valid("memory_gb")))
 
 
+@chunked
 @float_fast_path
 def check_fits(params, memory_gb, gpus=1, bytes_per_param=2, batch=1, context_tokens=0, kv_bytes_per_token=0):
     """Fraction of gpus x memory_gb that weights plus KV cache use; a model that does not fit raises DoesNotFitError (NaN in arrays).
@@ -330,6 +339,7 @@ def check_fits(params, memory_gb, gpus=1, bytes_per_param=2, batch=1, context_to
 # Cost per million tokens
 
 
+@chunked
 @float_fast_path
 def cost_per_mtok(params, usd_per_hour, peak_tflops, mem_bw_tbs, bytes_per_param=2, batch=1, gpus=1, mfu=1.0,
                   bw_eff=1.0, kv_bytes_per_token=0, context_tokens=0, *, memory_gb=None):
@@ -352,6 +362,7 @@ def cost_per_mtok(params, usd_per_hour, peak_tflops, mem_bw_tbs, bytes_per_param
     return c.finish(c.valid("usd_per_hour") * c.valid("gpus") / (rate * SECONDS_PER_HOUR) * TOKENS_PER_MTOK)
 
 
+@chunked
 @float_fast_path
 def input_cost_per_mtok(params, usd_per_hour, peak_tflops, gpus=1, mfu=0.5):
     """$ per million prompt (input) tokens, processed by compute-bound prefill: usd_per_hour x gpus / (prefill tokens/s x 3600) x 1e6.
@@ -376,6 +387,7 @@ def input_cost_per_mtok(params, usd_per_hour, peak_tflops, gpus=1, mfu=0.5):
     return c.finish(c.valid("usd_per_hour") * gpu / (rate * SECONDS_PER_HOUR) * TOKENS_PER_MTOK)
 
 
+@chunked
 @float_fast_path
 def blended_cost_per_mtok(params, usd_per_hour, peak_tflops, mem_bw_tbs, input_tokens, output_tokens,
                           bytes_per_param=2, batch=1, gpus=1, mfu_prefill=0.5, mfu_decode=1.0, bw_eff=1.0,
