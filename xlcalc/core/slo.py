@@ -9,14 +9,22 @@ once. With the GPUs per replica left open, 1, 2, 4 and 8 are solved and the chea
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 
 import numpy as np
 
 from .._checks import Checked, format_value
+from .._scalar_checks import float_fast_path, maximum, where
 from ..errors import InvalidInputError
 from .latency import (
     _EFFICIENCY_DEFAULTS,
+    ACTIVATION_BYTES,
+    BYTES_PER_GBS,
+    SECONDS_PER_US,
     _checked,
+    _isfinite,
+    _not,
     _decode_context,
     _decode_lines,
     _decode_step,
@@ -25,7 +33,7 @@ from .latency import (
     _prefill_only,
     _ttft,
 )
-from ..units import BYTES_PER_GB, CEIL_SLACK, SECONDS_PER_HOUR, TOKENS_PER_MTOK
+from ..units import BYTES_PER_GB, BYTES_PER_TBS, CEIL_SLACK, FLOPS_PER_TFLOPS, SECONDS_PER_HOUR, TOKENS_PER_MTOK
 
 GPU_COUNTS = (1, 2, 4, 8)    # tensor-parallel degrees tried when the GPUs per replica are left open
 HEADROOM = 0.1               # fraction of GPU memory kept free for activations, fragmentation, runtime
@@ -41,11 +49,22 @@ class TargetUnreachableError(InvalidInputError):
 
 def _largest(target, lines):
     """Largest real B >= 0 with intercept + slope B <= target for every (intercept, slope) in ``lines``; -1 if none."""
+    if type(target) is float:
+        return _largest_one(target, lines)
     best = np.full(np.shape(target), np.inf)
     for intercept, slope in lines:
         with np.errstate(divide="ignore", invalid="ignore"):
             bound = np.where(slope > 0, (target - intercept) / slope, np.where(intercept <= target, np.inf, -1.0))
         best = np.minimum(best, bound)
+    return best
+
+
+def _largest_one(target: float, lines) -> float:
+    """:func:`_largest` on Python floats: the branch np.where would take."""
+    best = math.inf
+    for intercept, slope in lines:
+        bound = (target - intercept) / slope if slope > 0 else math.inf if intercept <= target else -1.0
+        best = best if best <= bound else bound if bound <= best else math.nan  # np.minimum
     return best
 
 
@@ -60,13 +79,26 @@ def _batch_limits(v, gpus):
     usable = gpus * v["memory_gb"] * BYTES_PER_GB * (1.0 - v["headroom"])
     per_sequence = (v["input_tokens"] + v["output_tokens"]) * _kv_bytes(v)
     free = usable - v["params"] * v["bytes_per_param"]
+    if type(free) is float:
+        memory = -1.0 if free < 0 else free / per_sequence if per_sequence > 0 else math.inf
+        return tpot, ttft, memory
     with np.errstate(divide="ignore", invalid="ignore"):
         memory = np.where(free < 0, -1.0, np.where(per_sequence > 0, free / per_sequence, np.inf))
     return tpot, ttft, memory
 
 
+def _minimum(a, b):
+    """``np.minimum(a, b)``, on Python floats without numpy (NaN if either is NaN, as numpy)."""
+    if type(a) is float and type(b) is float:
+        return a if a <= b else b if b <= a else math.nan
+    return np.minimum(a, b)
+
+
 def _floor(x):
-    return np.floor(x * (1.0 + CEIL_SLACK) + CEIL_SLACK)
+    x = x * (1.0 + CEIL_SLACK) + CEIL_SLACK
+    if type(x) is float:
+        return float(math.floor(x)) if math.isfinite(x) else x
+    return np.floor(x)
 
 
 
@@ -88,6 +120,7 @@ class SloServing:
     memory_used: np.ndarray | float
 
 
+@functools.partial(float_fast_path, skip=1)  # the model: a name, a count or a shape
 def max_batch(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_tokens, *, tpot_target_s=np.inf,
               ttft_target_s=np.inf, gpus=0, usd_per_hour=1.0, bytes_per_param=2, kv_bytes_per_value=2,
               mfu_prefill=_EFFICIENCY_DEFAULTS.mfu_prefill, mfu_decode=_EFFICIENCY_DEFAULTS.mfu_decode,
@@ -132,9 +165,96 @@ def max_batch(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_to
                    kv_bytes_per_value=kv_bytes_per_value, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode,
                    bw_eff=bw_eff, headroom=headroom, max_gpus=max_gpus)
     c = _checked_slo(model, hardware, serving)
-    v = {k: c.valid(k) for k in c.values}
+    v = c.valid_all()
+    # one scenario on Python floats: the same steps without arrays
+    batch, gpus_used, cost = _best_one(v) if type(v["gpus"]) is float else _best(v)
+    failed = batch < 1
+    any_failed = failed if type(failed) is bool else failed.any()
+    if any_failed:
+        _explain(c, v, failed)
+    batch, gpus_used = where(failed, 1.0, batch), where(failed, 1.0, gpus_used)
+    tpot = _decode_step(v, gpus_used, batch, _decode_context(v))
+    ttft = _ttft(v, gpus_used, batch)
+    usd_input = (v["usd_per_hour"] * gpus_used * _prefill_only(v, gpus_used, batch)
+                 / maximum(batch * v["input_tokens"], 1e-300) / SECONDS_PER_HOUR * TOKENS_PER_MTOK)
+    usd_input = where(v["input_tokens"] > 0, usd_input, 0.0)
+    used = ((v["params"] * v["bytes_per_param"] + batch * (v["input_tokens"] + v["output_tokens"]) * _kv_bytes(v))
+            / (gpus_used * v["memory_gb"] * BYTES_PER_GB))
+    outputs = (batch, gpus_used, tpot, ttft, batch / tpot, usd_input, cost, used)
+    if any_failed:  # NaN after finish; finite, so that its reason (from _explain) is not replaced by "too extreme"
+        outputs = tuple(where(failed, 0.0, x) for x in outputs)
+    return SloServing(*c.finish(*outputs))
+
+
+_CANDIDATES = GPU_COUNTS + (16, 32, 64)
+
+
+def _best_one(v) -> tuple:
+    """:func:`_best` for one scenario on Python floats: (batch, gpus, $ per million output tokens)."""
     auto = v["gpus"] == 0
-    candidates = GPU_COUNTS + (16, 32, 64)
+    best_batch, best_gpus, best_cost = -1.0, math.nan if auto else v["gpus"], math.inf
+    for g in (None, *_CANDIDATES):
+        if g is None:
+            if auto:
+                continue
+            gpus_now = v["gpus"]
+        elif not (auto and g <= v["max_gpus"]):
+            continue
+        else:
+            gpus_now = float(g)
+        batch, cost = _batch_and_cost_one(v, gpus_now)
+        if batch >= 1 and cost < best_cost:
+            best_batch, best_gpus, best_cost = batch, gpus_now, cost
+    return best_batch, best_gpus, best_cost
+
+
+def _batch_and_cost_one(v, gpus: float) -> tuple:
+    """:func:`_batch_at` and :func:`_output_usd_per_mtok` at max(batch, 1) for one scenario on Python floats.
+
+    The same operations in the same order as those (so the same digits; tests/test_scalar_slo.py compares them
+    over thousands of inputs), written out: a one-cell MAX_BATCH tries four GPU counts, and the general
+    functions' calls and tuples cost about three times the arithmetic.
+    """
+    layers, q_dim, matmul, per_param = v["layers"], v["q_dim"], v["matmul_params"], v["bytes_per_param"]
+    prompt, context = v["input_tokens"], v["input_tokens"] + v["output_tokens"] / 2.0
+    kv = 2.0 * layers * v["kv_dim"] * v["kv_bytes_per_value"]
+    peak = gpus * v["peak_tflops"] * FLOPS_PER_TFLOPS
+    bandwidth = gpus * v["mem_bw_tbs"] * BYTES_PER_TBS * v["bw_eff"]
+    weights = matmul * per_param / bandwidth
+    if gpus > 1:  # the all-reduce lines of latency._allreduce_lines
+        ring = 2.0 * (gpus - 1.0)
+        k0 = 2.0 * layers * ring * v["link_latency_us"] * SECONDS_PER_US
+        link = v["link_gbs"] * BYTES_PER_GBS
+        k1 = 2.0 * layers * ring / gpus * 1.0 * v["d_model"] * ACTIVATION_BYTES / link
+        a1 = 2.0 * layers * ring / gpus * prompt * v["d_model"] * ACTIVATION_BYTES / link
+    else:
+        k0 = k1 = a1 = 0.0
+    # time per output token at the mean context
+    c1 = (2.0 * matmul + 4.0 * layers * q_dim * context) / (peak * v["mfu_decode"])
+    m1 = context * kv / bandwidth
+    tpot = _largest_one(v["tpot_target_s"], ((k0, c1 + k1), (weights + k0, m1 + k1)))
+    # time to first token: prefill of the prompts and one decode step at the prompt
+    p1 = prompt * (2.0 * matmul + 4.0 * layers * q_dim * (prompt + 1.0) / 2.0) / (peak * v["mfu_prefill"])
+    q1 = prompt * kv / bandwidth
+    d1 = (2.0 * matmul + 4.0 * layers * q_dim * prompt) / (peak * v["mfu_decode"])
+    n1 = prompt * kv / bandwidth
+    ttft = _largest_one(v["ttft_target_s"], [(pre0 + dec0 + k0 + k0, pre1 + dec1 + a1 + k1)
+                                             for pre0, pre1 in ((0.0, p1), (weights, q1))
+                                             for dec0, dec1 in ((0.0, d1), (weights, n1))])
+    usable = gpus * v["memory_gb"] * BYTES_PER_GB * (1.0 - v["headroom"])
+    per_sequence = (prompt + v["output_tokens"]) * kv
+    free = usable - v["params"] * per_param
+    memory = -1.0 if free < 0 else free / per_sequence if per_sequence > 0 else math.inf
+    batch = _floor(_minimum(_minimum(tpot, ttft), memory))
+    b = maximum(batch, 1.0)
+    step = maximum(c1 * b, weights + m1 * b) + k0 + k1 * b
+    return batch, v["usd_per_hour"] * gpus * step / b / SECONDS_PER_HOUR * TOKENS_PER_MTOK
+
+
+def _best(v) -> tuple:
+    """(batch, gpus, $ per million output tokens) of the cheapest GPU count per scenario; batch -1 where none."""
+    auto = v["gpus"] == 0
+    candidates = _CANDIDATES
     best = dict(batch=np.full(auto.shape, -1.0), gpus=np.where(auto, np.nan, v["gpus"]), cost=np.full(auto.shape, np.inf))
     for g in (None, *candidates):
         if g is None:
@@ -151,24 +271,12 @@ def max_batch(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_to
         best["batch"] = np.where(better, batch, best["batch"])
         best["gpus"] = np.where(better, gpus_now, best["gpus"])
         best["cost"] = np.where(better, cost, best["cost"])
-    failed = best["batch"] < 1
-    if failed.any():
-        _explain(c, v, failed)
-        best["cost"] = np.where(failed, 0.0, best["cost"])  # NaN after finish; finite so its reason is kept
-    batch, gpus_used = np.where(failed, 1.0, best["batch"]), np.where(failed, 1.0, best["gpus"])
-    tpot = _decode_step(v, gpus_used, batch, _decode_context(v))
-    ttft = _ttft(v, gpus_used, batch)
-    usd_input = (v["usd_per_hour"] * gpus_used * _prefill_only(v, gpus_used, batch)
-                 / np.maximum(batch * v["input_tokens"], 1e-300) / SECONDS_PER_HOUR * TOKENS_PER_MTOK)
-    usd_input = np.where(v["input_tokens"] > 0, usd_input, 0.0)
-    used = ((v["params"] * v["bytes_per_param"] + batch * (v["input_tokens"] + v["output_tokens"]) * _kv_bytes(v))
-            / (gpus_used * v["memory_gb"] * BYTES_PER_GB))
-    return SloServing(*c.finish(batch, gpus_used, tpot, ttft, batch / tpot, usd_input, best["cost"], used))
+    return best["batch"], best["gpus"], best["cost"]
 
 
 def _batch_at(v, gpus):
     tpot, ttft, memory = _batch_limits(v, gpus)
-    return _floor(np.minimum(np.minimum(tpot, ttft), memory))
+    return _floor(_minimum(_minimum(tpot, ttft), memory))
 
 
 def _output_usd_per_mtok(v, gpus, batch):
@@ -180,8 +288,8 @@ def _checked_slo(model, hardware, serving) -> Checked:
     c = _checked(model, hardware, serving, auto_gpus=True)
     for name in ("tpot_target_s", "ttft_target_s"):
         value = c[name]
-        c.require(name, (value > 0) & ~np.isnan(value), "must be a time > 0 (or no target)")
-    c.require("tpot_target_s", np.isfinite(c["tpot_target_s"]) | np.isfinite(c["ttft_target_s"]),
+        c.require(name, (value > 0) & _not(value != value), "must be a time > 0 (or no target)")
+    c.require("tpot_target_s", _isfinite(c["tpot_target_s"]) | _isfinite(c["ttft_target_s"]),
               "give a time-per-token target, a time-to-first-token target or both", shown=c["tpot_target_s"])
     c.require("headroom", (c["headroom"] >= 0) & (c["headroom"] < 1), "must be in [0, 1)")
     c.at_least_one("max_gpus")
@@ -196,7 +304,8 @@ def _explain(c: Checked, v, failed) -> None:
     positions = np.argwhere(valid) if c.shape else [()]
     for i in np.flatnonzero(failed):  # flat: also for a scalar call's 0-d mask
         one = {k: np.atleast_1d(np.asarray(x, dtype=float))[i:i + 1] for k, x in v.items()}
-        reasons[tuple(positions[i])] = _why(one)
+        with np.errstate(all="ignore"):  # a time that overflows is shown as inf in the advice
+            reasons[tuple(positions[i])] = _why(one)
     new = np.zeros(c.shape, dtype=bool)
     new[valid] = failed
     c.mark(new, lambda index: reasons[index], TargetUnreachableError)

@@ -9,6 +9,7 @@ their public names are importable from here too.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -22,6 +23,7 @@ from .shape_interpolation import (  # noqa: F401
     _catalog_ratios,
     _interpolate,
     interpolated_shape,
+    interpolation_checked,
     leave_one_out_errors,
 )
 
@@ -116,6 +118,27 @@ def model_shape(name_or_params) -> ModelShape:
 
 # ----------------------------------------------------------------------------------------------
 # Many cells at once (the Excel functions)
+
+
+def shape_numbers(name_or_params, fields: tuple) -> tuple:
+    """The ``fields`` (of :class:`ShapeArrays`) of one name or count as floats: what :func:`shape_arrays` gives for it.
+
+    A name is looked up once and kept (shapes are immutable; tuples too); a count is interpolated as
+    :func:`shape_arrays` does (params is then the count itself). Errors are those of :func:`model_shape`.
+    """
+    if type(name_or_params) is str:
+        return _named_numbers(name_or_params, fields)
+    if isinstance(name_or_params, ModelShape):
+        return tuple(float(getattr(name_or_params, f)) for f in fields)
+    count = interpolation_checked(name_or_params)
+    got = _interpolate(np.array([count]), _catalog_ratios())
+    return tuple(float(got[f][0]) for f in fields)
+
+
+@functools.lru_cache(maxsize=256)
+def _named_numbers(name: str, fields: tuple) -> tuple:
+    shape = model_shape(name)
+    return tuple(float(getattr(shape, f)) for f in fields)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -65,6 +65,16 @@ def _interpolate(params: np.ndarray, table: dict) -> dict[str, np.ndarray]:
                 kv_dim=kv_ratio * d_model)
 
 
+def interpolation_checked(params) -> float:
+    """One parameter count to interpolate a shape for, as a float, checked (> 0 and at most 1e15)."""
+    c = Checked(params=params)
+    c.positive("params")
+    c.require("params", c["params"] <= MAX_INTERPOLATED_PARAMS, _TOO_LARGE)
+    if not c.scalar:
+        raise InvalidInputError("interpolated_shape takes one parameter count; use shape_arrays for many")
+    return float(c["params"])
+
+
 def interpolated_shape(params, *, catalog=None) -> ModelShape:
     """A shape with exactly `params` parameters, interpolated in log params between the two catalog models that bracket it.
 
@@ -88,12 +98,7 @@ def interpolated_shape(params, *, catalog=None) -> ModelShape:
     >>> round(s.params), s.layers, round(s.d_model)
     (30000000000, 55.0, 4808)
     """
-    c = Checked(params=params)
-    c.positive("params")
-    c.require("params", c["params"] <= MAX_INTERPOLATED_PARAMS, _TOO_LARGE)
-    if not c.scalar:
-        raise InvalidInputError("interpolated_shape takes one parameter count; use shape_arrays for many")
-    target = float(c["params"])
+    target = interpolation_checked(params)
     table = _catalog_ratios() if catalog is None else _ratios(_catalog_shapes(catalog))
     got = {k: float(v[0]) for k, v in _interpolate(np.array([target]), table).items()}
     nearest = table["shapes"][int(got["nearest"])]
