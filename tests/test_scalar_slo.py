@@ -4,7 +4,7 @@
   way, xlcalc._scalar_checks) against the element of an array call over 2,000 seeded random scenarios each, bad
   ones included (negatives, NaN, infinities, zero, fractional GPUs, unreachable targets, models that do not fit,
   extreme values): the same digits or the same error text;
-- the one-scenario kernel of max_batch (slo._batch_and_cost_one) against the array kernels it writes out;
+- the one-scenario kernel of max_batch (slo._best_one) against the array kernels it writes out;
 - the Excel functions MODEL_SHAPE, KV_BYTES_PER_TOKEN, TTFT, TIME_PER_TOKEN, MAX_BATCH and COST_PER_MTOK_SLO:
   a one-cell call (xlcalc.excel.serving's one-cell path) against the general range path, over 2,000 random
   cells each (unknown names, text, error cells, empty cells, bad precisions, out-of-range numbers): the same
@@ -165,28 +165,31 @@ class TestCoreScalarEqualsArray:
 
 
 class TestOneScenarioKernel:
-    def test_batch_and_cost_equal_the_array_kernels(self):
-        """slo._batch_and_cost_one against slo._batch_at and slo._output_usd_per_mtok, on valid scenarios."""
+    def test_best_one_equals_the_array_kernels(self):
+        """slo._best_one (written out on floats) against slo._best (the array kernels), on valid scenarios."""
         rng = np.random.default_rng(14)
         names = CORE["max_batch"][1] + CORE["max_batch"][2]
         columns = _scenarios(rng, names)
         fields = dict(zip(latency._MODEL_FIELDS, model_shapes.shape_numbers("Llama-3.1-70B", latency._MODEL_FIELDS)))
-        found = 0
+        found = {"batch": 0, "none": 0}
         for i in range(COUNT):
             v = {**fields, **{k: abs(float(columns[k][i])) for k in names}}
             v["link_gbs"] = v["link_gbs"] if math.isfinite(v["link_gbs"]) and v["link_gbs"] > 0 else 300.0
-            for g in (1.0, 2.0, 8.0):
-                try:
-                    batch, cost = slo._batch_and_cost_one(v, g)
-                except ZeroDivisionError:
-                    continue
-                arrays = {k: np.array([x]) for k, x in v.items()}
-                with np.errstate(all="ignore"):
-                    want_batch = slo._batch_at(arrays, np.array([g]))
-                    want_cost = slo._output_usd_per_mtok(arrays, np.array([g]), np.maximum(want_batch, 1.0))
-                assert same(batch, float(want_batch[0])) and same(cost, float(want_cost[0])), (v, g)
-                found += batch >= 1
-        assert found > COUNT // 4
+            v["gpus"] = float(rng.choice([0.0, 0.0, 1.0, 2.0, 3.0, 8.0]))
+            v["max_gpus"] = float(rng.choice([1.0, 2.0, 8.0, 64.0]))
+            try:
+                got = slo._best_one(v)
+            except ZeroDivisionError:  # the float call falls back to the array path
+                continue
+            with np.errstate(all="ignore"):
+                want = slo._best({k: np.array([x]) for k, x in v.items()})
+            if got is None:
+                assert want[0][0] < 1
+                found["none"] += 1
+                continue
+            assert [same(got[i], float(want[j][0])) for i, j in ((0, 0), (1, 1), (6, 2))] == [True] * 3, (v, got, want)
+            found["batch"] += 1
+        assert found["batch"] > COUNT // 10 and found["none"] > COUNT // 10, found
 
 
 # ----------------------------------------------------------------------------------------------

@@ -108,10 +108,37 @@ def _is_whole(x):
     return x == math.floor(x) if type(x) is float and math.isfinite(x) else x == np.floor(x)
 
 
+def _floats_pass(f: dict, hardware: dict, serving: dict, auto_gpus: bool) -> bool:
+    """True when every check of :func:`_checked` passes on one scenario of Python floats (the common one-cell call),
+    so that they need not run one by one; False sends the scenario through them (and their messages)."""
+    inf = math.inf
+    if not 0.0 < f["params"] < inf:
+        return False
+    for name in hardware:  # all > 0 but the interconnect, checked with the GPUs
+        if name != "link_gbs" and name != "link_latency_us" and not 0.0 < f[name] < inf:
+            return False
+    if not (0.0 < f["bytes_per_param"] < inf and 0.0 < f["kv_bytes_per_value"] < inf):
+        return False
+    for name in serving:
+        x = f[name]
+        if name in ("mfu_prefill", "mfu_decode", "bw_eff"):
+            if not 0.0 < x <= 1.0:
+                return False
+        elif name in ("input_tokens", "output_tokens", "context_tokens"):
+            if not 0.0 <= x < inf:
+                return False
+        elif name == "batch" or name == "gpus":
+            if not ((0.0 if name == "gpus" and auto_gpus else 1.0) <= x < inf and x.is_integer()):
+                return False
+    return "gpus" not in serving or f["gpus"] == 1.0 or (0.0 < f["link_gbs"] < inf and 0.0 <= f["link_latency_us"] < inf)
+
+
 def _checked(model, hardware: dict, serving: dict, *, auto_gpus=False) -> Checked:
     """Broadcast and check model numbers, hardware and serving arguments together (gpus 0 = choose, if ``auto_gpus``)."""
     numbers, reasons = _model_numbers(model)
     c = FloatChecked(**numbers, **hardware, **serving)
+    if c.floats is not None and _floats_pass(c.floats, hardware, serving, auto_gpus):
+        return c  # every check below would pass: nothing to mark
     if reasons is not None and (reasons != "").any():
         reasons = np.broadcast_to(reasons, c.shape)
         c.mark((reasons != "") & ~c.bad, lambda index: reasons[index], UnknownNameError)

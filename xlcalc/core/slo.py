@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .._checks import Checked, format_value
-from .._scalar_checks import float_fast_path, maximum, where
+from .._scalar_checks import float_fast_path, maximum
 from ..errors import InvalidInputError
 from .latency import (
     _EFFICIENCY_DEFAULTS,
@@ -166,89 +166,104 @@ def max_batch(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_to
                    bw_eff=bw_eff, headroom=headroom, max_gpus=max_gpus)
     c = _checked_slo(model, hardware, serving)
     v = c.valid_all()
-    # one scenario on Python floats: the same steps without arrays
-    batch, gpus_used, cost = _best_one(v) if type(v["gpus"]) is float else _best(v)
+    if type(v["gpus"]) is float:  # one valid scenario on Python floats: the same steps without arrays
+        outputs = _best_one(v)
+        if outputs is None:
+            _explain(c, v, True)
+            outputs = (0.0,) * 8  # as below: NaN after finish, with the reason
+        return SloServing(*c.finish(*outputs))
+    batch, gpus_used, cost = _best(v)
     failed = batch < 1
-    any_failed = failed if type(failed) is bool else failed.any()
+    any_failed = failed.any()
     if any_failed:
         _explain(c, v, failed)
-    batch, gpus_used = where(failed, 1.0, batch), where(failed, 1.0, gpus_used)
+    batch, gpus_used = np.where(failed, 1.0, batch), np.where(failed, 1.0, gpus_used)
     tpot = _decode_step(v, gpus_used, batch, _decode_context(v))
     ttft = _ttft(v, gpus_used, batch)
     usd_input = (v["usd_per_hour"] * gpus_used * _prefill_only(v, gpus_used, batch)
-                 / maximum(batch * v["input_tokens"], 1e-300) / SECONDS_PER_HOUR * TOKENS_PER_MTOK)
-    usd_input = where(v["input_tokens"] > 0, usd_input, 0.0)
+                 / np.maximum(batch * v["input_tokens"], 1e-300) / SECONDS_PER_HOUR * TOKENS_PER_MTOK)
+    usd_input = np.where(v["input_tokens"] > 0, usd_input, 0.0)
     used = ((v["params"] * v["bytes_per_param"] + batch * (v["input_tokens"] + v["output_tokens"]) * _kv_bytes(v))
             / (gpus_used * v["memory_gb"] * BYTES_PER_GB))
     outputs = (batch, gpus_used, tpot, ttft, batch / tpot, usd_input, cost, used)
     if any_failed:  # NaN after finish; finite, so that its reason (from _explain) is not replaced by "too extreme"
-        outputs = tuple(where(failed, 0.0, x) for x in outputs)
+        outputs = tuple(np.where(failed, 0.0, x) for x in outputs)
     return SloServing(*c.finish(*outputs))
 
 
 _CANDIDATES = GPU_COUNTS + (16, 32, 64)
 
 
-def _best_one(v) -> tuple:
-    """:func:`_best` for one scenario on Python floats: (batch, gpus, $ per million output tokens)."""
+def _best_one(v) -> tuple | None:
+    """The outputs of :func:`max_batch` for one valid scenario on Python floats, or None when no batch meets the target.
+
+    The same operations in the same order as :func:`_best` (:func:`_batch_at`, :func:`_output_usd_per_mtok`) and
+    the times of :func:`max_batch` at the batch found (so the same digits; tests/test_scalar_slo.py compares them
+    over thousands of scenarios), written out with what does not depend on the GPU count computed once: a
+    one-cell MAX_BATCH tries four GPU counts, and the general kernels' calls and tuples cost about three times
+    the arithmetic.
+    """
+    layers, q_dim, matmul, per_param = v["layers"], v["q_dim"], v["matmul_params"], v["bytes_per_param"]
+    prompt, context = v["input_tokens"], v["input_tokens"] + v["output_tokens"] / 2.0
+    kv = 2.0 * layers * v["kv_dim"] * v["kv_bytes_per_value"]
+    decode_flops = 2.0 * matmul + 4.0 * layers * q_dim * context
+    prefill_flops = prompt * (2.0 * matmul + 4.0 * layers * q_dim * (prompt + 1.0) / 2.0)
+    first_flops = 2.0 * matmul + 4.0 * layers * q_dim * prompt
+    matmul_bytes, context_kv, prompt_kv = matmul * per_param, context * kv, prompt * kv
+    per_sequence = (prompt + v["output_tokens"]) * kv
+    weights_bytes, free_fraction = v["params"] * per_param, 1.0 - v["headroom"]
+    tpot_target, ttft_target = v["tpot_target_s"], v["ttft_target_s"]
     auto = v["gpus"] == 0
     best_batch, best_gpus, best_cost = -1.0, math.nan if auto else v["gpus"], math.inf
     for g in (None, *_CANDIDATES):
         if g is None:
             if auto:
                 continue
-            gpus_now = v["gpus"]
+            gpus = v["gpus"]
         elif not (auto and g <= v["max_gpus"]):
             continue
         else:
-            gpus_now = float(g)
-        batch, cost = _batch_and_cost_one(v, gpus_now)
+            gpus = float(g)
+        peak = gpus * v["peak_tflops"] * FLOPS_PER_TFLOPS
+        bandwidth = gpus * v["mem_bw_tbs"] * BYTES_PER_TBS * v["bw_eff"]
+        weights = matmul_bytes / bandwidth
+        if gpus > 1:  # the all-reduce lines of latency._allreduce_lines
+            ring = 2.0 * (gpus - 1.0)
+            k0 = 2.0 * layers * ring * v["link_latency_us"] * SECONDS_PER_US
+            link = v["link_gbs"] * BYTES_PER_GBS
+            k1 = 2.0 * layers * ring / gpus * 1.0 * v["d_model"] * ACTIVATION_BYTES / link
+            a1 = 2.0 * layers * ring / gpus * prompt * v["d_model"] * ACTIVATION_BYTES / link
+        else:
+            k0 = k1 = a1 = 0.0
+        # time per output token at the mean context
+        c1 = decode_flops / (peak * v["mfu_decode"])
+        m1 = context_kv / bandwidth
+        tpot = _largest_one(tpot_target, ((k0, c1 + k1), (weights + k0, m1 + k1)))
+        # time to first token: prefill of the prompts and one decode step at the prompt
+        p1 = prefill_flops / (peak * v["mfu_prefill"])
+        q1 = prompt_kv / bandwidth
+        d1 = first_flops / (peak * v["mfu_decode"])
+        ttft = _largest_one(ttft_target, ((0.0 + 0.0 + k0 + k0, p1 + d1 + a1 + k1), (0.0 + weights + k0 + k0, p1 + q1 + a1 + k1),
+                                          (weights + 0.0 + k0 + k0, q1 + d1 + a1 + k1),
+                                          (weights + weights + k0 + k0, q1 + q1 + a1 + k1)))
+        free = gpus * v["memory_gb"] * BYTES_PER_GB * free_fraction - weights_bytes
+        memory = -1.0 if free < 0 else free / per_sequence if per_sequence > 0 else math.inf
+        batch = _floor(_minimum(_minimum(tpot, ttft), memory))
+        b = maximum(batch, 1.0)
+        step = maximum(c1 * b, weights + m1 * b) + k0 + k1 * b
+        cost = v["usd_per_hour"] * gpus * step / b / SECONDS_PER_HOUR * TOKENS_PER_MTOK
         if batch >= 1 and cost < best_cost:
-            best_batch, best_gpus, best_cost = batch, gpus_now, cost
-    return best_batch, best_gpus, best_cost
-
-
-def _batch_and_cost_one(v, gpus: float) -> tuple:
-    """:func:`_batch_at` and :func:`_output_usd_per_mtok` at max(batch, 1) for one scenario on Python floats.
-
-    The same operations in the same order as those (so the same digits; tests/test_scalar_slo.py compares them
-    over thousands of inputs), written out: a one-cell MAX_BATCH tries four GPU counts, and the general
-    functions' calls and tuples cost about three times the arithmetic.
-    """
-    layers, q_dim, matmul, per_param = v["layers"], v["q_dim"], v["matmul_params"], v["bytes_per_param"]
-    prompt, context = v["input_tokens"], v["input_tokens"] + v["output_tokens"] / 2.0
-    kv = 2.0 * layers * v["kv_dim"] * v["kv_bytes_per_value"]
-    peak = gpus * v["peak_tflops"] * FLOPS_PER_TFLOPS
-    bandwidth = gpus * v["mem_bw_tbs"] * BYTES_PER_TBS * v["bw_eff"]
-    weights = matmul * per_param / bandwidth
-    if gpus > 1:  # the all-reduce lines of latency._allreduce_lines
-        ring = 2.0 * (gpus - 1.0)
-        k0 = 2.0 * layers * ring * v["link_latency_us"] * SECONDS_PER_US
-        link = v["link_gbs"] * BYTES_PER_GBS
-        k1 = 2.0 * layers * ring / gpus * 1.0 * v["d_model"] * ACTIVATION_BYTES / link
-        a1 = 2.0 * layers * ring / gpus * prompt * v["d_model"] * ACTIVATION_BYTES / link
-    else:
-        k0 = k1 = a1 = 0.0
-    # time per output token at the mean context
-    c1 = (2.0 * matmul + 4.0 * layers * q_dim * context) / (peak * v["mfu_decode"])
-    m1 = context * kv / bandwidth
-    tpot = _largest_one(v["tpot_target_s"], ((k0, c1 + k1), (weights + k0, m1 + k1)))
-    # time to first token: prefill of the prompts and one decode step at the prompt
-    p1 = prompt * (2.0 * matmul + 4.0 * layers * q_dim * (prompt + 1.0) / 2.0) / (peak * v["mfu_prefill"])
-    q1 = prompt * kv / bandwidth
-    d1 = (2.0 * matmul + 4.0 * layers * q_dim * prompt) / (peak * v["mfu_decode"])
-    n1 = prompt * kv / bandwidth
-    ttft = _largest_one(v["ttft_target_s"], [(pre0 + dec0 + k0 + k0, pre1 + dec1 + a1 + k1)
-                                             for pre0, pre1 in ((0.0, p1), (weights, q1))
-                                             for dec0, dec1 in ((0.0, d1), (weights, n1))])
-    usable = gpus * v["memory_gb"] * BYTES_PER_GB * (1.0 - v["headroom"])
-    per_sequence = (prompt + v["output_tokens"]) * kv
-    free = usable - v["params"] * per_param
-    memory = -1.0 if free < 0 else free / per_sequence if per_sequence > 0 else math.inf
-    batch = _floor(_minimum(_minimum(tpot, ttft), memory))
-    b = maximum(batch, 1.0)
-    step = maximum(c1 * b, weights + m1 * b) + k0 + k1 * b
-    return batch, v["usd_per_hour"] * gpus * step / b / SECONDS_PER_HOUR * TOKENS_PER_MTOK
+            best_batch, best_gpus, best_cost, best = batch, gpus, cost, (step, weights, k0, k1, a1, p1, q1, d1)
+    if not best_batch >= 1:
+        return None
+    b, gpus = best_batch, best_gpus
+    tpot, weights, k0, k1, a1, p1, q1, d1 = best  # tpot: the decode step at the mean context, batch b >= 1
+    prefill = maximum(p1 * b, weights + q1 * b) + k0 + a1 * b
+    ttft = prefill + (maximum(d1 * b, weights + q1 * b) + k0 + k1 * b)
+    usd_input = (v["usd_per_hour"] * gpus * prefill / maximum(b * prompt, 1e-300) / SECONDS_PER_HOUR * TOKENS_PER_MTOK
+                 if prompt > 0 else 0.0)
+    used = (weights_bytes + b * (prompt + v["output_tokens"]) * kv) / (gpus * v["memory_gb"] * BYTES_PER_GB)
+    return b, gpus, tpot, ttft, b / tpot, usd_input, best_cost, used
 
 
 def _best(v) -> tuple:
@@ -286,6 +301,9 @@ def _output_usd_per_mtok(v, gpus, batch):
 
 def _checked_slo(model, hardware, serving) -> Checked:
     c = _checked(model, hardware, serving, auto_gpus=True)
+    f = c.floats
+    if f is not None and not c.bad and _slo_floats_pass(f):
+        return c  # every check below would pass: nothing to mark
     for name in ("tpot_target_s", "ttft_target_s"):
         value = c[name]
         c.require(name, (value > 0) & _not(value != value), "must be a time > 0 (or no target)")
@@ -294,6 +312,13 @@ def _checked_slo(model, hardware, serving) -> Checked:
     c.require("headroom", (c["headroom"] >= 0) & (c["headroom"] < 1), "must be in [0, 1)")
     c.at_least_one("max_gpus")
     return c
+
+
+def _slo_floats_pass(f: dict) -> bool:
+    """True when every check of :func:`_checked_slo` after :func:`_checked` passes on one scenario of Python floats."""
+    tpot, ttft = f["tpot_target_s"], f["ttft_target_s"]
+    return (tpot > 0 and ttft > 0 and (tpot < math.inf or ttft < math.inf) and 0.0 <= f["headroom"] < 1.0
+            and 1.0 <= f["max_gpus"] < math.inf and f["max_gpus"].is_integer())
 
 
 def _explain(c: Checked, v, failed) -> None:
