@@ -243,7 +243,7 @@ class TestOneCellEqualsRanges:
         names = list(inspect.signature(function).parameters)
         calls = [[_excel_cell(rng, n) for n in names] for _ in range(COUNT)]
         fast = [function(*args) for args in calls]
-        for one in ("_serving_one", "_model_shape_one", "_kv_bytes_one"):
+        for one in ("_serving_one", "_slo_one", "_model_shape_one", "_kv_bytes_one"):
             monkeypatch.setattr(excel_serving, one, lambda *args: None)  # the general path only
         general = [function(*args) for args in calls]
         mismatches = [(args, f, g) for args, f, g in zip(calls, fast, general) if not _same_cells(f, g)]

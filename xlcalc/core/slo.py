@@ -235,21 +235,24 @@ def _best_one(v) -> tuple | None:
             a1 = 2.0 * layers * ring / gpus * prompt * v["d_model"] * ACTIVATION_BYTES / link
         else:
             k0 = k1 = a1 = 0.0
-        # time per output token at the mean context
+        # time per output token at the mean context; time to first token (prefill, then a decode step at the prompt)
         c1 = decode_flops / (peak * v["mfu_decode"])
         m1 = context_kv / bandwidth
-        tpot = _largest_one(tpot_target, ((k0, c1 + k1), (weights + k0, m1 + k1)))
-        # time to first token: prefill of the prompts and one decode step at the prompt
         p1 = prefill_flops / (peak * v["mfu_prefill"])
         q1 = prompt_kv / bandwidth
         d1 = first_flops / (peak * v["mfu_decode"])
-        ttft = _largest_one(ttft_target, ((0.0 + 0.0 + k0 + k0, p1 + d1 + a1 + k1), (0.0 + weights + k0 + k0, p1 + q1 + a1 + k1),
-                                          (weights + 0.0 + k0 + k0, q1 + d1 + a1 + k1),
-                                          (weights + weights + k0 + k0, q1 + q1 + a1 + k1)))
+        bound = math.inf  # _largest over the lines of each target, then the memory fit; np.minimum's NaN rule
+        for target, intercept, slope in ((tpot_target, k0, c1 + k1), (tpot_target, weights + k0, m1 + k1),
+                                         (ttft_target, 0.0 + 0.0 + k0 + k0, p1 + d1 + a1 + k1),
+                                         (ttft_target, 0.0 + weights + k0 + k0, p1 + q1 + a1 + k1),
+                                         (ttft_target, weights + 0.0 + k0 + k0, q1 + d1 + a1 + k1),
+                                         (ttft_target, weights + weights + k0 + k0, q1 + q1 + a1 + k1)):
+            limit = (target - intercept) / slope if slope > 0 else math.inf if intercept <= target else -1.0
+            bound = bound if bound <= limit else limit if limit <= bound else math.nan
         free = gpus * v["memory_gb"] * BYTES_PER_GB * free_fraction - weights_bytes
         memory = -1.0 if free < 0 else free / per_sequence if per_sequence > 0 else math.inf
-        batch = _floor(_minimum(_minimum(tpot, ttft), memory))
-        b = maximum(batch, 1.0)
+        batch = _floor(bound if bound <= memory else memory if memory <= bound else math.nan)
+        b = batch if batch >= 1.0 else 1.0 if 1.0 >= batch else math.nan  # maximum(batch, 1.0)
         step = maximum(c1 * b, weights + m1 * b) + k0 + k1 * b
         cost = v["usd_per_hour"] * gpus * step / b / SECONDS_PER_HOUR * TOKENS_PER_MTOK
         if batch >= 1 and cost < best_cost:

@@ -20,6 +20,7 @@ from . import _convert as xl
 from ..data import hardware, model_shapes
 from ..core import latency, slo
 from .._checks import format_value, invalid_reasons
+from ..errors import XlcalcError
 from ._arguments import CATEGORY, _arguments
 
 __all__ = ["MODEL_SHAPE", "KV_BYTES_PER_TOKEN", "TTFT", "TIME_PER_TOKEN", "MAX_BATCH", "COST_PER_MTOK_SLO"]
@@ -134,15 +135,15 @@ def _one_accelerator(name: str, precision: str):
                 mfu_prefill=e.mfu_prefill, mfu_decode=e.mfu_decode, bw_eff=e.bw_eff, bytes=PRECISION_BYTES[key]))
 
 
-def _serving(core, model, gpu_name, precision, numbers: dict, defaults: dict, call, check=None, check_one=None):
+def _serving(core, model, gpu_name, precision, numbers: dict, defaults: dict, call, check=None, one_cell=True):
     """Convert the cells, resolve model and accelerator per distinct value, call ``core`` once on the whole range.
 
     ``numbers`` are the numeric Excel arguments, ``defaults`` their empty-cell values (NaN = the accelerator's
     own figure), ``call(core, shapes, hw, nums)`` makes the core call and ``check(nums)`` gives error texts for
-    arguments whose Excel form differs from the core's (ms against seconds); ``check_one`` is ``check`` for one
-    cell of floats, true when they pass. Returns (result, errors, shape); errors is a text for one cell.
+    arguments whose Excel form differs from the core's (ms against seconds); such functions have their own
+    one-cell path (``one_cell=False``). Returns (result, errors, shape); errors is a text for one cell.
     """
-    one = _serving_one(core, model, gpu_name, precision, numbers, defaults, call, check_one)
+    one = _serving_one(core, model, gpu_name, precision, numbers, defaults, call) if one_cell else None
     if one is not None:
         return one
     named = {"model": _model_cells(model), "gpu_name": xl.text_cells("gpu_name", gpu_name),
@@ -209,7 +210,7 @@ def _one_name(value, default=None):
     return value.strip()
 
 
-def _serving_one(core, model, gpu_name, precision, numbers: dict, defaults: dict, call, check_one):
+def _serving_one(core, model, gpu_name, precision, numbers: dict, defaults: dict, call):
     """:func:`_serving` for one cell of each argument: (result, error text or '', (1, 1)), or None for the general path."""
     model, gpu_name = _one_model(_one_cell(model)), _one_name(_one_cell(gpu_name))
     precision = _one_name(_one_cell(precision), "bf16")
@@ -226,7 +227,7 @@ def _serving_one(core, model, gpu_name, precision, numbers: dict, defaults: dict
     except Exception:  # noqa: BLE001 - its error text comes from the general path
         return None
     hw = _one_accelerator(gpu_name, precision)
-    if isinstance(hw, str) or (check_one is not None and not check_one(nums)):
+    if isinstance(hw, str):
         return None
     for name in ("mfu_prefill", "mfu_decode", "bw_eff", "usd_per_hour"):
         if name in nums and math.isnan(nums[name]):
@@ -391,10 +392,58 @@ SLO_DOCS = dict(
 )
 SLO_OUTPUTS = ("batch", "gpus", "time_per_token_s", "ttft_s", "tokens_per_sec", "usd_per_mtok_input",
                "usd_per_mtok_output")
+_SLO_SCALES = tuple(1e3 if k.endswith("_s") else 1.0 for k in SLO_OUTPUTS)  # times in ms
+
+
+_SLO_DEFAULTS = (xl.REQUIRED, xl.REQUIRED, np.inf, np.inf, 0.0, np.nan, slo.HEADROOM, np.nan, np.nan, np.nan)
+
+
+def _slo_one(model, gpu_name, precision, values: tuple):
+    """:func:`_slo` for one cell of each argument, or None for the general path: :func:`_serving_one` written out
+    for MAX_BATCH (no closures, no dictionaries, the core's error caught rather than collected: the same text)."""
+    model, gpu_name = _one_model(_one_cell(model)), _one_name(_one_cell(gpu_name))
+    precision = _one_name(_one_cell(precision), "bf16")
+    if model is None or gpu_name is None or precision is None:
+        return None
+    numbers = []
+    for value, default in zip(values, _SLO_DEFAULTS):
+        while type(value) is list and len(value) == 1:
+            value = value[0]
+        number = _one_float(value, default)
+        if number is None:
+            return None
+        numbers.append(number)
+    input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff = numbers
+    if not (ttft_ms > 0 and tpot_ms > 0) or (tpot_ms == math.inf and ttft_ms == math.inf):
+        return None  # the general path's check gives the text
+    hw = _one_accelerator(gpu_name, precision)
+    if type(hw) is str:
+        return None
+    try:
+        model_shapes.shape_numbers(model, latency._MODEL_FIELDS)  # an unknown name or bad count: the general path
+    except Exception:  # noqa: BLE001 - its error text comes from the general path
+        return None
+    try:
+        result = slo.max_batch(
+            model, hw["peak_tflops"], hw["mem_bw_tbs"], hw["memory_gb"], input_tokens, output_tokens,
+            tpot_target_s=tpot_ms / 1e3, ttft_target_s=ttft_ms / 1e3, gpus=gpus,
+            usd_per_hour=hw["usd_per_hour"] if usd_per_hour != usd_per_hour else usd_per_hour,
+            bytes_per_param=hw["bytes"], kv_bytes_per_value=hw["bytes"],
+            mfu_prefill=hw["mfu_prefill"] if mfu_prefill != mfu_prefill else mfu_prefill,
+            mfu_decode=hw["mfu_decode"] if mfu_decode != mfu_decode else mfu_decode,
+            bw_eff=hw["bw_eff"] if bw_eff != bw_eff else bw_eff, headroom=headroom, link_gbs=hw["link_gbs"],
+            link_latency_us=hw["link_latency_us"])
+    except XlcalcError as exc:  # a scalar call raises what invalid_reasons() would collect
+        return None, f"{xl.NUM} {exc}", (1, 1)
+    return result, "", (1, 1)
 
 
 def _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision, usd_per_hour, headroom,
          mfu_prefill, mfu_decode, bw_eff):
+    one = _slo_one(model, gpu_name, precision, (input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, usd_per_hour,
+                                                headroom, mfu_prefill, mfu_decode, bw_eff))
+    if one is not None:
+        return one
     numbers = dict(input_tokens=input_tokens, output_tokens=output_tokens, tpot_ms=tpot_ms, ttft_ms=ttft_ms,
                    gpus=gpus, usd_per_hour=usd_per_hour, headroom=headroom, mfu_prefill=mfu_prefill,
                    mfu_decode=mfu_decode, bw_eff=bw_eff)
@@ -421,11 +470,7 @@ def _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, p
         none = np.isinf(n["tpot_ms"]) & np.isinf(n["ttft_ms"])
         return np.where(none & (errors == ""), f"{xl.VALUE} give a target: tpot_ms, ttft_ms or both", errors)
 
-    def check_one(n):
-        """``check`` passes one cell of floats."""
-        return n["ttft_ms"] > 0 and n["tpot_ms"] > 0 and not (math.isinf(n["tpot_ms"]) and math.isinf(n["ttft_ms"]))
-
-    return _serving(slo.max_batch, model, gpu_name, precision, numbers, defaults, call, check, check_one)
+    return _serving(slo.max_batch, model, gpu_name, precision, numbers, defaults, call, check, one_cell=False)
 
 
 @xw.func(category=CATEGORY)
@@ -436,7 +481,9 @@ def MAX_BATCH(model, gpu_name, input_tokens, output_tokens, tpot_ms=None, ttft_m
     """Largest batch meeting the latency targets and fitting in memory: a row batch, GPUs per replica, ms per token, TTFT ms, tokens/s, $ per M input, $ per M output tokens."""
     result, errors, shape = _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision,
                                  usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff)
-    values = [getattr(result, k) * (1e3 if k.endswith("_s") else 1.0) for k in SLO_OUTPUTS]
+    if type(errors) is str and errors:  # one cell, with its error
+        return _cells(None, errors, shape, len(SLO_OUTPUTS))
+    values = [getattr(result, k) * scale for k, scale in zip(SLO_OUTPUTS, _SLO_SCALES)]
     return _cells(values, errors, shape, len(SLO_OUTPUTS))
 
 
@@ -448,4 +495,6 @@ def COST_PER_MTOK_SLO(model, gpu_name, input_tokens, output_tokens, tpot_ms=None
     """$ per million output tokens and per million input tokens when serving at the largest batch that meets the latency targets: a row of 2."""
     result, errors, shape = _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision,
                                  usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff)
+    if type(errors) is str and errors:  # one cell, with its error
+        return _cells(None, errors, shape, 2)
     return _cells([result.usd_per_mtok_output, result.usd_per_mtok_input], errors, shape, 2)
