@@ -14,8 +14,10 @@ import math
 
 import numpy as np
 
-from .._checks import Checked, format_value
+from .._checks import Checked, _plain_floats, format_value
+from .._reasons import _collector
 from .._scalar_checks import float_fast_path, maximum
+from ..data.model_shapes import ModelShape
 from ..errors import InvalidInputError
 from .latency import (
     _EFFICIENCY_DEFAULTS,
@@ -28,6 +30,8 @@ from .latency import (
     _decode_context,
     _decode_lines,
     _decode_step,
+    _floats_pass,
+    _model_numbers,
     _kv_bytes,
     _prefill_lines,
     _prefill_only,
@@ -164,6 +168,14 @@ def max_batch(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_to
                    ttft_target_s=ttft_target_s, gpus=gpus, bytes_per_param=bytes_per_param,
                    kv_bytes_per_value=kv_bytes_per_value, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode,
                    bw_eff=bw_eff, headroom=headroom, max_gpus=max_gpus)
+    v = _valid_floats(model, hardware, serving)
+    if v is not None:  # one valid scenario of plain floats: no Checked needed when the outputs are finite
+        outputs = _best_one(v)
+        if outputs is not None and all(map(math.isfinite, outputs)):
+            collector = _collector.get()
+            if collector is not None:  # as Checked.finish: the scenario is valid
+                collector.reasons = ""
+            return SloServing(*outputs)
     c = _checked_slo(model, hardware, serving)
     v = c.valid_all()
     if type(v["gpus"]) is float:  # one valid scenario on Python floats: the same steps without arrays
@@ -213,6 +225,10 @@ def _best_one(v) -> tuple | None:
     per_sequence = (prompt + v["output_tokens"]) * kv
     weights_bytes, free_fraction = v["params"] * per_param, 1.0 - v["headroom"]
     tpot_target, ttft_target = v["tpot_target_s"], v["ttft_target_s"]
+    peak_tflops, mem_bw_tbs, bw_eff, mfu_decode, mfu_prefill = (v["peak_tflops"], v["mem_bw_tbs"], v["bw_eff"],
+                                                                 v["mfu_decode"], v["mfu_prefill"])
+    two_layers, link_latency_us, link_gbs, d_model = 2.0 * layers, v["link_latency_us"], v["link_gbs"], v["d_model"]
+    memory_gb, usd_per_hour = v["memory_gb"], v["usd_per_hour"]
     auto = v["gpus"] == 0
     best_batch, best_gpus, best_cost = -1.0, math.nan if auto else v["gpus"], math.inf
     for g in (None, *_CANDIDATES):
@@ -224,23 +240,23 @@ def _best_one(v) -> tuple | None:
             continue
         else:
             gpus = float(g)
-        peak = gpus * v["peak_tflops"] * FLOPS_PER_TFLOPS
-        bandwidth = gpus * v["mem_bw_tbs"] * BYTES_PER_TBS * v["bw_eff"]
+        peak = gpus * peak_tflops * FLOPS_PER_TFLOPS
+        bandwidth = gpus * mem_bw_tbs * BYTES_PER_TBS * bw_eff
         weights = matmul_bytes / bandwidth
         if gpus > 1:  # the all-reduce lines of latency._allreduce_lines
             ring = 2.0 * (gpus - 1.0)
-            k0 = 2.0 * layers * ring * v["link_latency_us"] * SECONDS_PER_US
-            link = v["link_gbs"] * BYTES_PER_GBS
-            k1 = 2.0 * layers * ring / gpus * 1.0 * v["d_model"] * ACTIVATION_BYTES / link
-            a1 = 2.0 * layers * ring / gpus * prompt * v["d_model"] * ACTIVATION_BYTES / link
+            k0 = two_layers * ring * link_latency_us * SECONDS_PER_US
+            link = link_gbs * BYTES_PER_GBS
+            k1 = two_layers * ring / gpus * 1.0 * d_model * ACTIVATION_BYTES / link
+            a1 = two_layers * ring / gpus * prompt * d_model * ACTIVATION_BYTES / link
         else:
             k0 = k1 = a1 = 0.0
         # time per output token at the mean context; time to first token (prefill, then a decode step at the prompt)
-        c1 = decode_flops / (peak * v["mfu_decode"])
+        c1 = decode_flops / (peak * mfu_decode)
         m1 = context_kv / bandwidth
-        p1 = prefill_flops / (peak * v["mfu_prefill"])
+        p1 = prefill_flops / (peak * mfu_prefill)
         q1 = prompt_kv / bandwidth
-        d1 = first_flops / (peak * v["mfu_decode"])
+        d1 = first_flops / (peak * mfu_decode)
         bound = math.inf  # _largest over the lines of each target, then the memory fit; np.minimum's NaN rule
         for target, intercept, slope in ((tpot_target, k0, c1 + k1), (tpot_target, weights + k0, m1 + k1),
                                          (ttft_target, 0.0 + 0.0 + k0 + k0, p1 + d1 + a1 + k1),
@@ -249,12 +265,12 @@ def _best_one(v) -> tuple | None:
                                          (ttft_target, weights + weights + k0 + k0, q1 + q1 + a1 + k1)):
             limit = (target - intercept) / slope if slope > 0 else math.inf if intercept <= target else -1.0
             bound = bound if bound <= limit else limit if limit <= bound else math.nan
-        free = gpus * v["memory_gb"] * BYTES_PER_GB * free_fraction - weights_bytes
+        free = gpus * memory_gb * BYTES_PER_GB * free_fraction - weights_bytes
         memory = -1.0 if free < 0 else free / per_sequence if per_sequence > 0 else math.inf
         batch = _floor(bound if bound <= memory else memory if memory <= bound else math.nan)
         b = batch if batch >= 1.0 else 1.0 if 1.0 >= batch else math.nan  # maximum(batch, 1.0)
         step = maximum(c1 * b, weights + m1 * b) + k0 + k1 * b
-        cost = v["usd_per_hour"] * gpus * step / b / SECONDS_PER_HOUR * TOKENS_PER_MTOK
+        cost = usd_per_hour * gpus * step / b / SECONDS_PER_HOUR * TOKENS_PER_MTOK
         if batch >= 1 and cost < best_cost:
             best_batch, best_gpus, best_cost, best = batch, gpus, cost, (step, weights, k0, k1, a1, p1, q1, d1)
     if not best_batch >= 1:
@@ -300,6 +316,20 @@ def _batch_at(v, gpus):
 def _output_usd_per_mtok(v, gpus, batch):
     step = _decode_step(v, gpus, batch, _decode_context(v))
     return v["usd_per_hour"] * gpus * step / batch / SECONDS_PER_HOUR * TOKENS_PER_MTOK
+
+
+def _valid_floats(model, hardware: dict, serving: dict) -> dict | None:
+    """The arguments of :func:`max_batch` as Python floats when they are plain numbers and pass every check, else None."""
+    if not isinstance(model, (str, float, int, ModelShape)) or isinstance(model, bool):
+        return None  # many models, or a bad one: the general path
+    f = _plain_floats({**hardware, **serving})
+    if f is None:
+        return None
+    numbers, _ = _model_numbers(model)
+    f = _plain_floats({**numbers, **f})
+    if f is not None and _floats_pass(f, hardware, serving, True) and _slo_floats_pass(f):
+        return f
+    return None
 
 
 def _checked_slo(model, hardware, serving) -> Checked:
