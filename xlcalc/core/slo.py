@@ -124,7 +124,6 @@ class SloServing:
     memory_used: np.ndarray | float
 
 
-@functools.partial(float_fast_path, skip=1)  # the model: a name, a count or a shape
 def max_batch(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_tokens, *, tpot_target_s=np.inf,
               ttft_target_s=np.inf, gpus=0, usd_per_hour=1.0, bytes_per_param=2, kv_bytes_per_value=2,
               mfu_prefill=_EFFICIENCY_DEFAULTS.mfu_prefill, mfu_decode=_EFFICIENCY_DEFAULTS.mfu_decode,
@@ -169,13 +168,32 @@ def max_batch(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_to
                    kv_bytes_per_value=kv_bytes_per_value, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode,
                    bw_eff=bw_eff, headroom=headroom, max_gpus=max_gpus)
     v = _valid_floats(model, hardware, serving)
-    if v is not None:  # one valid scenario of plain floats: no Checked needed when the outputs are finite
-        outputs = _best_one(v)
+    if v is not None:  # one valid scenario of plain floats (a one-cell formula): no Checked, when the outputs are finite
+        try:
+            outputs = _best_one(v)
+        except (ZeroDivisionError, OverflowError):  # a denominator underflowed: the general path says so
+            outputs = None
         if outputs is not None and all(map(math.isfinite, outputs)):
             collector = _collector.get()
             if collector is not None:  # as Checked.finish: the scenario is valid
                 collector.reasons = ""
             return SloServing(*outputs)
+    return _max_batch_checked(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_tokens, tpot_target_s,
+                              ttft_target_s, gpus, usd_per_hour, bytes_per_param, kv_bytes_per_value, mfu_prefill,
+                              mfu_decode, bw_eff, link_gbs, link_latency_us, headroom, max_gpus)
+
+
+@functools.partial(float_fast_path, skip=1)  # the model: a name, a count or a shape
+def _max_batch_checked(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_tokens, tpot_target_s,
+                       ttft_target_s, gpus, usd_per_hour, bytes_per_param, kv_bytes_per_value, mfu_prefill,
+                       mfu_decode, bw_eff, link_gbs, link_latency_us, headroom, max_gpus) -> SloServing:
+    """:func:`max_batch` through :class:`Checked`: arrays, bad values (their reasons), no batch meeting the target."""
+    hardware = dict(peak_tflops=peak_tflops, mem_bw_tbs=mem_bw_tbs, memory_gb=memory_gb, link_gbs=link_gbs,
+                    link_latency_us=link_latency_us, usd_per_hour=usd_per_hour)
+    serving = dict(input_tokens=input_tokens, output_tokens=output_tokens, tpot_target_s=tpot_target_s,
+                   ttft_target_s=ttft_target_s, gpus=gpus, bytes_per_param=bytes_per_param,
+                   kv_bytes_per_value=kv_bytes_per_value, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode,
+                   bw_eff=bw_eff, headroom=headroom, max_gpus=max_gpus)
     c = _checked_slo(model, hardware, serving)
     v = c.valid_all()
     if type(v["gpus"]) is float:  # one valid scenario on Python floats: the same steps without arrays
@@ -229,6 +247,7 @@ def _best_one(v) -> tuple | None:
                                                                  v["mfu_decode"], v["mfu_prefill"])
     two_layers, link_latency_us, link_gbs, d_model = 2.0 * layers, v["link_latency_us"], v["link_gbs"], v["d_model"]
     memory_gb, usd_per_hour = v["memory_gb"], v["usd_per_hour"]
+    inf, nan = math.inf, math.nan
     auto = v["gpus"] == 0
     best_batch, best_gpus, best_cost = -1.0, math.nan if auto else v["gpus"], math.inf
     for g in (None, *_CANDIDATES):
@@ -257,17 +276,28 @@ def _best_one(v) -> tuple | None:
         p1 = prefill_flops / (peak * mfu_prefill)
         q1 = prompt_kv / bandwidth
         d1 = first_flops / (peak * mfu_decode)
-        bound = math.inf  # _largest over the lines of each target, then the memory fit; np.minimum's NaN rule
-        for target, intercept, slope in ((tpot_target, k0, c1 + k1), (tpot_target, weights + k0, m1 + k1),
-                                         (ttft_target, 0.0 + 0.0 + k0 + k0, p1 + d1 + a1 + k1),
-                                         (ttft_target, 0.0 + weights + k0 + k0, p1 + q1 + a1 + k1),
-                                         (ttft_target, weights + 0.0 + k0 + k0, q1 + d1 + a1 + k1),
-                                         (ttft_target, weights + weights + k0 + k0, q1 + q1 + a1 + k1)):
-            limit = (target - intercept) / slope if slope > 0 else math.inf if intercept <= target else -1.0
-            bound = bound if bound <= limit else limit if limit <= bound else math.nan
+        # _largest over the lines (intercept, slope) of each target, then the memory fit, as one running minimum
+        # (np.minimum's rule: NaN if any is NaN), written out: this loop is most of a one-cell MAX_BATCH
+        intercept, slope = k0, c1 + k1
+        bound = (tpot_target - intercept) / slope if slope > 0 else inf if intercept <= tpot_target else -1.0
+        intercept, slope = weights + k0, m1 + k1
+        limit = (tpot_target - intercept) / slope if slope > 0 else inf if intercept <= tpot_target else -1.0
+        bound = bound if bound <= limit else limit if limit <= bound else nan
+        intercept, slope = 0.0 + 0.0 + k0 + k0, p1 + d1 + a1 + k1
+        limit = (ttft_target - intercept) / slope if slope > 0 else inf if intercept <= ttft_target else -1.0
+        bound = bound if bound <= limit else limit if limit <= bound else nan
+        intercept, slope = 0.0 + weights + k0 + k0, p1 + q1 + a1 + k1
+        limit = (ttft_target - intercept) / slope if slope > 0 else inf if intercept <= ttft_target else -1.0
+        bound = bound if bound <= limit else limit if limit <= bound else nan
+        intercept, slope = weights + 0.0 + k0 + k0, q1 + d1 + a1 + k1
+        limit = (ttft_target - intercept) / slope if slope > 0 else inf if intercept <= ttft_target else -1.0
+        bound = bound if bound <= limit else limit if limit <= bound else nan
+        intercept, slope = weights + weights + k0 + k0, q1 + q1 + a1 + k1
+        limit = (ttft_target - intercept) / slope if slope > 0 else inf if intercept <= ttft_target else -1.0
+        bound = bound if bound <= limit else limit if limit <= bound else nan
         free = gpus * memory_gb * BYTES_PER_GB * free_fraction - weights_bytes
-        memory = -1.0 if free < 0 else free / per_sequence if per_sequence > 0 else math.inf
-        batch = _floor(bound if bound <= memory else memory if memory <= bound else math.nan)
+        limit = -1.0 if free < 0 else free / per_sequence if per_sequence > 0 else inf
+        batch = _floor(bound if bound <= limit else limit if limit <= bound else nan)
         b = batch if batch >= 1.0 else 1.0 if 1.0 >= batch else math.nan  # maximum(batch, 1.0)
         step = maximum(c1 * b, weights + m1 * b) + k0 + k1 * b
         cost = usd_per_hour * gpus * step / b / SECONDS_PER_HOUR * TOKENS_PER_MTOK
@@ -325,11 +355,8 @@ def _valid_floats(model, hardware: dict, serving: dict) -> dict | None:
     f = _plain_floats({**hardware, **serving})
     if f is None:
         return None
-    numbers, _ = _model_numbers(model)
-    f = _plain_floats({**numbers, **f})
-    if f is not None and _floats_pass(f, hardware, serving, True) and _slo_floats_pass(f):
-        return f
-    return None
+    f.update(_model_numbers(model)[0])  # floats
+    return f if _floats_pass(f, hardware, serving, True) and _slo_floats_pass(f) else None
 
 
 def _checked_slo(model, hardware, serving) -> Checked:
