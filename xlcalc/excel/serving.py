@@ -406,13 +406,17 @@ def _slo_one(model, gpu_name, precision, values: tuple):
     if model is None or gpu_name is None or precision is None:
         return None
     numbers = []
-    for value, default in zip(values, _SLO_DEFAULTS):
+    for value, default in zip(values, _SLO_DEFAULTS):  # _one_float(_one_cell(value), default), inlined
         while type(value) is list and len(value) == 1:
             value = value[0]
-        number = _one_float(value, default)
-        if number is None:
+        if type(value) is float:
+            numbers.append(value)
+        elif value is None and default is not xl.REQUIRED:
+            numbers.append(default)
+        elif type(value) is int and -2**53 < value < 2**53:
+            numbers.append(float(value))
+        else:
             return None
-        numbers.append(number)
     input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff = numbers
     if not (ttft_ms > 0 and tpot_ms > 0) or (tpot_ms == math.inf and ttft_ms == math.inf):
         return None  # the general path's check gives the text
@@ -481,8 +485,13 @@ def MAX_BATCH(model, gpu_name, input_tokens, output_tokens, tpot_ms=None, ttft_m
     """Largest batch meeting the latency targets and fitting in memory: a row batch, GPUs per replica, ms per token, TTFT ms, tokens/s, $ per M input, $ per M output tokens."""
     result, errors, shape = _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision,
                                  usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff)
-    if type(errors) is str and errors:  # one cell, with its error
-        return _cells(None, errors, shape, len(SLO_OUTPUTS))
+    if type(errors) is str:  # one cell
+        if errors:
+            return [[errors] * len(SLO_OUTPUTS)]
+        r = result
+        return [[xl._one_number(r.batch), xl._one_number(r.gpus), xl._one_number(r.time_per_token_s * 1e3),
+                 xl._one_number(r.ttft_s * 1e3), xl._one_number(r.tokens_per_sec),
+                 xl._one_number(r.usd_per_mtok_input), xl._one_number(r.usd_per_mtok_output)]]
     values = [getattr(result, k) * scale for k, scale in zip(SLO_OUTPUTS, _SLO_SCALES)]
     return _cells(values, errors, shape, len(SLO_OUTPUTS))
 
