@@ -192,6 +192,32 @@ class TestOneScenarioKernel:
         assert found["batch"] > COUNT // 10 and found["none"] > COUNT // 10, found
 
 
+class TestInterpolationOnFloats:
+    def test_interpolate_one_equals_the_vectorised_rule(self):
+        """shape_interpolation.interpolate_one (a count on Python floats) against _interpolate (arrays), bit for bit:
+        random counts over the whole allowed range, the catalog's own counts (a bracket's end) and the extremes."""
+        from xlcalc.data import shape_interpolation as si
+
+        table = si._catalog_ratios()
+        counts = np.concatenate([10 ** np.random.default_rng(14).uniform(0, 15, 20000), np.exp(table["log_params"]),
+                                 [s.params for s in table["shapes"]], [1.0, 1e15, 2.0**53]])
+        vectorised = si._interpolate(counts, table)
+        inside = 0
+        for i, count in enumerate(counts):
+            got = si.interpolate_one(float(count))
+            assert all(same(float(got[k]), float(v[i])) for k, v in vectorised.items()), count
+            inside += table["log_params"][0] < math.log(count) < table["log_params"][-1]
+        assert COUNT < inside < len(counts) - COUNT // 10  # inside the catalog's span, and beyond either end
+
+    def test_a_shape_by_count_is_the_same_in_every_path(self):
+        for count in (3e8, 30e9, 7e10, 1e15):
+            shape = model_shapes.model_shape(count)
+            arrays, reasons = model_shapes.shape_arrays([count])
+            numbers = model_shapes.shape_numbers(count, latency._MODEL_FIELDS)
+            assert reasons[0] == "" and numbers == tuple(float(getattr(arrays, f)[0]) for f in latency._MODEL_FIELDS)
+            assert (shape.layers, shape.d_model) == (numbers[2], numbers[3])
+
+
 # ----------------------------------------------------------------------------------------------
 # Excel functions: one-cell path against the general range path
 

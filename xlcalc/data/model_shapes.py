@@ -22,6 +22,7 @@ from .shape_interpolation import (  # noqa: F401
     MAX_INTERPOLATED_PARAMS,
     _catalog_ratios,
     _interpolate,
+    interpolate_one,
     interpolated_shape,
     interpolation_checked,
     leave_one_out_errors,
@@ -123,16 +124,20 @@ def model_shape(name_or_params) -> ModelShape:
 def shape_numbers(name_or_params, fields: tuple) -> tuple:
     """The ``fields`` (of :class:`ShapeArrays`) of one name or count as floats: what :func:`shape_arrays` gives for it.
 
-    A name is looked up once and kept (shapes are immutable; tuples too); a count is interpolated as
+    A name or count is looked up once and kept (tuples are immutable); a count is interpolated as
     :func:`shape_arrays` does (params is then the count itself). Errors are those of :func:`model_shape`.
     """
     if type(name_or_params) is str:
         return _named_numbers(name_or_params, fields)
     if isinstance(name_or_params, ModelShape):
         return tuple(float(getattr(name_or_params, f)) for f in fields)
-    count = interpolation_checked(name_or_params)
-    got = _interpolate(np.array([count]), _catalog_ratios())
-    return tuple(float(got[f][0]) for f in fields)
+    return _count_numbers(interpolation_checked(name_or_params), fields)
+
+
+@functools.lru_cache(maxsize=256)
+def _count_numbers(count: float, fields: tuple) -> tuple:
+    got = interpolate_one(count)  # the digits of shape_arrays' vectorised rule
+    return tuple(got[f] for f in fields)
 
 
 @functools.lru_cache(maxsize=256)

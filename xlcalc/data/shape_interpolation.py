@@ -8,7 +8,9 @@ twice: :func:`_interpolate` for an array of counts and :func:`interpolate_one` f
 
 from __future__ import annotations
 
+import bisect
 import functools
+import math
 
 import numpy as np
 
@@ -65,8 +67,54 @@ def _interpolate(params: np.ndarray, table: dict) -> dict[str, np.ndarray]:
                 kv_dim=kv_ratio * d_model)
 
 
+def _interp_one(x: float, xp: tuple, fps: tuple) -> list:
+    """``np.interp(x, xp, fp)`` for one finite float (xp increasing) and each fp of ``fps``: the same steps, so the
+    same digits."""
+    if x < xp[0]:
+        return [fp[0] for fp in fps]
+    if x >= xp[-1]:
+        return [fp[-1] for fp in fps]
+    j = bisect.bisect_right(xp, x) - 1  # xp[j] <= x < xp[j + 1]
+    if xp[j] == x:
+        return [fp[j] for fp in fps]
+    # finite, so never NaN: numpy's retry from the other end does not arise
+    return [(fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]) * (x - xp[j]) + fp[j] for fp in fps]
+
+
+@functools.lru_cache(maxsize=1)
+def _catalog_rows() -> dict:
+    """:func:`_catalog_ratios` as tuples of Python floats (and bools), for :func:`interpolate_one`."""
+    return {k: tuple(v.tolist()) if isinstance(v, np.ndarray) else v for k, v in _catalog_ratios().items()}
+
+
+def interpolate_one(params: float) -> dict:
+    """:func:`_interpolate` for one checked count on the catalog, on Python floats: the same operations in the same
+    order (numpy's log and exp, np.interp's formula), so the same digits (tests/test_scalar_slo.py compares them)."""
+    table = _catalog_rows()
+    x = float(np.log(params))
+    log_params = table["log_params"]
+    distances = [abs(p - x) for p in log_params]
+    nearest = distances.index(min(distances))  # np.argmin: the first of equal ones
+    log_layers, q_ratio, kv_ratio, ffn_ratio = _interp_one(x, log_params, (
+        table["log_layers"], table["q_ratio"], table["kv_ratio"], table["ffn_ratio"]))
+    layers = float(round(float(np.exp(log_layers))))
+    bias, vocab, tied = table["qkv_bias"][nearest], table["vocab"][nearest], table["tied"][nearest]
+    quadratic = layers * (2 * q_ratio + 2 * kv_ratio + 3 * ffn_ratio)
+    linear = layers * (table["norms"][nearest] + (q_ratio + 2 * kv_ratio if bias else 0.0)) + vocab * (2 - tied) + 1
+    d_model = (-linear + math.sqrt(linear * linear + 4 * quadratic * params)) / (2 * quadratic)
+    head_dim = table["head_dim"][nearest]
+    embedding = vocab * d_model
+    return dict(nearest=nearest, layers=layers, d_model=d_model, heads=q_ratio * d_model / head_dim,
+                kv_heads=kv_ratio * d_model / head_dim, head_dim=head_dim, ffn=ffn_ratio * d_model, vocab=vocab,
+                tied=tied, qkv_bias=bias, norms_per_layer=table["norms"][nearest], params=params,
+                matmul_params=params - (0.0 if tied else embedding), q_dim=q_ratio * d_model,
+                kv_dim=kv_ratio * d_model)
+
+
 def interpolation_checked(params) -> float:
     """One parameter count to interpolate a shape for, as a float, checked (> 0 and at most 1e15)."""
+    if type(params) is float and 0.0 < params <= MAX_INTERPOLATED_PARAMS:  # the checks below would pass
+        return params
     c = Checked(params=params)
     c.positive("params")
     c.require("params", c["params"] <= MAX_INTERPOLATED_PARAMS, _TOO_LARGE)
@@ -99,8 +147,11 @@ def interpolated_shape(params, *, catalog=None) -> ModelShape:
     (30000000000, 55.0, 4808)
     """
     target = interpolation_checked(params)
-    table = _catalog_ratios() if catalog is None else _ratios(_catalog_shapes(catalog))
-    got = {k: float(v[0]) for k, v in _interpolate(np.array([target]), table).items()}
+    if catalog is None:  # the shipped catalog: on Python floats (the same digits)
+        table, got = _catalog_ratios(), interpolate_one(target)
+    else:
+        table = _ratios(_catalog_shapes(catalog))
+        got = {k: float(v[0]) for k, v in _interpolate(np.array([target]), table).items()}
     nearest = table["shapes"][int(got["nearest"])]
     return ModelShape(name=f"interpolated {target:.4g} params", layers=got["layers"], d_model=got["d_model"],
                       heads=got["heads"], kv_heads=got["kv_heads"], head_dim=got["head_dim"], ffn=got["ffn"],
