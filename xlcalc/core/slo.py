@@ -160,12 +160,9 @@ def max_batch(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_to
     >>> int(r.batch), round(r.time_per_token_s * 1e3, 2), round(r.ttft_s, 3)  # H100: the TTFT target binds
     (46, 9.5, 0.995)
     """
-    hardware = dict(peak_tflops=peak_tflops, mem_bw_tbs=mem_bw_tbs, memory_gb=memory_gb, link_gbs=link_gbs,
-                    link_latency_us=link_latency_us, usd_per_hour=usd_per_hour)
-    serving = dict(input_tokens=input_tokens, output_tokens=output_tokens, tpot_target_s=tpot_target_s,
-                   ttft_target_s=ttft_target_s, gpus=gpus, bytes_per_param=bytes_per_param,
-                   kv_bytes_per_value=kv_bytes_per_value, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode,
-                   bw_eff=bw_eff, headroom=headroom, max_gpus=max_gpus)
+    hardware, serving = _grouped(peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_tokens, tpot_target_s,
+                       ttft_target_s, gpus, usd_per_hour, bytes_per_param, kv_bytes_per_value, mfu_prefill,
+                       mfu_decode, bw_eff, link_gbs, link_latency_us, headroom, max_gpus)
     v = _valid_floats(model, hardware, serving)
     if v is not None:  # one valid scenario of plain floats (a one-cell formula): no Checked, when the outputs are finite
         try:
@@ -182,17 +179,26 @@ def max_batch(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_to
                               mfu_decode, bw_eff, link_gbs, link_latency_us, headroom, max_gpus)
 
 
+def _grouped(peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_tokens, tpot_target_s, ttft_target_s, gpus,
+             usd_per_hour, bytes_per_param, kv_bytes_per_value, mfu_prefill, mfu_decode, bw_eff, link_gbs,
+             link_latency_us, headroom, max_gpus) -> tuple[dict, dict]:
+    """The arguments of :func:`max_batch` as (hardware, serving) for :func:`latency._checked`."""
+    return (dict(peak_tflops=peak_tflops, mem_bw_tbs=mem_bw_tbs, memory_gb=memory_gb, link_gbs=link_gbs,
+                 link_latency_us=link_latency_us, usd_per_hour=usd_per_hour),
+            dict(input_tokens=input_tokens, output_tokens=output_tokens, tpot_target_s=tpot_target_s,
+                 ttft_target_s=ttft_target_s, gpus=gpus, bytes_per_param=bytes_per_param,
+                 kv_bytes_per_value=kv_bytes_per_value, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode,
+                 bw_eff=bw_eff, headroom=headroom, max_gpus=max_gpus))
+
+
 @functools.partial(float_fast_path, skip=1)  # the model: a name, a count or a shape
 def _max_batch_checked(model, peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_tokens, tpot_target_s,
                        ttft_target_s, gpus, usd_per_hour, bytes_per_param, kv_bytes_per_value, mfu_prefill,
                        mfu_decode, bw_eff, link_gbs, link_latency_us, headroom, max_gpus) -> SloServing:
     """:func:`max_batch` through :class:`Checked`: arrays, bad values (their reasons), no batch meeting the target."""
-    hardware = dict(peak_tflops=peak_tflops, mem_bw_tbs=mem_bw_tbs, memory_gb=memory_gb, link_gbs=link_gbs,
-                    link_latency_us=link_latency_us, usd_per_hour=usd_per_hour)
-    serving = dict(input_tokens=input_tokens, output_tokens=output_tokens, tpot_target_s=tpot_target_s,
-                   ttft_target_s=ttft_target_s, gpus=gpus, bytes_per_param=bytes_per_param,
-                   kv_bytes_per_value=kv_bytes_per_value, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode,
-                   bw_eff=bw_eff, headroom=headroom, max_gpus=max_gpus)
+    hardware, serving = _grouped(peak_tflops, mem_bw_tbs, memory_gb, input_tokens, output_tokens, tpot_target_s,
+                       ttft_target_s, gpus, usd_per_hour, bytes_per_param, kv_bytes_per_value, mfu_prefill,
+                       mfu_decode, bw_eff, link_gbs, link_latency_us, headroom, max_gpus)
     c = _checked_slo(model, hardware, serving)
     v = c.valid_all()
     if type(v["gpus"]) is float:  # one valid scenario on Python floats: the same steps without arrays
