@@ -79,17 +79,18 @@ def _all_plain(args, kwargs) -> bool:
     return True
 
 
-def float_fast_path(function):
+def float_fast_path(function, skip: int = 0):
     """Decorator of a core function computed with :class:`FloatChecked`: plain-number calls take the float path
-    (falling back to the array path where Python floats raise); other calls run under ``np.errstate``."""
+    (falling back to the array path where Python floats raise); other calls run under ``np.errstate``.
+    The first ``skip`` positional arguments are passed as they are (a model's name, say)."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        if _all_plain(args, kwargs):
+        if _all_plain(args[skip:], kwargs):
             try:
                 return function(*args, **kwargs)
             except (ZeroDivisionError, OverflowError):  # inf on the array path, and its reason
-                args = tuple(a if a is None else np.asarray(float(a)) for a in args)
+                args = args[:skip] + tuple(a if a is None else np.asarray(float(a)) for a in args[skip:])
                 kwargs = {k: v if v is None else np.asarray(float(v)) for k, v in kwargs.items()}
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return function(*args, **kwargs)

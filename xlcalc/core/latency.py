@@ -20,12 +20,15 @@ latency, GB of 1e9 bytes, $ per GPU-hour.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 
 import numpy as np
 
 from .._checks import Checked, overflow_checked
+from .._scalar_checks import FloatChecked, float_fast_path, maximum
 from ..errors import UnknownNameError
-from ..data.model_shapes import ModelShape, ShapeArrays, model_shape, shape_arrays
+from ..data.model_shapes import ModelShape, ShapeArrays, model_shape, shape_arrays, shape_numbers
 from ..units import BYTES_PER_TBS, FLOPS_PER_TFLOPS
 
 BYTES_PER_GBS = 1e9          # interconnect bandwidth is in GB/s
@@ -84,18 +87,62 @@ def _model_numbers(model) -> tuple[dict, np.ndarray | None]:
     if isinstance(model, ShapeArrays):
         return {f: getattr(model, f) for f in _MODEL_FIELDS}, reasons
     if not isinstance(model, ModelShape):
+        if isinstance(model, (str, float, int)) and not isinstance(model, bool):
+            return dict(zip(_MODEL_FIELDS, shape_numbers(model, _MODEL_FIELDS))), None  # one look-up per name
         model = model_shape(model)
     return {f: float(getattr(model, f)) for f in _MODEL_FIELDS}, None
+
+
+# The checks below take plain floats (the scalar fast path of FloatChecked) or arrays, with the same outcome.
+
+
+def _isfinite(x):
+    return math.isfinite(x) if type(x) is float else np.isfinite(x)
+
+
+def _not(x):
+    return not x if type(x) is bool else ~x
+
+
+def _is_whole(x):
+    return x == math.floor(x) if type(x) is float and math.isfinite(x) else x == np.floor(x)
+
+
+def _floats_pass(f: dict, hardware: dict, serving: dict, auto_gpus: bool) -> bool:
+    """True when every check of :func:`_checked` passes on one scenario of Python floats (the common one-cell call),
+    so that they need not run one by one; False sends the scenario through them (and their messages)."""
+    inf = math.inf
+    if not 0.0 < f["params"] < inf:
+        return False
+    for name in hardware:  # all > 0 but the interconnect, checked with the GPUs
+        if name != "link_gbs" and name != "link_latency_us" and not 0.0 < f[name] < inf:
+            return False
+    if not (0.0 < f["bytes_per_param"] < inf and 0.0 < f["kv_bytes_per_value"] < inf):
+        return False
+    for name in serving:
+        x = f[name]
+        if name in ("mfu_prefill", "mfu_decode", "bw_eff"):
+            if not 0.0 < x <= 1.0:
+                return False
+        elif name in ("input_tokens", "output_tokens", "context_tokens"):
+            if not 0.0 <= x < inf:
+                return False
+        elif name == "batch" or name == "gpus":
+            if not ((0.0 if name == "gpus" and auto_gpus else 1.0) <= x < inf and x.is_integer()):
+                return False
+    return "gpus" not in serving or f["gpus"] == 1.0 or (0.0 < f["link_gbs"] < inf and 0.0 <= f["link_latency_us"] < inf)
 
 
 def _checked(model, hardware: dict, serving: dict, *, auto_gpus=False) -> Checked:
     """Broadcast and check model numbers, hardware and serving arguments together (gpus 0 = choose, if ``auto_gpus``)."""
     numbers, reasons = _model_numbers(model)
-    c = Checked(**numbers, **hardware, **serving)
+    c = FloatChecked(**numbers, **hardware, **serving)
+    if c.floats is not None and _floats_pass(c.floats, hardware, serving, auto_gpus):
+        return c  # every check below would pass: nothing to mark
     if reasons is not None and (reasons != "").any():
         reasons = np.broadcast_to(reasons, c.shape)
         c.mark((reasons != "") & ~c.bad, lambda index: reasons[index], UnknownNameError)
-    c.require("params", np.isfinite(c["params"]) & (c["params"] > 0), "must be a model name or a count > 0")
+    c.require("params", _isfinite(c["params"]) & (c["params"] > 0), "must be a model name or a count > 0")
     c.positive(*(k for k in hardware if k not in ("link_gbs", "link_latency_us", "usd_per_hour")))
     if "usd_per_hour" in hardware:
         c.positive("usd_per_hour")
@@ -107,14 +154,14 @@ def _checked(model, hardware: dict, serving: dict, *, auto_gpus=False) -> Checke
     if "gpus" in serving:
         if auto_gpus:
             g = c["gpus"]
-            c.require("gpus", np.isfinite(g) & (g >= 0) & (g == np.floor(g)),
+            c.require("gpus", _isfinite(g) & (g >= 0) & _is_whole(g),
                       "must be a whole number >= 1, or 0 to choose the cheapest of 1, 2, 4, 8")
         else:
             c.at_least_one("gpus")
-        multi = c["gpus"] != 1
-        c.require("link_gbs", ~multi | (np.isfinite(c["link_gbs"]) & (c["link_gbs"] > 0)),
+        single = _not(c["gpus"] != 1)
+        c.require("link_gbs", single | (_isfinite(c["link_gbs"]) & (c["link_gbs"] > 0)),
                   "must be a number > 0 when gpus > 1 (the interconnect bandwidth in GB/s)")
-        c.require("link_latency_us", ~multi | (np.isfinite(c["link_latency_us"]) & (c["link_latency_us"] >= 0)),
+        c.require("link_latency_us", single | (_isfinite(c["link_latency_us"]) & (c["link_latency_us"] >= 0)),
                   "must be a number >= 0 when gpus > 1 (microseconds)")
     c.positive("bytes_per_param", "kv_bytes_per_value")
     for name in ("input_tokens", "output_tokens", "context_tokens"):
@@ -135,6 +182,12 @@ def _allreduce_lines(v, gpus, tokens_per_sequence):
     """(intercept, slope per sequence) of the all-reduces of one forward pass: 2 per layer, ring algorithm."""
     ring = 2.0 * (gpus - 1.0)
     multi = gpus > 1
+    if type(multi) is bool:  # Python floats: only the branch taken (the other may divide by zero)
+        if not multi:
+            return 0.0, 0.0
+        return (2.0 * v["layers"] * ring * v["link_latency_us"] * SECONDS_PER_US,
+                2.0 * v["layers"] * ring / gpus * tokens_per_sequence * v["d_model"] * ACTIVATION_BYTES
+                / (v["link_gbs"] * BYTES_PER_GBS))
     with np.errstate(invalid="ignore", divide="ignore"):
         intercept = np.where(multi, 2.0 * v["layers"] * ring * v["link_latency_us"] * SECONDS_PER_US, 0.0)
         slope = np.where(multi, 2.0 * v["layers"] * ring / gpus * tokens_per_sequence * v["d_model"] * ACTIVATION_BYTES
@@ -166,18 +219,18 @@ def _prefill_lines(v, gpus, prompt):
 
 def _decode_step(v, gpus, batch, context):
     c1, m0, m1, k0, k1 = _decode_lines(v, gpus, context)
-    return np.maximum(c1 * batch, m0 + m1 * batch) + k0 + k1 * batch
+    return maximum(c1 * batch, m0 + m1 * batch) + k0 + k1 * batch
 
 
 def _ttft(v, gpus, batch):
     p1, q0, q1, a0, a1 = _prefill_lines(v, gpus, v["input_tokens"])
-    prefill = np.maximum(p1 * batch, q0 + q1 * batch) + a0 + a1 * batch
+    prefill = maximum(p1 * batch, q0 + q1 * batch) + a0 + a1 * batch
     return prefill + _decode_step(v, gpus, batch, v["input_tokens"])
 
 
 def _prefill_only(v, gpus, batch):
     p1, q0, q1, a0, a1 = _prefill_lines(v, gpus, v["input_tokens"])
-    return np.maximum(p1 * batch, q0 + q1 * batch) + a0 + a1 * batch
+    return maximum(p1 * batch, q0 + q1 * batch) + a0 + a1 * batch
 
 
 def _decode_context(v):
@@ -191,6 +244,7 @@ def _decode_context(v):
 _EFFICIENCY_DEFAULTS = EFFICIENCIES["Ampere"]
 
 
+@functools.partial(float_fast_path, skip=1)  # the model: a name, a count or a shape
 def time_per_token_s(model, peak_tflops, mem_bw_tbs, context_tokens, *, batch=1, gpus=1, bytes_per_param=2,
                      kv_bytes_per_value=2, mfu_decode=_EFFICIENCY_DEFAULTS.mfu_decode,
                      bw_eff=_EFFICIENCY_DEFAULTS.bw_eff, link_gbs=np.nan, link_latency_us=0.0):
@@ -220,10 +274,11 @@ def time_per_token_s(model, peak_tflops, mem_bw_tbs, context_tokens, *, batch=1,
                              link_latency_us=link_latency_us),
                  dict(context_tokens=context_tokens, batch=batch, gpus=gpus, bytes_per_param=bytes_per_param,
                       kv_bytes_per_value=kv_bytes_per_value, mfu_decode=mfu_decode, bw_eff=bw_eff))
-    v = {k: c.valid(k) for k in c.values}
+    v = c.valid_all()
     return c.finish(_decode_step(v, v["gpus"], v["batch"], v["context_tokens"]))
 
 
+@functools.partial(float_fast_path, skip=1)  # the model: a name, a count or a shape
 def ttft_s(model, peak_tflops, mem_bw_tbs, input_tokens, *, batch=1, gpus=1, bytes_per_param=2,
            kv_bytes_per_value=2, mfu_prefill=_EFFICIENCY_DEFAULTS.mfu_prefill,
            mfu_decode=_EFFICIENCY_DEFAULTS.mfu_decode, bw_eff=_EFFICIENCY_DEFAULTS.bw_eff, link_gbs=np.nan,
@@ -247,7 +302,7 @@ def ttft_s(model, peak_tflops, mem_bw_tbs, input_tokens, *, batch=1, gpus=1, byt
                  dict(input_tokens=input_tokens, batch=batch, gpus=gpus, bytes_per_param=bytes_per_param,
                       kv_bytes_per_value=kv_bytes_per_value, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode,
                       bw_eff=bw_eff))
-    v = {k: c.valid(k) for k in c.values}
+    v = c.valid_all()
     return c.finish(_ttft(v, v["gpus"], v["batch"]))
 
 

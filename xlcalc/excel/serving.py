@@ -9,6 +9,10 @@ error text. Empty efficiencies take the calibrated set of the accelerator's fami
 
 from __future__ import annotations
 
+import functools
+import math
+import types
+
 import numpy as np
 import xlwings as xw
 
@@ -16,6 +20,7 @@ from . import _convert as xl
 from ..data import hardware, model_shapes
 from ..core import latency, slo
 from .._checks import format_value, invalid_reasons
+from ..errors import XlcalcError
 from ._arguments import CATEGORY, _arguments
 
 __all__ = ["MODEL_SHAPE", "KV_BYTES_PER_TOKEN", "TTFT", "TIME_PER_TOKEN", "MAX_BATCH", "COST_PER_MTOK_SLO"]
@@ -110,8 +115,10 @@ def _hardware_arrays(gpu_names: np.ndarray, precisions: np.ndarray, errors: np.n
     return out
 
 
+@functools.lru_cache(maxsize=256)
 def _one_accelerator(name: str, precision: str):
-    """The numbers of one accelerator at one precision, or the error text for the cell."""
+    """The numbers of one accelerator at one precision (read-only), or the error text for the cell; looked up once
+    per name and precision (the shipped catalog is read once, so a kept answer stays right)."""
     key = precision.strip().lower()
     if key not in PRECISION_BYTES:
         return f"{xl.NA} precision = {precision!r} is not known: use one of {', '.join(PRECISION_BYTES)}"
@@ -123,18 +130,22 @@ def _one_accelerator(name: str, precision: str):
     if np.isnan(peak):
         return f"{xl.NA} {acc.name} has no {key} peak in the catalog: use another precision"
     e = latency.efficiencies_for(acc.name)
-    return dict(peak_tflops=peak, mem_bw_tbs=acc.mem_bw_tbs, memory_gb=acc.memory_gb, link_gbs=acc.interconnect_gbs,
+    return types.MappingProxyType(dict(peak_tflops=peak, mem_bw_tbs=acc.mem_bw_tbs, memory_gb=acc.memory_gb, link_gbs=acc.interconnect_gbs,
                 link_latency_us=acc.interconnect_latency_us, usd_per_hour=acc.usd_per_hour,
-                mfu_prefill=e.mfu_prefill, mfu_decode=e.mfu_decode, bw_eff=e.bw_eff, bytes=PRECISION_BYTES[key])
+                mfu_prefill=e.mfu_prefill, mfu_decode=e.mfu_decode, bw_eff=e.bw_eff, bytes=PRECISION_BYTES[key]))
 
 
-def _serving(core, model, gpu_name, precision, numbers: dict, defaults: dict, call, check=None):
+def _serving(core, model, gpu_name, precision, numbers: dict, defaults: dict, call, check=None, one_cell=True):
     """Convert the cells, resolve model and accelerator per distinct value, call ``core`` once on the whole range.
 
     ``numbers`` are the numeric Excel arguments, ``defaults`` their empty-cell values (NaN = the accelerator's
     own figure), ``call(core, shapes, hw, nums)`` makes the core call and ``check(nums)`` gives error texts for
-    arguments whose Excel form differs from the core's (ms against seconds). Returns (result, errors, shape).
+    arguments whose Excel form differs from the core's (ms against seconds); such functions have their own
+    one-cell path (``one_cell=False``). Returns (result, errors, shape); errors is a text for one cell.
     """
+    one = _serving_one(core, model, gpu_name, precision, numbers, defaults, call) if one_cell else None
+    if one is not None:
+        return one
     named = {"model": _model_cells(model), "gpu_name": xl.text_cells("gpu_name", gpu_name),
              "precision": _text_or_default("precision", precision, "bf16")}
     named.update({name: xl.number_cells(name, value, defaults[name]) for name, value in numbers.items()})
@@ -158,7 +169,81 @@ def _serving(core, model, gpu_name, precision, numbers: dict, defaults: dict, ca
     return result, errors, shape
 
 
+# One cell of each argument (a one-cell formula): the same steps on plain values, without grids and error arrays.
+# Only what passes every conversion and look-up takes it; any other cell goes through the general path above,
+# which gives its error text (tests/test_scalar_slo.py compares the two paths over thousands of cells).
+
+
+def _one_cell(value):
+    """The cell of a one-cell argument ([[x]] as xlwings passes it, or x), or a list for a larger range."""
+    while type(value) is list and len(value) == 1:
+        value = value[0]
+    return value
+
+
+def _one_float(value, default):
+    """A one-cell numeric argument as a float (``default`` when empty), or None when it needs the general path."""
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int and -2**53 < value < 2**53:
+        return float(value)
+    if value is None and default is not xl.REQUIRED:
+        return default
+    return None
+
+
+def _one_model(value):
+    """A one-cell model: its stripped name or its count as a float; None when it needs the general path."""
+    if type(value) is str:
+        text = value.strip()
+        return text if text and text.split(" ", 1)[0] not in xl.EXCEL_ERRORS else None
+    return _one_float(value, xl.REQUIRED)
+
+
+def _one_name(value, default=None):
+    """A one-cell name (stripped; ``default`` when empty), or None when it needs the general path."""
+    if value is None or (type(value) is str and not value.strip()):
+        return default
+    if type(value) is not str or xl._excel_error_code(value.strip()):
+        return None
+    return value.strip()
+
+
+def _serving_one(core, model, gpu_name, precision, numbers: dict, defaults: dict, call):
+    """:func:`_serving` for one cell of each argument: (result, error text or '', (1, 1)), or None for the general path."""
+    model, gpu_name = _one_model(_one_cell(model)), _one_name(_one_cell(gpu_name))
+    precision = _one_name(_one_cell(precision), "bf16")
+    if model is None or gpu_name is None or precision is None:
+        return None
+    nums = {}
+    for name, value in numbers.items():
+        number = _one_float(_one_cell(value), defaults[name])
+        if number is None:
+            return None
+        nums[name] = number
+    try:
+        model_shapes.shape_numbers(model, latency._MODEL_FIELDS)  # an unknown name or bad count: the general path
+    except Exception:  # noqa: BLE001 - its error text comes from the general path
+        return None
+    hw = _one_accelerator(gpu_name, precision)
+    if isinstance(hw, str):
+        return None
+    for name in ("mfu_prefill", "mfu_decode", "bw_eff", "usd_per_hour"):
+        if name in nums and math.isnan(nums[name]):
+            nums[name] = hw[name]
+    with invalid_reasons() as why:  # the core functions run on Python floats or under np.errstate themselves
+        result = call(core, model, hw, nums)
+    return result, f"{xl.NUM} {why.reasons}" if why.reasons else "", (1, 1)
+
+
 def _cells(values, errors, shape, outputs=1):
+    if type(errors) is str:  # one cell (see _serving_one)
+        if errors:
+            return errors if outputs == 1 else [[errors] * outputs]
+        if outputs == 1:
+            return xl._one_number(values)
+        return [[xl._one_number(v) for v in values]]
     if outputs == 1:
         return xl._excel(xl._result_cells(np.broadcast_to(np.asarray(values, dtype=float), shape), errors))
     stacked = np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values], -1)
@@ -179,6 +264,9 @@ def _links(hw):
 @xl.cell_errors
 def MODEL_SHAPE(model):
     """A row per model: params, layers, d_model, heads, KV heads, head dim, FFN size, vocabulary, tied (1/0), KV bytes per token in FP16."""
+    one = _model_shape_one(_one_model(_one_cell(model)))
+    if one is not None:
+        return one
     cells = _model_cells(model)
     shape = cells.shape
     errors = cells.errors.copy()
@@ -189,9 +277,24 @@ def MODEL_SHAPE(model):
         except Exception as exc:  # noqa: BLE001 - per-cell error text
             errors[index] = xl.error_text(exc)
             continue
-        out[index] = [s.params, s.layers, s.d_model, s.heads, s.kv_heads, s.head_dim, s.ffn, s.vocab, float(s.tied),
-                      s.kv_bytes_per_token(2)]
+        out[index] = _shape_row(s)
     return _cells([out[..., k] for k in range(len(SHAPE_OUTPUTS))], errors, shape, len(SHAPE_OUTPUTS))
+
+
+def _shape_row(s) -> list:
+    return [s.params, s.layers, s.d_model, s.heads, s.kv_heads, s.head_dim, s.ffn, s.vocab, float(s.tied),
+            s.kv_bytes_per_token(2)]
+
+
+def _model_shape_one(model):
+    """MODEL_SHAPE of one usable cell (a name or a count, see :func:`_one_model`), or None for the general path."""
+    if model is None:
+        return None
+    try:
+        row = _shape_row(model_shapes.model_shape(model))
+    except Exception as exc:  # noqa: BLE001 - the cell's error text, as the general path gives it
+        return [[xl.error_text(exc)] * len(SHAPE_OUTPUTS)]
+    return [[xl._one_number(float(x)) for x in row]]
 
 
 @xw.func(category=CATEGORY)
@@ -200,6 +303,9 @@ def MODEL_SHAPE(model):
 @xl.cell_errors
 def KV_BYTES_PER_TOKEN(model, bytes_per_value=None):
     """KV-cache bytes per token of context: 2 x layers x KV heads x head dim x bytes_per_value."""
+    one = _kv_bytes_one(_one_model(_one_cell(model)), _one_float(_one_cell(bytes_per_value), 2.0))
+    if one is not None:
+        return one
     named = {"model": _model_cells(model), "bytes_per_value": xl.number_cells("bytes_per_value", bytes_per_value, 2.0)}
     shape = xl.broadcast_shape(named)
     errors = _first_errors(named, shape)
@@ -210,6 +316,19 @@ def KV_BYTES_PER_TOKEN(model, bytes_per_value=None):
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf stand in for cells that show their error
         kv_bytes = 2.0 * shapes.layers * shapes.kv_dim * per_value
     return _cells(kv_bytes, errors, shape)
+
+
+def _kv_bytes_one(model, per_value):
+    """KV_BYTES_PER_TOKEN of one usable model and number, or None for the general path (a bad model or number)."""
+    if model is None or per_value is None:
+        return None
+    try:
+        layers, kv_dim = model_shapes.shape_numbers(model, ("layers", "kv_dim"))
+    except Exception:  # noqa: BLE001 - its error text comes from the general path
+        return None
+    if not per_value > 0:
+        return f"{xl.NUM} bytes_per_value must be a number > 0"
+    return xl._one_number(2.0 * layers * kv_dim * per_value)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -273,10 +392,62 @@ SLO_DOCS = dict(
 )
 SLO_OUTPUTS = ("batch", "gpus", "time_per_token_s", "ttft_s", "tokens_per_sec", "usd_per_mtok_input",
                "usd_per_mtok_output")
+_SLO_SCALES = tuple(1e3 if k.endswith("_s") else 1.0 for k in SLO_OUTPUTS)  # times in ms
+
+
+_SLO_DEFAULTS = (xl.REQUIRED, xl.REQUIRED, np.inf, np.inf, 0.0, np.nan, slo.HEADROOM, np.nan, np.nan, np.nan)
+
+
+def _slo_one(model, gpu_name, precision, values: tuple):
+    """:func:`_slo` for one cell of each argument, or None for the general path: :func:`_serving_one` written out
+    for MAX_BATCH (no closures, no dictionaries, the core's error caught rather than collected: the same text)."""
+    model, gpu_name = _one_model(_one_cell(model)), _one_name(_one_cell(gpu_name))
+    precision = _one_name(_one_cell(precision), "bf16")
+    if model is None or gpu_name is None or precision is None:
+        return None
+    numbers = []
+    for value, default in zip(values, _SLO_DEFAULTS):  # _one_float(_one_cell(value), default), inlined
+        while type(value) is list and len(value) == 1:
+            value = value[0]
+        if type(value) is float:
+            numbers.append(value)
+        elif value is None and default is not xl.REQUIRED:
+            numbers.append(default)
+        elif type(value) is int and -2**53 < value < 2**53:
+            numbers.append(float(value))
+        else:
+            return None
+    input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff = numbers
+    if not (ttft_ms > 0 and tpot_ms > 0) or (tpot_ms == math.inf and ttft_ms == math.inf):
+        return None  # the general path's check gives the text
+    hw = _one_accelerator(gpu_name, precision)
+    if type(hw) is str:
+        return None
+    try:
+        model_shapes.shape_numbers(model, latency._MODEL_FIELDS)  # an unknown name or bad count: the general path
+    except Exception:  # noqa: BLE001 - its error text comes from the general path
+        return None
+    try:
+        result = slo.max_batch(
+            model, hw["peak_tflops"], hw["mem_bw_tbs"], hw["memory_gb"], input_tokens, output_tokens,
+            tpot_target_s=tpot_ms / 1e3, ttft_target_s=ttft_ms / 1e3, gpus=gpus,
+            usd_per_hour=hw["usd_per_hour"] if usd_per_hour != usd_per_hour else usd_per_hour,
+            bytes_per_param=hw["bytes"], kv_bytes_per_value=hw["bytes"],
+            mfu_prefill=hw["mfu_prefill"] if mfu_prefill != mfu_prefill else mfu_prefill,
+            mfu_decode=hw["mfu_decode"] if mfu_decode != mfu_decode else mfu_decode,
+            bw_eff=hw["bw_eff"] if bw_eff != bw_eff else bw_eff, headroom=headroom, link_gbs=hw["link_gbs"],
+            link_latency_us=hw["link_latency_us"])
+    except XlcalcError as exc:  # a scalar call raises what invalid_reasons() would collect
+        return None, f"{xl.NUM} {exc}", (1, 1)
+    return result, "", (1, 1)
 
 
 def _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision, usd_per_hour, headroom,
          mfu_prefill, mfu_decode, bw_eff):
+    one = _slo_one(model, gpu_name, precision, (input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, usd_per_hour,
+                                                headroom, mfu_prefill, mfu_decode, bw_eff))
+    if one is not None:
+        return one
     numbers = dict(input_tokens=input_tokens, output_tokens=output_tokens, tpot_ms=tpot_ms, ttft_ms=ttft_ms,
                    gpus=gpus, usd_per_hour=usd_per_hour, headroom=headroom, mfu_prefill=mfu_prefill,
                    mfu_decode=mfu_decode, bw_eff=bw_eff)
@@ -303,7 +474,7 @@ def _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, p
         none = np.isinf(n["tpot_ms"]) & np.isinf(n["ttft_ms"])
         return np.where(none & (errors == ""), f"{xl.VALUE} give a target: tpot_ms, ttft_ms or both", errors)
 
-    return _serving(slo.max_batch, model, gpu_name, precision, numbers, defaults, call, check)
+    return _serving(slo.max_batch, model, gpu_name, precision, numbers, defaults, call, check, one_cell=False)
 
 
 @xw.func(category=CATEGORY)
@@ -314,7 +485,14 @@ def MAX_BATCH(model, gpu_name, input_tokens, output_tokens, tpot_ms=None, ttft_m
     """Largest batch meeting the latency targets and fitting in memory: a row batch, GPUs per replica, ms per token, TTFT ms, tokens/s, $ per M input, $ per M output tokens."""
     result, errors, shape = _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision,
                                  usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff)
-    values = [getattr(result, k) * (1e3 if k.endswith("_s") else 1.0) for k in SLO_OUTPUTS]
+    if type(errors) is str:  # one cell
+        if errors:
+            return [[errors] * len(SLO_OUTPUTS)]
+        r = result
+        return [[xl._one_number(r.batch), xl._one_number(r.gpus), xl._one_number(r.time_per_token_s * 1e3),
+                 xl._one_number(r.ttft_s * 1e3), xl._one_number(r.tokens_per_sec),
+                 xl._one_number(r.usd_per_mtok_input), xl._one_number(r.usd_per_mtok_output)]]
+    values = [getattr(result, k) * scale for k, scale in zip(SLO_OUTPUTS, _SLO_SCALES)]
     return _cells(values, errors, shape, len(SLO_OUTPUTS))
 
 
@@ -326,4 +504,6 @@ def COST_PER_MTOK_SLO(model, gpu_name, input_tokens, output_tokens, tpot_ms=None
     """$ per million output tokens and per million input tokens when serving at the largest batch that meets the latency targets: a row of 2."""
     result, errors, shape = _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision,
                                  usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff)
+    if type(errors) is str and errors:  # one cell, with its error
+        return _cells(None, errors, shape, 2)
     return _cells([result.usd_per_mtok_output, result.usd_per_mtok_input], errors, shape, 2)
