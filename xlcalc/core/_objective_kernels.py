@@ -223,9 +223,15 @@ def _on_envelope(k, n, which, rows, slack=1e-9):
 
 
 def _bracket(f, k, lo, hi, lo_open, hi_open):
-    """(a, b, found): a bracket with no kink inside (found: x where F' = 0 exactly at a kink, else NaN)."""
+    """(a, b, F'(a), F'(b), found): a bracket with no kink inside (found: x where F' = 0 exactly at a kink, else NaN).
+
+    F' at an end is NaN where it is not known yet: a closed end, or a kink of psi (F' there is taken on the
+    branch inside the bracket, which the caller knows only later). At an open end (the asymptote, where F'
+    -> -inf, or a finite data cap, where F' -> +inf) it is that infinity, the sign F' has there; without
+    psi's kinks (fixed MFU) F' at the kink ln U is the value computed here, the one F has on either side."""
     a, b = lo.copy(), hi.copy()
-    a_known, b_known = ~lo_open, ~hi_open       # a closed end is a candidate for the minimum
+    slope_a = np.where(lo_open, -np.inf, np.nan)
+    slope_b = np.where(hi_open & np.isfinite(hi), np.inf, np.nan)
     found = np.full(lo.shape, np.nan)
     for point in _kinks(f, k):
         inside = np.flatnonzero((point > lo) & (point < hi))
@@ -235,17 +241,18 @@ def _bracket(f, k, lo, hi, lo_open, hi_open):
         x = point[inside]
         left = (slope < 0) & (x > a[inside])
         right = (slope > 0) & (x < b[inside])
-        a[inside[left]], a_known[inside[left]] = x[left], True
-        b[inside[right]], b_known[inside[right]] = x[right], True
+        a[inside[left]], b[inside[right]] = x[left], x[right]
+        slope_a[inside[left]] = slope[left] if not k["roof"] else np.nan
+        slope_b[inside[right]] = slope[right] if not k["roof"] else np.nan
         found[inside[slope == 0]] = x[slope == 0]
-    return a, b, a_known, b_known, found
+    return a, b, slope_a, slope_b, found
 
 
-def _walk(f, k, branch, a, b):
-    """Close an open end at +inf (no data cap): step out from a by doubling strides until F' > 0.
+def _walk(f, k, branch, a, b, slope_a, slope_b):
+    """Close an open end at +inf (no data cap): step out from a by doubling strides until F' >= 0.
 
     A finite open end (the asymptote, where F' -> -inf, or the data cap, where F' -> +inf) is a bracket
-    end as it is: the Newton iteration never evaluates F' there."""
+    end as it is: the Newton iteration never evaluates F' there. F' at the new ends is kept (in place)."""
     stride = np.ones(a.shape)
     for _ in range(MAX_STEPS):
         todo = np.flatnonzero(np.isinf(b))
@@ -255,8 +262,8 @@ def _walk(f, k, branch, a, b):
         stride[todo] *= 2.0
         slope, _ = _slopes(f, _take(k, todo), x, branch[todo], second=False)
         neg, pos = slope < 0, slope >= 0
-        a[todo[neg]] = x[neg]
-        b[todo[pos]] = x[pos]
+        a[todo[neg]], slope_a[todo[neg]] = x[neg], slope[neg]
+        b[todo[pos]], slope_b[todo[pos]] = x[pos], slope[pos]
     return a, np.where(np.isinf(b), np.nan, b)
 
 
@@ -270,7 +277,7 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
     k = _take(k, usable)
     lo, hi, lo_open, hi_open = lo[usable], hi[usable], lo_open[usable], hi_open[usable]
     start = None if start is None else start[usable]
-    a, b, a_known, b_known, found = _bracket(f, k, lo, hi, lo_open, hi_open)
+    a, b, slope_a, slope_b, found = _bracket(f, k, lo, hi, lo_open, hi_open)
     # the branch inside (a, b): at its middle, or one past a finite a towards an open infinite end
     middle = np.where(np.isfinite(b), 0.5 * (a + b), a + 1.0)
     y = f.B * np.exp(-f.beta * middle)
@@ -281,12 +288,12 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
     if linear.any():   # psi linear in N and D = D': the paper's problem, solved by compute_optimal's kernel
         out[linear] = np.clip(_paper_root(f, _take(k, linear), branch[linear]), a[linear], b[linear])
         rest = np.flatnonzero(~linear)
-        k, branch, a, b = _take(k, rest), branch[rest], a[rest], b[rest]
+        k, branch, a, b, slope_a, slope_b = _take(k, rest), branch[rest], a[rest], b[rest], slope_a[rest], slope_b[rest]
         start = None if start is None else start[rest]
     else:
         rest = slice(None)
-    a, b = _walk(f, k, branch, a, b)
-    out[rest] = _newton(f, k, branch, a, b, start)
+    a, b = _walk(f, k, branch, a, b, slope_a, slope_b)
+    out[rest] = _newton(f, k, branch, a, b, slope_a, slope_b, start)
     x[usable] = np.where(np.isnan(found), out, found)
     return x
 
@@ -309,14 +316,19 @@ def _paper_root(f, k, branch):
     return optimal_log_tokens(f, k["c"] + f.E, s)
 
 
-def _newton(f, k, branch, a, b, start=None):
+def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
     """Root of the branch's F' in [a, b] by Newton safeguarded with bisection, or an end where F' points out.
 
-    At an open end (the asymptote, the cap) F' is NaN or has the sign that points inwards, so the end
-    tests below never pick one. The iteration starts at ``start`` where that lies inside (a, b), else midway."""
+    ``slope_a`` and ``slope_b`` are F' at the ends where already known (NaN: evaluated here, in place). At an
+    open end (the asymptote, the cap) F' is NaN or has the sign that points inwards, so the end tests below
+    never pick one. The iteration starts at ``start`` where that lies inside (a, b), else midway."""
     x = np.full(a.shape, np.nan)
-    slope_a, _ = _slopes(f, k, a, branch, second=False)
-    slope_b, _ = _slopes(f, k, b, branch, second=False)
+    for end, slope_end in ((a, slope_a), (b, slope_b)):
+        unknown = np.flatnonzero(np.isnan(slope_end))
+        if unknown.size == end.size:
+            slope_end[:] = _slopes(f, k, end, branch, second=False)[0]
+        elif unknown.size:
+            slope_end[unknown] = _slopes(f, _take(k, unknown), end[unknown], branch[unknown], second=False)[0]
     at_a, at_b = slope_a >= 0, (slope_b <= 0) & ~(slope_a >= 0)
     x[at_a], x[at_b] = a[at_a], b[at_b]
     closed = ~(at_a | at_b) & (b <= a)     # a kink a rounding error from the other end: nothing between

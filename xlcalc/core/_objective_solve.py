@@ -18,7 +18,29 @@ TIE = 1e-12   # a larger replica must be cheaper by more than this (relative) to
 
 
 def optimum(f, v, w_t, w_i):
-    """(N, D, F, x, gpus, batch, binding, train GPU-hours, inference GPU-hours) of the minimum, flat arrays."""
+    """(N, D, F, x, gpus, batch, binding, train GPU-hours, inference GPU-hours) of the minimum, flat arrays.
+
+    Solved CHUNK scenarios at a time into preallocated outputs: every scenario's arithmetic is the same as in
+    one whole-array solve (each chunk takes the same paths), but the working arrays stay in cache and the
+    memory beyond the outputs does not grow with the number of scenarios."""
+    size = v["loss"].size
+    out = [np.empty(size) for _ in range(9)]
+    out[6] = np.empty(size, dtype=np.int8)
+    for first in range(0, size, _kernels.CHUNK):
+        part = slice(first, first + _kernels.CHUNK)
+        chunk = {name: _rows(a, part) for name, a in v.items()}
+        for whole, piece in zip(out, _optimum_chunk(f, chunk, _rows(w_t, part), _rows(w_i, part))):
+            whole[part] = piece
+    return tuple(out)
+
+
+def _rows(a, part):
+    """The scenarios ``part`` of a per-scenario array (a single value stays as it is)."""
+    return a[part] if np.ndim(a) else a
+
+
+def _optimum_chunk(f, v, w_t, w_i):
+    """:func:`optimum` for one chunk of scenarios."""
     a_t, a_in, a_out = lc.objective_weights(v, w_t, w_i)
     c = v["loss"] - f.E
     unique = v["unique_tokens"]
