@@ -64,7 +64,10 @@ def _chunk_constants(f, p, rows, g):
 
 
 def _take(k, i):
-    """The constants of the scenarios at positions ``i`` of the chunk."""
+    """The constants of the scenarios at positions ``i`` (a mask, or increasing positions as from np.flatnonzero)
+    of the chunk: ``k`` itself when that is all of them (no copy)."""
+    if i.size == k["c"].size and (i.all() if i.dtype == bool else True):
+        return k
     return {name: (a[i] if isinstance(a, np.ndarray) else a) for name, a in k.items()}
 
 
@@ -72,23 +75,24 @@ def _take(k, i):
 # The branches of psi and F', F'' on one branch
 
 
-def _u_terms(k, n):
-    """(u0..u3, their first and second derivatives in N) as three lists of arrays (module notes)."""
+def _u_terms(k, n, which=(1, 2, 3)):
+    """(u0..u3, their first and second derivatives in N) as three lists of arrays (module notes); the terms
+    not in ``which`` (the batch cap u0 is always there) are None."""
     b, kv = k["b"], k["kv"]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        free_m = k["g_mem"] - b * n
-        free_l = k["h_lat"] - b * n
-        u1 = k["seq"] * kv * n / free_m
-        d1 = k["seq"] * kv / free_m / (1.0 - b * n / k["g_mem"])
-        u2 = k["ctx"] * kv * n / free_l
-        d2 = k["ctx"] * kv / free_l / (1.0 - b * n / k["h_lat"])
-        u3 = n / k["t3"]
-        zero = np.zeros(n.shape)
-        dd1, dd2 = 2.0 * b * d1 / free_m, 2.0 * b * d2 / free_l
+    zero = np.zeros(n.shape)
+    u, du, ddu = [np.broadcast_to(k["u0"], n.shape), None, None, None], [zero, None, None, None], [zero] + [None] * 3
     cache = kv > 0   # without a KV cache u1 = u2 = 0, also at N = q g where the free memory may be 0 (0/0)
-    u1, d1, dd1, u2, d2, dd2 = (np.where(cache, t, 0.0) for t in (u1, d1, dd1, u2, d2, dd2))
-    return ([np.broadcast_to(k["u0"], n.shape), u1, u2, u3], [zero, d1, d2, 1.0 / k["t3"] + zero],
-            [zero, dd1, dd2, zero])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for j, size, scale in ((1, k["g_mem"], k["seq"]), (2, k["h_lat"], k["ctx"])):
+            if j in which:
+                free = size - b * n
+                uj = scale * kv * n / free
+                dj = scale * kv / free / (1.0 - b * n / size)
+                ddj = 2.0 * b * dj / free
+                u[j], du[j], ddu[j] = (np.where(cache, t, 0.0) for t in (uj, dj, ddj))
+        if 3 in which:
+            u[3], du[3], ddu[3] = n / k["t3"], 1.0 / k["t3"] + zero, zero
+    return u, du, ddu
 
 
 def _branch(k, n):
@@ -105,9 +109,11 @@ def _psi_slopes(k, n, branch):
     """(psi', psi'') at N on the given branch."""
     if not k["roof"]:
         return 2.0 / k["peak"], 0.0
-    u, du, ddu = _u_terms(k, n)
+    present = np.bincount(branch.ravel(), minlength=5) > 0 if branch.size else np.zeros(5, dtype=bool)
+    which = tuple(j for j in (1, 2, 3) if present[j + 1])   # only the terms some row's branch uses
+    u, du, ddu = _u_terms(k, n, which)
     uj, duj, dduj = u[0], du[0], ddu[0]
-    for j in (1, 2, 3):   # np.where is several times faster than np.choose on a list of arrays
+    for j in which:   # np.where is several times faster than np.choose on a list of arrays
         on = branch == j + 1
         uj, duj, dduj = np.where(on, u[j], uj), np.where(on, du[j], duj), np.where(on, ddu[j], dduj)
     b = k["b"]
@@ -356,8 +362,9 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
         bisect = ~((nxt > a) & (nxt < b)) | (np.abs(2.0 * step) > np.abs(last))
         nxt = np.where(bisect, 0.5 * (a + b), nxt)
         last = np.where(bisect, b - a, step)
-        done = stop & live
-        x[todo[done]] = np.where(slope[done] == 0, guess[done], np.clip(guess[done] + step[done], a[done], b[done]))
+        done = np.flatnonzero(stop & live)
+        if done.size:
+            x[todo[done]] = np.where(slope[done] == 0, guess[done], np.clip(guess[done] + step[done], a[done], b[done]))
         live &= ~stop
         guess = nxt
         if not live.any():
