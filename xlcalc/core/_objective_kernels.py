@@ -54,6 +54,9 @@ def _chunk_constants(f, p, rows, g):
     k = dict(c=p["c"][rows], unique=p["unique"][rows], a_t=p["a_t"][rows], a_in=p["a_in"][rows],
              a_out=p["a_out"][rows], peak=s["peak"][rows])
     k["capped"] = bool(np.isfinite(k["unique"]).any())
+    if k["capped"]:
+        with np.errstate(divide="ignore"):
+            k["log_unique"] = np.log(k["unique"])
     k["roof"] = bool(np.any(s["roofline"][rows]))
     if k["roof"]:
         with np.errstate(invalid="ignore", over="ignore"):
@@ -142,7 +145,8 @@ def _slopes(f, k, x, branch=None, second=True):
             z = np.where(repeated, np.minimum((ratio - 1.0) / R_D_STAR, 1.0), 0.0)
             epochs = 1.0 - R_D_STAR * np.log1p(-z)                          # D/U when repeated
             tokens = np.where(repeated, k["unique"] * epochs, effective)
-            d = np.where(repeated, ratio / (epochs * (1.0 - z)), 1.0)
+            unused = 1.0 - z
+            d = np.where(repeated, ratio / (epochs * unused), 1.0)
         else:
             tokens, d = np.exp(x), 1.0
         if branch is None:
@@ -150,17 +154,18 @@ def _slopes(f, k, x, branch=None, second=True):
         dpsi, ddpsi = _psi_slopes(k, n, branch)
         train = k["a_t"] * n * tokens
         serve = k["a_in"] + k["a_out"] * dpsi
-        gain = train * (l + d)          # P
+        both = l + d
+        gain = train * both             # P
         loss = -l * n * serve           # Q
         slope = gain - loss
         if not second:
             return slope, None
         dl = (f.beta * f.beta / f.alpha) * y * k["c"] / (rest * rest)
         if k["capped"]:
-            dd = np.where(repeated, d * (1.0 - d + ratio / (R_D_STAR * (1.0 - z))), 0.0)
+            dd = np.where(repeated, d * (1.0 - d + ratio / (R_D_STAR * unused)), 0.0)
         else:
             dd = 0.0
-        d_gain = train * ((l + d) ** 2 + dl + dd)
+        d_gain = train * (both ** 2 + dl + dd)
         d_loss = -(n * (dl + l * l) * serve + k["a_out"] * ddpsi * (l * n) ** 2)
         logs = (gain > 0) & (loss > 0)
         g_value = np.log(gain) - np.log(loss)
@@ -169,9 +174,9 @@ def _slopes(f, k, x, branch=None, second=True):
         if k["capped"]:
             # Past D' = U, G is nearly linear in the epochs w = D/U (ln D' saturates): Newton's step in w,
             # w' = w - G (D'/U) / (G' (1 - z)), mapped back to x = ln D'(w')
-            w = epochs - g_value * ratio / (g_slope * (1.0 - z))
+            w = epochs - g_value * ratio / (g_slope * unused)
             ratio_new = np.where(w > 1.0, 1.0 + R_D_STAR * (-np.expm1(-(w - 1.0) / R_D_STAR)), w)
-            step = np.where(logs & (ratio > 1.0) & (z < 1.0), np.log(k["unique"]) + np.log(ratio_new) - x, step)
+            step = np.where(logs & repeated & (z < 1.0), k["log_unique"] + np.log(ratio_new) - x, step)
     return slope, step
 
 
@@ -184,7 +189,7 @@ def _kinks(f, k):
     columns = []
     if k["capped"]:
         with np.errstate(divide="ignore"):
-            columns.append(np.log(k["unique"]))
+            columns.append(k["log_unique"])
     if k["roof"]:
         b, kv, seq, ctx, u0 = k["b"], k["kv"], k["seq"], k["ctx"], k["u0"]
         g_mem, h_lat, t3 = k["g_mem"], k["h_lat"], k["t3"]
