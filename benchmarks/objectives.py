@@ -7,14 +7,20 @@ baseline is :func:`xlcalc.compute_optimal` on the same losses, timed in the same
 repeats. Times are CPU seconds of this process (the machine is shared); rates and the ratio to the baseline
 are printed from the minimum and the median. Single-threaded BLAS is forced so the figures are for one core.
 The reference solver (every GPU-count piece by bracket walks and Illinois steps, which the fast one is
-tested against) is timed on the first ``--reference`` scenarios, with the same repeats. Peak memory is the
-largest traced allocation (tracemalloc: numpy's arrays) of one call above its inputs, per scenario: the
-outputs are 20 float arrays (160 bytes a scenario), the rest is the solver's working memory.
+tested against) is timed on the first ``--reference`` scenarios, with the same repeats.
+
+Memory (tracemalloc: numpy's arrays), in bytes a scenario beyond the inputs and the outputs (20 float arrays,
+160 bytes a scenario): "call" is the peak of the whole call of lifetime_optimal (argument checks and result
+packaging in xlcalc.core.objectives included), "solver" the largest peak of one solve
+(xlcalc.core._objective_solve.optimum, which the call runs once to three times) beyond its 9 output arrays
+(72 bytes a scenario): its working memory, which is a few MB of chunk-sized arrays whatever the number of
+scenarios.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -28,10 +34,8 @@ import numpy as np  # noqa: E402
 
 import xlcalc  # noqa: E402
 from xlcalc.core import _objective_solve  # noqa: E402
+from xlcalc.core import objectives as objectives_module  # noqa: E402
 from _timing import cpu_name, cpu_times  # noqa: E402
-
-OUTPUTS_PER_SCENARIO = 20   # floats in a LifetimeOptimum
-
 
 def _scenarios(n, seed=2024):
     rng = np.random.default_rng(seed)
@@ -61,14 +65,46 @@ def _head(kwargs, count):
     return {name: (value[:count] if isinstance(value, np.ndarray) else value) for name, value in kwargs.items()}
 
 
+def _output_bytes(result):
+    """Bytes of every array in a result (a dataclass or tuple of arrays, nested)."""
+    if isinstance(result, np.ndarray):
+        return result.nbytes
+    if dataclasses.is_dataclass(result):
+        result = [getattr(result, field.name) for field in dataclasses.fields(result)]
+    return sum(_output_bytes(part) for part in result) if isinstance(result, (list, tuple)) else 0
+
+
 def _peak_bytes_per_scenario(call, n):
+    """Peak traced bytes of one call above what was allocated before it and its outputs, per scenario."""
     tracemalloc.start()
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
-    call()
+    result = call()
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
-    return peak / n
+    return (peak - _output_bytes(result)) / n
+
+
+def _solver_peak_bytes_per_scenario(call, n):
+    """The largest peak of one optimum() solve inside ``call`` beyond its inputs and outputs, per scenario."""
+    peaks = []
+    solve = objectives_module._optimum
+
+    def measured(*args):
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = solve(*args)
+        peaks.append(tracemalloc.get_traced_memory()[1] - base - _output_bytes(result))
+        return result
+
+    objectives_module._optimum = measured
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        tracemalloc.stop()
+        objectives_module._optimum = solve
+    return max(peaks) / n
 
 
 def _rate(label, n, times, base, extra=""):
@@ -87,16 +123,19 @@ def main(argv=None) -> None:
     losses, inputs, outputs, cases = _scenarios(n)
     print(f"CPU: {cpu_name()}; {n:,} scenarios in one call, {repeats} repeats, CPU time of one core")
     print("rate from the min (median) time; ratio = time / compute_optimal's time on the same losses")
-    base = cpu_times(repeats, lambda: xlcalc.compute_optimal(losses, inputs + outputs))
-    peak = _peak_bytes_per_scenario(lambda: xlcalc.compute_optimal(losses, inputs + outputs), n)
-    _rate("compute_optimal (baseline)", n, base, None, f"   peak {peak:.0f} B/scenario")
+    print("memory: bytes a scenario beyond inputs and outputs, of the whole call and of one solve inside it")
+    demand = inputs + outputs
+    base = cpu_times(repeats, lambda: xlcalc.compute_optimal(losses, demand))
+    peak = _peak_bytes_per_scenario(lambda: xlcalc.compute_optimal(losses, demand), n)
+    _rate("compute_optimal (baseline)", n, base, None, f"   call {peak:4.0f}")
     reference = []
     for label, kwargs in cases:
         with xlcalc.invalid_reasons():
             call = lambda: xlcalc.lifetime_optimal(losses, inputs, outputs, **kwargs)  # noqa: E731
             times = cpu_times(repeats, call)
             peak = _peak_bytes_per_scenario(call, n)
-        _rate(label, n, times, base, f"   peak {peak:.0f} B/scenario ({OUTPUTS_PER_SCENARIO * 8} of them outputs)")
+            solver = _solver_peak_bytes_per_scenario(call, n)
+        _rate(label, n, times, base, f"   call {peak:4.0f}, solver {solver:3.0f}")
         fixed_uncapped = "fixed MFU" in label and "cap" not in label   # closed form in both solvers
         if args.reference and not fixed_uncapped:
             m = min(args.reference, n)

@@ -54,6 +54,9 @@ def _chunk_constants(f, p, rows, g):
     k = dict(c=p["c"][rows], unique=p["unique"][rows], a_t=p["a_t"][rows], a_in=p["a_in"][rows],
              a_out=p["a_out"][rows], peak=s["peak"][rows])
     k["capped"] = bool(np.isfinite(k["unique"]).any())
+    if k["capped"]:
+        with np.errstate(divide="ignore"):
+            k["log_unique"] = np.log(k["unique"])
     k["roof"] = bool(np.any(s["roofline"][rows]))
     if k["roof"]:
         with np.errstate(invalid="ignore", over="ignore"):
@@ -64,7 +67,10 @@ def _chunk_constants(f, p, rows, g):
 
 
 def _take(k, i):
-    """The constants of the scenarios at positions ``i`` of the chunk."""
+    """The constants of the scenarios at positions ``i`` (a mask, or increasing positions as from np.flatnonzero)
+    of the chunk: ``k`` itself when that is all of them (no copy)."""
+    if i.size == k["c"].size and (i.all() if i.dtype == bool else True):
+        return k
     return {name: (a[i] if isinstance(a, np.ndarray) else a) for name, a in k.items()}
 
 
@@ -72,23 +78,24 @@ def _take(k, i):
 # The branches of psi and F', F'' on one branch
 
 
-def _u_terms(k, n):
-    """(u0..u3, their first and second derivatives in N) as three lists of arrays (module notes)."""
+def _u_terms(k, n, which=(1, 2, 3)):
+    """(u0..u3, their first and second derivatives in N) as three lists of arrays (module notes); the terms
+    not in ``which`` (the batch cap u0 is always there) are None."""
     b, kv = k["b"], k["kv"]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        free_m = k["g_mem"] - b * n
-        free_l = k["h_lat"] - b * n
-        u1 = k["seq"] * kv * n / free_m
-        d1 = k["seq"] * kv / free_m / (1.0 - b * n / k["g_mem"])
-        u2 = k["ctx"] * kv * n / free_l
-        d2 = k["ctx"] * kv / free_l / (1.0 - b * n / k["h_lat"])
-        u3 = n / k["t3"]
-        zero = np.zeros(n.shape)
-        dd1, dd2 = 2.0 * b * d1 / free_m, 2.0 * b * d2 / free_l
+    zero = np.zeros(n.shape)
+    u, du, ddu = [np.broadcast_to(k["u0"], n.shape), None, None, None], [zero, None, None, None], [zero] + [None] * 3
     cache = kv > 0   # without a KV cache u1 = u2 = 0, also at N = q g where the free memory may be 0 (0/0)
-    u1, d1, dd1, u2, d2, dd2 = (np.where(cache, t, 0.0) for t in (u1, d1, dd1, u2, d2, dd2))
-    return ([np.broadcast_to(k["u0"], n.shape), u1, u2, u3], [zero, d1, d2, 1.0 / k["t3"] + zero],
-            [zero, dd1, dd2, zero])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for j, size, scale in ((1, k["g_mem"], k["seq"]), (2, k["h_lat"], k["ctx"])):
+            if j in which:
+                free = size - b * n
+                uj = scale * kv * n / free
+                dj = scale * kv / free / (1.0 - b * n / size)
+                ddj = 2.0 * b * dj / free
+                u[j], du[j], ddu[j] = (np.where(cache, t, 0.0) for t in (uj, dj, ddj))
+        if 3 in which:
+            u[3], du[3], ddu[3] = n / k["t3"], 1.0 / k["t3"] + zero, zero
+    return u, du, ddu
 
 
 def _branch(k, n):
@@ -105,9 +112,11 @@ def _psi_slopes(k, n, branch):
     """(psi', psi'') at N on the given branch."""
     if not k["roof"]:
         return 2.0 / k["peak"], 0.0
-    u, du, ddu = _u_terms(k, n)
+    present = np.bincount(branch.ravel(), minlength=5) > 0 if branch.size else np.zeros(5, dtype=bool)
+    which = tuple(j for j in (1, 2, 3) if present[j + 1])   # only the terms some row's branch uses
+    u, du, ddu = _u_terms(k, n, which)
     uj, duj, dduj = u[0], du[0], ddu[0]
-    for j in (1, 2, 3):   # np.where is several times faster than np.choose on a list of arrays
+    for j in which:   # np.where is several times faster than np.choose on a list of arrays
         on = branch == j + 1
         uj, duj, dduj = np.where(on, u[j], uj), np.where(on, du[j], duj), np.where(on, ddu[j], dduj)
     b = k["b"]
@@ -136,7 +145,8 @@ def _slopes(f, k, x, branch=None, second=True):
             z = np.where(repeated, np.minimum((ratio - 1.0) / R_D_STAR, 1.0), 0.0)
             epochs = 1.0 - R_D_STAR * np.log1p(-z)                          # D/U when repeated
             tokens = np.where(repeated, k["unique"] * epochs, effective)
-            d = np.where(repeated, ratio / (epochs * (1.0 - z)), 1.0)
+            unused = 1.0 - z
+            d = np.where(repeated, ratio / (epochs * unused), 1.0)
         else:
             tokens, d = np.exp(x), 1.0
         if branch is None:
@@ -144,17 +154,18 @@ def _slopes(f, k, x, branch=None, second=True):
         dpsi, ddpsi = _psi_slopes(k, n, branch)
         train = k["a_t"] * n * tokens
         serve = k["a_in"] + k["a_out"] * dpsi
-        gain = train * (l + d)          # P
+        both = l + d
+        gain = train * both             # P
         loss = -l * n * serve           # Q
         slope = gain - loss
         if not second:
             return slope, None
         dl = (f.beta * f.beta / f.alpha) * y * k["c"] / (rest * rest)
         if k["capped"]:
-            dd = np.where(repeated, d * (1.0 - d + ratio / (R_D_STAR * (1.0 - z))), 0.0)
+            dd = np.where(repeated, d * (1.0 - d + ratio / (R_D_STAR * unused)), 0.0)
         else:
             dd = 0.0
-        d_gain = train * ((l + d) ** 2 + dl + dd)
+        d_gain = train * (both ** 2 + dl + dd)
         d_loss = -(n * (dl + l * l) * serve + k["a_out"] * ddpsi * (l * n) ** 2)
         logs = (gain > 0) & (loss > 0)
         g_value = np.log(gain) - np.log(loss)
@@ -163,9 +174,9 @@ def _slopes(f, k, x, branch=None, second=True):
         if k["capped"]:
             # Past D' = U, G is nearly linear in the epochs w = D/U (ln D' saturates): Newton's step in w,
             # w' = w - G (D'/U) / (G' (1 - z)), mapped back to x = ln D'(w')
-            w = epochs - g_value * ratio / (g_slope * (1.0 - z))
+            w = epochs - g_value * ratio / (g_slope * unused)
             ratio_new = np.where(w > 1.0, 1.0 + R_D_STAR * (-np.expm1(-(w - 1.0) / R_D_STAR)), w)
-            step = np.where(logs & (ratio > 1.0) & (z < 1.0), np.log(k["unique"]) + np.log(ratio_new) - x, step)
+            step = np.where(logs & repeated & (z < 1.0), k["log_unique"] + np.log(ratio_new) - x, step)
     return slope, step
 
 
@@ -178,7 +189,7 @@ def _kinks(f, k):
     columns = []
     if k["capped"]:
         with np.errstate(divide="ignore"):
-            columns.append(np.log(k["unique"]))
+            columns.append(k["log_unique"])
     if k["roof"]:
         b, kv, seq, ctx, u0 = k["b"], k["kv"], k["seq"], k["ctx"], k["u0"]
         g_mem, h_lat, t3 = k["g_mem"], k["h_lat"], k["t3"]
@@ -223,9 +234,15 @@ def _on_envelope(k, n, which, rows, slack=1e-9):
 
 
 def _bracket(f, k, lo, hi, lo_open, hi_open):
-    """(a, b, found): a bracket with no kink inside (found: x where F' = 0 exactly at a kink, else NaN)."""
+    """(a, b, F'(a), F'(b), found): a bracket with no kink inside (found: x where F' = 0 exactly at a kink, else NaN).
+
+    F' at an end is NaN where it is not known yet: a closed end, or a kink of psi (F' there is taken on the
+    branch inside the bracket, which the caller knows only later). At an open end (the asymptote, where F'
+    -> -inf, or a finite data cap, where F' -> +inf) it is that infinity, the sign F' has there; without
+    psi's kinks (fixed MFU) F' at the kink ln U is the value computed here, the one F has on either side."""
     a, b = lo.copy(), hi.copy()
-    a_known, b_known = ~lo_open, ~hi_open       # a closed end is a candidate for the minimum
+    slope_a = np.where(lo_open, -np.inf, np.nan)
+    slope_b = np.where(hi_open & np.isfinite(hi), np.inf, np.nan)
     found = np.full(lo.shape, np.nan)
     for point in _kinks(f, k):
         inside = np.flatnonzero((point > lo) & (point < hi))
@@ -235,17 +252,18 @@ def _bracket(f, k, lo, hi, lo_open, hi_open):
         x = point[inside]
         left = (slope < 0) & (x > a[inside])
         right = (slope > 0) & (x < b[inside])
-        a[inside[left]], a_known[inside[left]] = x[left], True
-        b[inside[right]], b_known[inside[right]] = x[right], True
+        a[inside[left]], b[inside[right]] = x[left], x[right]
+        slope_a[inside[left]] = slope[left] if not k["roof"] else np.nan
+        slope_b[inside[right]] = slope[right] if not k["roof"] else np.nan
         found[inside[slope == 0]] = x[slope == 0]
-    return a, b, a_known, b_known, found
+    return a, b, slope_a, slope_b, found
 
 
-def _walk(f, k, branch, a, b):
-    """Close an open end at +inf (no data cap): step out from a by doubling strides until F' > 0.
+def _walk(f, k, branch, a, b, slope_a, slope_b):
+    """Close an open end at +inf (no data cap): step out from a by doubling strides until F' >= 0.
 
     A finite open end (the asymptote, where F' -> -inf, or the data cap, where F' -> +inf) is a bracket
-    end as it is: the Newton iteration never evaluates F' there."""
+    end as it is: the Newton iteration never evaluates F' there. F' at the new ends is kept (in place)."""
     stride = np.ones(a.shape)
     for _ in range(MAX_STEPS):
         todo = np.flatnonzero(np.isinf(b))
@@ -255,8 +273,8 @@ def _walk(f, k, branch, a, b):
         stride[todo] *= 2.0
         slope, _ = _slopes(f, _take(k, todo), x, branch[todo], second=False)
         neg, pos = slope < 0, slope >= 0
-        a[todo[neg]] = x[neg]
-        b[todo[pos]] = x[pos]
+        a[todo[neg]], slope_a[todo[neg]] = x[neg], slope[neg]
+        b[todo[pos]], slope_b[todo[pos]] = x[pos], slope[pos]
     return a, np.where(np.isinf(b), np.nan, b)
 
 
@@ -270,7 +288,7 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
     k = _take(k, usable)
     lo, hi, lo_open, hi_open = lo[usable], hi[usable], lo_open[usable], hi_open[usable]
     start = None if start is None else start[usable]
-    a, b, a_known, b_known, found = _bracket(f, k, lo, hi, lo_open, hi_open)
+    a, b, slope_a, slope_b, found = _bracket(f, k, lo, hi, lo_open, hi_open)
     # the branch inside (a, b): at its middle, or one past a finite a towards an open infinite end
     middle = np.where(np.isfinite(b), 0.5 * (a + b), a + 1.0)
     y = f.B * np.exp(-f.beta * middle)
@@ -281,12 +299,12 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
     if linear.any():   # psi linear in N and D = D': the paper's problem, solved by compute_optimal's kernel
         out[linear] = np.clip(_paper_root(f, _take(k, linear), branch[linear]), a[linear], b[linear])
         rest = np.flatnonzero(~linear)
-        k, branch, a, b = _take(k, rest), branch[rest], a[rest], b[rest]
+        k, branch, a, b, slope_a, slope_b = _take(k, rest), branch[rest], a[rest], b[rest], slope_a[rest], slope_b[rest]
         start = None if start is None else start[rest]
     else:
         rest = slice(None)
-    a, b = _walk(f, k, branch, a, b)
-    out[rest] = _newton(f, k, branch, a, b, start)
+    a, b = _walk(f, k, branch, a, b, slope_a, slope_b)
+    out[rest] = _newton(f, k, branch, a, b, slope_a, slope_b, start)
     x[usable] = np.where(np.isnan(found), out, found)
     return x
 
@@ -309,14 +327,19 @@ def _paper_root(f, k, branch):
     return optimal_log_tokens(f, k["c"] + f.E, s)
 
 
-def _newton(f, k, branch, a, b, start=None):
+def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
     """Root of the branch's F' in [a, b] by Newton safeguarded with bisection, or an end where F' points out.
 
-    At an open end (the asymptote, the cap) F' is NaN or has the sign that points inwards, so the end
-    tests below never pick one. The iteration starts at ``start`` where that lies inside (a, b), else midway."""
+    ``slope_a`` and ``slope_b`` are F' at the ends where already known (NaN: evaluated here, in place). At an
+    open end (the asymptote, the cap) F' is NaN or has the sign that points inwards, so the end tests below
+    never pick one. The iteration starts at ``start`` where that lies inside (a, b), else midway."""
     x = np.full(a.shape, np.nan)
-    slope_a, _ = _slopes(f, k, a, branch, second=False)
-    slope_b, _ = _slopes(f, k, b, branch, second=False)
+    for end, slope_end in ((a, slope_a), (b, slope_b)):
+        unknown = np.flatnonzero(np.isnan(slope_end))
+        if unknown.size == end.size:
+            slope_end[:] = _slopes(f, k, end, branch, second=False)[0]
+        elif unknown.size:
+            slope_end[unknown] = _slopes(f, _take(k, unknown), end[unknown], branch[unknown], second=False)[0]
     at_a, at_b = slope_a >= 0, (slope_b <= 0) & ~(slope_a >= 0)
     x[at_a], x[at_b] = a[at_a], b[at_b]
     closed = ~(at_a | at_b) & (b <= a)     # a kink a rounding error from the other end: nothing between
@@ -344,8 +367,9 @@ def _newton(f, k, branch, a, b, start=None):
         bisect = ~((nxt > a) & (nxt < b)) | (np.abs(2.0 * step) > np.abs(last))
         nxt = np.where(bisect, 0.5 * (a + b), nxt)
         last = np.where(bisect, b - a, step)
-        done = stop & live
-        x[todo[done]] = np.where(slope[done] == 0, guess[done], np.clip(guess[done] + step[done], a[done], b[done]))
+        done = np.flatnonzero(stop & live)
+        if done.size:
+            x[todo[done]] = np.where(slope[done] == 0, guess[done], np.clip(guess[done] + step[done], a[done], b[done]))
         live &= ~stop
         guess = nxt
         if not live.any():

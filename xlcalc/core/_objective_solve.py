@@ -18,7 +18,29 @@ TIE = 1e-12   # a larger replica must be cheaper by more than this (relative) to
 
 
 def optimum(f, v, w_t, w_i):
-    """(N, D, F, x, gpus, batch, binding, train GPU-hours, inference GPU-hours) of the minimum, flat arrays."""
+    """(N, D, F, x, gpus, batch, binding, train GPU-hours, inference GPU-hours) of the minimum, flat arrays.
+
+    Solved CHUNK scenarios at a time into preallocated outputs: every scenario's arithmetic is the same as in
+    one whole-array solve (each chunk takes the same paths), but the working arrays stay in cache and the
+    memory beyond the outputs does not grow with the number of scenarios."""
+    size = v["loss"].size
+    out = [np.empty(size) for _ in range(9)]
+    out[6] = np.empty(size, dtype=np.int8)
+    for first in range(0, size, _kernels.CHUNK):
+        part = slice(first, first + _kernels.CHUNK)
+        chunk = {name: _rows(a, part) for name, a in v.items()}
+        for whole, piece in zip(out, _optimum_chunk(f, chunk, _rows(w_t, part), _rows(w_i, part))):
+            whole[part] = piece
+    return tuple(out)
+
+
+def _rows(a, part):
+    """The scenarios ``part`` of a per-scenario array (a single value stays as it is)."""
+    return a[part] if np.ndim(a) else a
+
+
+def _optimum_chunk(f, v, w_t, w_i):
+    """:func:`optimum` for one chunk of scenarios."""
     a_t, a_in, a_out = lc.objective_weights(v, w_t, w_i)
     c = v["loss"] - f.E
     unique = v["unique_tokens"]
@@ -32,10 +54,20 @@ def optimum(f, v, w_t, w_i):
         gpus = np.full(size, np.nan)
     p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, serving=lc.serving_numbers(v))
     every = np.arange(size)
+    known = None
     if not closed_form:
-        x, gpus = (_pieces_reference if SOLVER == "reference" else _pieces)(f, p, v, size)
+        x, gpus, *known = (_pieces_reference if SOLVER == "reference" else _pieces)(f, p, v, size)
     g_used = np.where(np.isnan(gpus), 1.0, gpus)
-    value, _, n, d, value_psi, code, batch = lc.objective_at(p, np.where(np.isfinite(x), x, 0.0), g_used, every)
+    at = np.where(np.isfinite(x), x, 0.0)
+    if known:   # the figures at x on the GPUs chosen (where those are what _pieces evaluated)
+        g_known, figures = known
+        value, _, n, d, value_psi, code, batch = figures
+        redo = np.flatnonzero(g_used != g_known)
+        if redo.size:
+            for whole, part in zip(figures, lc.objective_at(p, at[redo], g_used[redo], redo)):
+                whole[redo] = part
+    else:
+        value, _, n, d, value_psi, code, batch = lc.objective_at(p, at, g_used, every)
     bad = ~np.isfinite(x)
     value = np.where(bad, np.inf, value)
     if roof.any():
@@ -70,20 +102,27 @@ def _pieces(f, p, v, size):
     every = np.arange(size)
     finite = np.isfinite(x)
     at = np.where(finite, x, 0.0)
-    best, _, n, _, psi_top, *_ = lc.objective_at(p, at, top, every)
+    figures = lc.objective_at(p, at, top, every)
+    best, _, n, _, psi_top, *_ = figures
     gpus = np.where(finite, top, np.nan)
     chosen = ~finite
     for g in lc.gpu_counts(float(np.max(top)))[:-1]:
-        fits = ~chosen & (g < top) & (at >= lc.x_of_params(f, p["c"], g * p["serving"]["q"]))
-        rows = every[fits]
+        rows = np.flatnonzero(~chosen & (g < top))
+        rows = rows[at[rows] >= lc.x_of_params(f, p["c"][rows], g * p["serving"]["q"][rows])]
         if not rows.size:
             continue
         # F_g - F_top = a_out (psi_g - psi_top) at the same x
-        extra = p["a_out"][rows] * (lc.psi(p["serving"], n[rows], float(g), rows)[0] - psi_top[rows])
+        value_psi, _, code, batch = lc.psi(p["serving"], n[rows], float(g), rows)
+        extra = p["a_out"][rows] * (value_psi - psi_top[rows])
         same = extra <= best[rows] * TIE
-        gpus[rows[same]] = g
-        chosen[rows[same]] = True
-    return x, gpus
+        rows = rows[same]
+        gpus[rows] = g
+        chosen[rows] = True
+        # the figures on g GPUs: objective_at's with that psi (the same operations, so the same digits)
+        figures[4][rows], figures[5][rows], figures[6][rows] = value_psi[same], code[same], batch[same]
+        figures[0][rows] = p["a_t"][rows] * n[rows] * figures[3][rows] + p["a_in"][rows] * n[rows] \
+            + p["a_out"][rows] * value_psi[same]
+    return x, gpus, gpus.copy(), figures   # figures on gpus (NaN: none)
 
 
 def _pieces_reference(f, p, v, size):
