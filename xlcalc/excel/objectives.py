@@ -109,7 +109,7 @@ def LIFETIME_OPT(loss, input_tokens, output_tokens, train_usd_per_hour, train_pe
                  train_g_per_kwh=None, infer_g_per_kwh=None, unique_tokens=None, mfu_train=None, mfu_prefill=None,
                  mfu_decode=None, fit=None):
     """Model reaching loss at the lowest lifetime $, kWh or kg CO2e (fixed MFU): a row params, tokens, objective, $, kWh, kg CO2e, epochs."""
-    core = functools.partial(objectives.lifetime_optimal, objective=_objective_text(objective))
+    core = _lifetime_core(_objective_text(objective))
     numbers = dict(loss=loss, input_tokens=input_tokens, output_tokens=output_tokens,
                    train_usd_per_hour=train_usd_per_hour, train_peak_tflops=train_peak_tflops,
                    infer_usd_per_hour=infer_usd_per_hour, infer_peak_tflops=infer_peak_tflops,
@@ -117,6 +117,13 @@ def LIFETIME_OPT(loss, input_tokens, output_tokens, train_usd_per_hour, train_pe
                    train_g_per_kwh=train_g_per_kwh, infer_g_per_kwh=infer_g_per_kwh, unique_tokens=unique_tokens,
                    mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode)
     return xl.compute(core, numbers, fit=fit, outputs=OPTIMUM_OUTPUTS)
+
+
+@functools.lru_cache(maxsize=None)
+def _lifetime_core(objective: str):
+    """lifetime_optimal with the objective set: one object per objective, so that _convert's caches of its
+    signature hit (a new partial per call read the signature each time, 100 us, and grew those caches)."""
+    return functools.partial(objectives.lifetime_optimal, objective=objective)
 
 
 @xw.func(category=CATEGORY)
