@@ -61,15 +61,25 @@ def _minimum(a: float, b: float) -> float:
 # The closed-form optimum without a data cap
 
 
-def paper_log_tokens_one(f, loss: float, s: float) -> float:
-    """_objective_kernels.paper_log_tokens for one scenario: x = ln D minimising N (D + s), NaN for a tiny model."""
+def paper_log_tokens_one(f, loss: float, s: float) -> tuple:
+    """_objective_kernels.paper_log_tokens for one scenario: (x = ln D minimising N (D + s), NaN for a tiny model;
+    N at that x, which lifetime_costs.curve_point computes by the same operations)."""
     s = 3.0 * s / 3.0   # as there: compute_optimal's kernel gets inference_tokens / 3 = (3 s) / 3
     x = math.nan if s != s else float(optimal_log_tokens_one(f, loss, s))   # its log_q shortcut assumes s >= 0
     params = float(_power(_divide(f.A, loss - f.E - f.B * float(_exp(-f.beta * x))), 1.0 / f.alpha))
-    ch_params, ch_tokens = _chinchilla_for_loss_one(f, loss - f.E)
-    if params < 1.0 or x < 0.0 or ch_params < 1.0 or ch_tokens < 1.0:
-        return math.nan
-    return x
+    if params < 1.0 or x < 0.0 or _chinchilla_tiny(f, loss - f.E):
+        return math.nan, params
+    return x, params
+
+
+def _chinchilla_tiny(f, c: float) -> bool:
+    """Whether the Chinchilla model of loss - E = c has under one parameter or token (_chinchilla_for_loss_one's
+    powers of x^(1/alpha), x^(1/beta) are >= 1 exactly when x >= 1: the powers run only near 1, to decide there)."""
+    a, b = f.alpha, f.beta
+    if f.A * (a + b) / (b * c) > 1.0 + 1e-9 and f.B * (a + b) / (a * c) > 1.0 + 1e-9:
+        return False
+    ch_params, ch_tokens = _chinchilla_for_loss_one(f, c)
+    return ch_params < 1.0 or ch_tokens < 1.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -84,12 +94,11 @@ def _effective_one(tokens: float, unique: float) -> float:
     return unique + unique * R_D_STAR * (-float(_expm1(-repeats / R_D_STAR)))
 
 
-def _objective_at_one(p, x: float) -> tuple:
-    """(F, N, D, psi) at x: lifetime_costs.objective_at with psi of the fixed MFU."""
+def _objective_at_one(p, x: float, n=None) -> tuple:
+    """(F, N, D, psi) at x: lifetime_costs.objective_at with psi of the fixed MFU (``n``: N at x, if known)."""
     f = p["fit"]
-    y = f.B * float(_exp(-f.beta * x))
-    rest = p["c"] - y
-    n = float(_power(_divide(f.A, rest), 1.0 / f.alpha))
+    if n is None:
+        n = float(_power(_divide(f.A, p["c"] - f.B * float(_exp(-f.beta * x))), 1.0 / f.alpha))
     unique = p["unique"]
     if unique == math.inf:
         d = float(_exp(x))
@@ -231,13 +240,14 @@ def optimum_one(f, v: dict, w_t: float, w_i: float):
     unique = v["unique_tokens"]
     peak = v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_decode"]   # lifetime_costs.serving_numbers
     s = _divide(a_in + a_out * 2.0 / peak, a_t)
-    x = paper_log_tokens_one(f, v["loss"], s)
+    x, n = paper_log_tokens_one(f, v["loss"], s)
     p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, peak=peak)
     closed_form = unique == math.inf or x <= _ln(unique)
     if not closed_form:   # _pieces: the uncapped optimum repeats data (or is no answer)
         start = _ln(_effective_one(float(_exp(x)), unique))
         x = _minimise_one(p, start)
-    value, n, d, value_psi = _objective_at_one(p, x if x - x == 0.0 else 0.0)
+    finite = x - x == 0.0
+    value, n, d, value_psi = _objective_at_one(p, x if finite else 0.0, n if closed_form and finite else None)
     if x - x != 0.0:
         value = math.inf
     hours_t = 6.0 * n * d / (SECONDS_PER_HOUR * v["train_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_train"])

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import lifetime_costs as lc
 from . import _objective_scalar as _scalar
-from .._checks import Checked, _collector, _plain_floats, format_value
+from .._checks import Checked, _collector, _plain_floats, _plain_number, format_value
 from ..errors import InvalidInputError
 from .data_limits import R_D_STAR
 from .laws import DEFAULT_FIT, _check_loss_above_floor, chinchilla_for_loss, get_fit
@@ -147,12 +147,9 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
             mfu_decode=mfu_decode, train_tdp_w=train_tdp_w, infer_tdp_w=infer_tdp_w, train_pue=train_pue,
             infer_pue=infer_pue, train_g_per_kwh=train_g_per_kwh, infer_g_per_kwh=infer_g_per_kwh,
             unique_tokens=unique_tokens, reference_mfu_decode=reference_mfu_decode))
-        if floats is not None and _plain_floats(dict(
-                infer_mem_bw_tbs=infer_mem_bw_tbs, infer_memory_gb=infer_memory_gb, bw_eff=bw_eff,
-                bytes_per_param=bytes_per_param, kv_bytes_per_param=kv_bytes_per_param,
-                input_tokens_per_request=input_tokens_per_request,
-                output_tokens_per_request=output_tokens_per_request, batch=batch, tpot_target_s=tpot_target_s,
-                headroom=headroom, max_gpus=max_gpus)) is not None:
+        if floats is not None and all(map(_plain_number, (  # unused with a fixed MFU, but must be numbers
+                infer_mem_bw_tbs, infer_memory_gb, bw_eff, bytes_per_param, kv_bytes_per_param,
+                input_tokens_per_request, output_tokens_per_request, batch, tpot_target_s, headroom, max_gpus))):
             optimum = _fixed_mfu_one(f, key, floats)
             if optimum is not None:
                 return optimum
@@ -328,21 +325,26 @@ def _solve_one(f, objective, v):
         hours_i = (2.0 * n / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS) / SECONDS_PER_HOUR
                    * (v["input_tokens"] / v["mfu_prefill"] + v["output_tokens"] / decode_mfu))
     unique = v["unique_tokens"]
-    if closed_form and float(np.exp(x)) / unique <= 1.0:
+    effective = float(np.exp(x))
+    if closed_form and effective / unique <= 1.0:
         free = (n, d, value)   # the unlimited solve does the same operations: same s, no repeats, D = D' = e^x
     else:
         free = _scalar.optimum_one(f, dict(paper, unique_tokens=math.inf), w_t, w_i)[:3]
     if not (math.isfinite(value) and math.isfinite(n)):
         return None
     metrics = [w[0] * hours_t + w[1] * hours_i for w in all_weights.values()]
-    out = [n, d, value, *(m if math.isfinite(m) else 0.0 for m in metrics), hours_t, hours_i, float(np.exp(x)),
+    out = [n, d, value, *(m if math.isfinite(m) else 0.0 for m in metrics), hours_t, hours_i, effective,
            d / unique, float(d > unique * (1 + 1e-12)), 0.0, 0.0, float(code), n, d, value, *free]
     if not all(map(math.isfinite, out)):
         return None
-    for position, inputs in ((3, ("train_usd_per_hour", "infer_usd_per_hour")), (4, ("train_tdp_w", "infer_tdp_w")),
-                             (5, ("train_tdp_w", "infer_tdp_w", "train_g_per_kwh", "infer_g_per_kwh"))):
-        if any(v[name] != v[name] for name in inputs):
-            out[position] = math.nan
+    tdp = v["train_tdp_w"] + v["infer_tdp_w"]   # NaN when either is missing
+    prices, intensity = v["train_usd_per_hour"] + v["infer_usd_per_hour"], v["train_g_per_kwh"] + v["infer_g_per_kwh"]
+    if prices != prices:   # a figure whose inputs are missing is NaN (all inputs are >= 0: a sum is NaN only then)
+        out[3] = math.nan
+    if tdp != tdp:
+        out[4] = math.nan
+    if tdp + intensity != tdp + intensity:
+        out[5] = math.nan
     out[11] = out[12] = math.nan   # no replica with a fixed MFU
     return out
 
