@@ -76,14 +76,14 @@ def _scenarios(rng, objective):
 def _fast_path_counter(monkeypatch):
     """Count the scalar calls the float twins answered (not handed to the array path)."""
     taken = []
-    original = objectives._fixed_mfu_one
+    original = objectives.fixed_mfu_figures
 
     def counting(*args):
         result = original(*args)
         taken.append(result is not None)
         return result
 
-    monkeypatch.setattr(objectives, "_fixed_mfu_one", counting)
+    monkeypatch.setattr(objectives, "fixed_mfu_figures", counting)
     return taken
 
 

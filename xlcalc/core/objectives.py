@@ -139,7 +139,7 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
     if mode not in SERVING:
         raise _bad("serving", serving, f"must be one of {', '.join(SERVING)}")
     f = get_fit(fit)
-    if mode == "fixed_mfu" and type(f.beta) is float:   # a scalar call: the float twin when every argument is valid
+    if mode == "fixed_mfu":   # a scalar call: the float twins when every argument is valid
         floats = _plain_floats(dict(
             loss=loss, input_tokens=input_tokens, output_tokens=output_tokens, train_peak_tflops=train_peak_tflops,
             infer_peak_tflops=infer_peak_tflops, train_usd_per_hour=train_usd_per_hour,
@@ -264,8 +264,15 @@ def _valid_one(f, objective, v) -> bool:
     loss, unique = v["loss"], v["unique_tokens"]
     if not (f.E < loss < math.inf and unique > 0.0):
         return False
-    if unique != math.inf and loss <= f.E + f.B / (np.float64(unique) * (1.0 + R_D_STAR)) ** f.beta:
-        return False   # _check's floor, as a scalar call computes it (E with unlimited data)
+    if unique != math.inf:   # _check's floor (E with unlimited data)
+        try:
+            floor = f.E + f.B / (unique * (1.0 + R_D_STAR)) ** f.beta   # Python's pow: numpy's may differ by an ulp
+        except (OverflowError, ZeroDivisionError):
+            floor = math.nan
+        if not abs(loss - floor) > 1e-9 * abs(loss):   # near it: exactly as a scalar call of the array path
+            floor = f.E + f.B / (np.float64(unique) * (1.0 + R_D_STAR)) ** f.beta
+        if loss <= floor:
+            return False
     r = v["reference_mfu_decode"]
     if not (0.0 <= v["input_tokens"] < math.inf and 0.0 <= v["output_tokens"] < math.inf
             and 0.0 < v["train_peak_tflops"] < math.inf and 0.0 < v["infer_peak_tflops"] < math.inf
@@ -287,15 +294,23 @@ def _valid_one(f, objective, v) -> bool:
     return objective != "co2" or v["train_g_per_kwh"] > 0.0
 
 
-def _fixed_mfu_one(f, objective, v):
-    """:func:`lifetime_optimal` for one valid fixed-MFU scenario of floats, or None (then the array path runs)."""
+def fixed_mfu_figures(f, objective, v):
+    """The 20 figures of :func:`lifetime_optimal` (fields of LifetimeOptimum, then those of its two references) for
+    one fixed-MFU scenario of floats ``v``, or None where the array path must run (a bad argument, a failure)."""
+    if type(f.beta) is not float:
+        return None
     with np.errstate(all="ignore"):
         if not _valid_one(f, objective, v):
             return None
         try:
-            out = _solve_one(f, objective, dict(v, roofline=False))
+            return _solve_one(f, objective, dict(v, roofline=False))
         except (ZeroDivisionError, OverflowError):
             return None
+
+
+def _fixed_mfu_one(f, objective, v):
+    """:func:`lifetime_optimal` for one valid fixed-MFU scenario of floats, or None (then the array path runs)."""
+    out = fixed_mfu_figures(f, objective, v)
     if out is None:
         return None
     collector = _collector.get()
