@@ -153,24 +153,25 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
             optimum = _fixed_mfu_one(f, key, floats)
             if optimum is not None:
                 return optimum
-    c = Checked(loss=loss, input_tokens=input_tokens, output_tokens=output_tokens,
-                train_peak_tflops=train_peak_tflops, infer_peak_tflops=infer_peak_tflops,
-                train_usd_per_hour=train_usd_per_hour, infer_usd_per_hour=infer_usd_per_hour,
-                mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode, train_tdp_w=train_tdp_w,
-                infer_tdp_w=infer_tdp_w, train_pue=train_pue, infer_pue=infer_pue, train_g_per_kwh=train_g_per_kwh,
-                infer_g_per_kwh=infer_g_per_kwh, infer_mem_bw_tbs=infer_mem_bw_tbs, infer_memory_gb=infer_memory_gb,
-                bw_eff=bw_eff, bytes_per_param=bytes_per_param, kv_bytes_per_param=kv_bytes_per_param,
-                input_tokens_per_request=input_tokens_per_request,
-                output_tokens_per_request=output_tokens_per_request, batch=batch, tpot_target_s=tpot_target_s,
-                headroom=headroom, max_gpus=max_gpus, unique_tokens=unique_tokens,
-                reference_mfu_decode=reference_mfu_decode)
-    if key == "flops" and mode == "roofline":
-        raise _bad("objective", objective, "'flops' counts 6ND + 2N per token, which needs serving='fixed_mfu'")
-    _check(c, f, key, mode == "roofline")
-    skip = () if mode == "roofline" else _ROOFLINE_ONLY
-    v = {name: _valid_flat(c, name) for name in c.values if name not in skip}  # the solver indexes scenarios
-    v["roofline"] = np.full(v["loss"].shape, mode == "roofline")
-    return _solve_all(c, f, key, v)
+    with np.errstate(all="ignore"):   # an inf or NaN becomes an error with its reason (Checked.finish)
+        c = Checked(loss=loss, input_tokens=input_tokens, output_tokens=output_tokens,
+                    train_peak_tflops=train_peak_tflops, infer_peak_tflops=infer_peak_tflops,
+                    train_usd_per_hour=train_usd_per_hour, infer_usd_per_hour=infer_usd_per_hour,
+                    mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode, train_tdp_w=train_tdp_w,
+                    infer_tdp_w=infer_tdp_w, train_pue=train_pue, infer_pue=infer_pue, train_g_per_kwh=train_g_per_kwh,
+                    infer_g_per_kwh=infer_g_per_kwh, infer_mem_bw_tbs=infer_mem_bw_tbs, infer_memory_gb=infer_memory_gb,
+                    bw_eff=bw_eff, bytes_per_param=bytes_per_param, kv_bytes_per_param=kv_bytes_per_param,
+                    input_tokens_per_request=input_tokens_per_request,
+                    output_tokens_per_request=output_tokens_per_request, batch=batch, tpot_target_s=tpot_target_s,
+                    headroom=headroom, max_gpus=max_gpus, unique_tokens=unique_tokens,
+                    reference_mfu_decode=reference_mfu_decode)
+        if key == "flops" and mode == "roofline":
+            raise _bad("objective", objective, "'flops' counts 6ND + 2N per token, which needs serving='fixed_mfu'")
+        _check(c, f, key, mode == "roofline")
+        skip = () if mode == "roofline" else _ROOFLINE_ONLY
+        v = {name: _valid_flat(c, name) for name in c.values if name not in skip}  # the solver indexes scenarios
+        v["roofline"] = np.full(v["loss"].shape, mode == "roofline")
+        return _solve_all(c, f, key, v)
 
 
 def _valid_flat(c: Checked, name):
