@@ -274,6 +274,16 @@ def cost_optimal_per_request(loss, requests, input_tokens_per_request, output_to
     '2.053e+10 3.302e+12'
     """
     f = get_fit(fit)
+    values = (loss, requests, input_tokens_per_request, output_tokens_per_request, train_usd_per_hour,
+              train_peak_tflops, infer_usd_per_hour, infer_peak_tflops, mfu_train, mfu_prefill, mfu_decode)
+    if all(map(_plain_number, values)) and f.E < loss < math.inf and 0 <= requests < math.inf \
+            and 0 <= input_tokens_per_request < math.inf and 0 <= output_tokens_per_request < math.inf \
+            and 0 < train_usd_per_hour < math.inf and 0 < train_peak_tflops < math.inf \
+            and 0 < infer_usd_per_hour < math.inf and 0 < infer_peak_tflops < math.inf \
+            and 0 < mfu_train <= 1 and 0 < mfu_prefill <= 1 and 0 < mfu_decode <= 1:  # see compute_optimal
+        r = _fine(_cost_per_request_one(f, *map(float, values)))
+        if r:
+            return CostOptimum(*r[:6], CostReference(*r[6:]))
     c = Checked(loss=loss, requests=requests, input_tokens_per_request=input_tokens_per_request,
                 output_tokens_per_request=output_tokens_per_request,
                 train_usd_per_hour=train_usd_per_hour, train_peak_tflops=train_peak_tflops,

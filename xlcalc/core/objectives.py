@@ -21,11 +21,13 @@ figures (which are NaN when not asked for, an error when the objective needs the
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
 from . import lifetime_costs as lc
-from .._checks import Checked, format_value
+from . import _objective_scalar as _scalar
+from .._checks import Checked, _collector, _plain_floats, _plain_number, format_value
 from ..errors import InvalidInputError
 from .data_limits import R_D_STAR
 from .laws import DEFAULT_FIT, _check_loss_above_floor, chinchilla_for_loss, get_fit
@@ -137,24 +139,39 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
     if mode not in SERVING:
         raise _bad("serving", serving, f"must be one of {', '.join(SERVING)}")
     f = get_fit(fit)
-    c = Checked(loss=loss, input_tokens=input_tokens, output_tokens=output_tokens,
-                train_peak_tflops=train_peak_tflops, infer_peak_tflops=infer_peak_tflops,
-                train_usd_per_hour=train_usd_per_hour, infer_usd_per_hour=infer_usd_per_hour,
-                mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode, train_tdp_w=train_tdp_w,
-                infer_tdp_w=infer_tdp_w, train_pue=train_pue, infer_pue=infer_pue, train_g_per_kwh=train_g_per_kwh,
-                infer_g_per_kwh=infer_g_per_kwh, infer_mem_bw_tbs=infer_mem_bw_tbs, infer_memory_gb=infer_memory_gb,
-                bw_eff=bw_eff, bytes_per_param=bytes_per_param, kv_bytes_per_param=kv_bytes_per_param,
-                input_tokens_per_request=input_tokens_per_request,
-                output_tokens_per_request=output_tokens_per_request, batch=batch, tpot_target_s=tpot_target_s,
-                headroom=headroom, max_gpus=max_gpus, unique_tokens=unique_tokens,
-                reference_mfu_decode=reference_mfu_decode)
-    if key == "flops" and mode == "roofline":
-        raise _bad("objective", objective, "'flops' counts 6ND + 2N per token, which needs serving='fixed_mfu'")
-    _check(c, f, key, mode == "roofline")
-    skip = () if mode == "roofline" else _ROOFLINE_ONLY
-    v = {name: _valid_flat(c, name) for name in c.values if name not in skip}  # the solver indexes scenarios
-    v["roofline"] = np.full(v["loss"].shape, mode == "roofline")
-    return _solve_all(c, f, key, v)
+    if mode == "fixed_mfu":   # a scalar call: the float twins when every argument is valid
+        floats = _plain_floats(dict(
+            loss=loss, input_tokens=input_tokens, output_tokens=output_tokens, train_peak_tflops=train_peak_tflops,
+            infer_peak_tflops=infer_peak_tflops, train_usd_per_hour=train_usd_per_hour,
+            infer_usd_per_hour=infer_usd_per_hour, mfu_train=mfu_train, mfu_prefill=mfu_prefill,
+            mfu_decode=mfu_decode, train_tdp_w=train_tdp_w, infer_tdp_w=infer_tdp_w, train_pue=train_pue,
+            infer_pue=infer_pue, train_g_per_kwh=train_g_per_kwh, infer_g_per_kwh=infer_g_per_kwh,
+            unique_tokens=unique_tokens, reference_mfu_decode=reference_mfu_decode))
+        if floats is not None and all(map(_plain_number, (  # unused with a fixed MFU, but must be numbers
+                infer_mem_bw_tbs, infer_memory_gb, bw_eff, bytes_per_param, kv_bytes_per_param,
+                input_tokens_per_request, output_tokens_per_request, batch, tpot_target_s, headroom, max_gpus))):
+            optimum = _fixed_mfu_one(f, key, floats)
+            if optimum is not None:
+                return optimum
+    with np.errstate(all="ignore"):   # an inf or NaN becomes an error with its reason (Checked.finish)
+        c = Checked(loss=loss, input_tokens=input_tokens, output_tokens=output_tokens,
+                    train_peak_tflops=train_peak_tflops, infer_peak_tflops=infer_peak_tflops,
+                    train_usd_per_hour=train_usd_per_hour, infer_usd_per_hour=infer_usd_per_hour,
+                    mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode, train_tdp_w=train_tdp_w,
+                    infer_tdp_w=infer_tdp_w, train_pue=train_pue, infer_pue=infer_pue, train_g_per_kwh=train_g_per_kwh,
+                    infer_g_per_kwh=infer_g_per_kwh, infer_mem_bw_tbs=infer_mem_bw_tbs, infer_memory_gb=infer_memory_gb,
+                    bw_eff=bw_eff, bytes_per_param=bytes_per_param, kv_bytes_per_param=kv_bytes_per_param,
+                    input_tokens_per_request=input_tokens_per_request,
+                    output_tokens_per_request=output_tokens_per_request, batch=batch, tpot_target_s=tpot_target_s,
+                    headroom=headroom, max_gpus=max_gpus, unique_tokens=unique_tokens,
+                    reference_mfu_decode=reference_mfu_decode)
+        if key == "flops" and mode == "roofline":
+            raise _bad("objective", objective, "'flops' counts 6ND + 2N per token, which needs serving='fixed_mfu'")
+        _check(c, f, key, mode == "roofline")
+        skip = () if mode == "roofline" else _ROOFLINE_ONLY
+        v = {name: _valid_flat(c, name) for name in c.values if name not in skip}  # the solver indexes scenarios
+        v["roofline"] = np.full(v["loss"].shape, mode == "roofline")
+        return _solve_all(c, f, key, v)
 
 
 def _valid_flat(c: Checked, name):
@@ -233,6 +250,121 @@ def _check(c: Checked, f, objective, roofline) -> None:
         c.at_least_one("max_gpus")
 
 
+# ----------------------------------------------------------------------------------------------
+# The scalar fast path (fixed MFU): _check and _solve_all on Python floats, with the float twins of
+# xlcalc.core._objective_scalar. Anything it does not take (a bad argument, a failed or non-finite result,
+# a Python division by zero) goes to the array path, which gives the error; tests/test_scalar_objectives.py
+# compares the two over thousands of random scenarios, bit for bit.
+
+
+_FIELDS = {cls: tuple(field.name for field in dataclasses.fields(cls)) for cls in (LifetimeOptimum, Reference)}
+
+
+def _valid_one(f, objective, v) -> bool:
+    """True when :func:`_check` marks none of these floats (fixed MFU): its tests, in the same floating point."""
+    loss, unique = v["loss"], v["unique_tokens"]
+    if not (f.E < loss < math.inf and unique > 0.0):
+        return False
+    if unique != math.inf:   # _check's floor (E with unlimited data)
+        try:
+            floor = f.E + f.B / (unique * (1.0 + R_D_STAR)) ** f.beta   # Python's pow: numpy's may differ by an ulp
+        except (OverflowError, ZeroDivisionError):
+            floor = math.nan
+        if not abs(loss - floor) > 1e-9 * abs(loss):   # near it: exactly as a scalar call of the array path
+            floor = f.E + f.B / (np.float64(unique) * (1.0 + R_D_STAR)) ** f.beta
+        if loss <= floor:
+            return False
+    r = v["reference_mfu_decode"]
+    if not (0.0 <= v["input_tokens"] < math.inf and 0.0 <= v["output_tokens"] < math.inf
+            and 0.0 < v["train_peak_tflops"] < math.inf and 0.0 < v["infer_peak_tflops"] < math.inf
+            and 0.0 < v["mfu_train"] <= 1.0 and 0.0 < v["mfu_prefill"] <= 1.0 and 0.0 < v["mfu_decode"] <= 1.0
+            and (r != r or 0.0 < r <= 1.0) and 1.0 <= v["train_pue"] < math.inf
+            and 1.0 <= v["infer_pue"] < math.inf):
+        return False
+    needs = {"usd": ("train_usd_per_hour", "infer_usd_per_hour"), "kwh": ("train_tdp_w", "infer_tdp_w"),
+             "co2": ("train_tdp_w", "infer_tdp_w", "train_g_per_kwh", "infer_g_per_kwh"), "flops": ()}[objective]
+    for name in needs:
+        if v[name] != v[name]:
+            return False
+    for name in ("train_usd_per_hour", "infer_usd_per_hour", "train_tdp_w", "infer_tdp_w"):
+        if v[name] == v[name] and not 0.0 < v[name] < math.inf:
+            return False
+    for name in ("train_g_per_kwh", "infer_g_per_kwh"):
+        if v[name] == v[name] and not 0.0 <= v[name] < math.inf:
+            return False
+    return objective != "co2" or v["train_g_per_kwh"] > 0.0
+
+
+def fixed_mfu_figures(f, objective, v):
+    """The 20 figures of :func:`lifetime_optimal` (fields of LifetimeOptimum, then those of its two references) for
+    one fixed-MFU scenario of floats ``v``, or None where the array path must run (a bad argument, a failure)."""
+    if type(f.beta) is not float:
+        return None
+    with np.errstate(all="ignore"):
+        if not _valid_one(f, objective, v):
+            return None
+        try:
+            return _solve_one(f, objective, dict(v, roofline=False))
+        except (ZeroDivisionError, OverflowError):
+            return None
+
+
+def _fixed_mfu_one(f, objective, v):
+    """:func:`lifetime_optimal` for one valid fixed-MFU scenario of floats, or None (then the array path runs)."""
+    out = fixed_mfu_figures(f, objective, v)
+    if out is None:
+        return None
+    collector = _collector.get()
+    if collector is not None:
+        collector.reasons = ""
+    return _filled(LifetimeOptimum, out[:14] + [_filled(Reference, out[14:17]), _filled(Reference, out[17:20])])
+
+
+def _filled(cls, values):
+    """``cls(*values)`` for a frozen dataclass without its __init__'s object.__setattr__ per field (4 us of a
+    one-cell call for the 20 figures here): the same fields, equality and repr."""
+    instance = object.__new__(cls)
+    instance.__dict__.update(zip(_FIELDS[cls], values))
+    return instance
+
+
+def _solve_one(f, objective, v):
+    """:func:`_solve_all` for one fixed-MFU scenario of floats: its 20 figures, or None where it would mark an error."""
+    decode_mfu = v["mfu_decode"]
+    if objective == "flops":
+        v = dict(v, mfu_decode=v["mfu_prefill"], reference_mfu_decode=math.nan)
+    (w_t, w_i), all_weights = _weights(v, objective)
+    reference = v["reference_mfu_decode"]
+    paper = dict(v, mfu_decode=v["mfu_decode"] if reference != reference else reference)
+    n, d, value, x, gpus, batch, code, hours_t, hours_i, closed_form = _scalar.optimum_one(f, paper, w_t, w_i)
+    if objective == "flops":
+        hours_i = (2.0 * n / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS) / SECONDS_PER_HOUR
+                   * (v["input_tokens"] / v["mfu_prefill"] + v["output_tokens"] / decode_mfu))
+    unique = v["unique_tokens"]
+    effective = float(np.exp(x))
+    if closed_form and effective / unique <= 1.0:
+        free = (n, d, value)   # the unlimited solve does the same operations: same s, no repeats, D = D' = e^x
+    else:
+        free = _scalar.optimum_one(f, dict(paper, unique_tokens=math.inf), w_t, w_i)[:3]
+    if not (math.isfinite(value) and math.isfinite(n)):
+        return None
+    metrics = [w[0] * hours_t + w[1] * hours_i for w in all_weights.values()]
+    out = [n, d, value, *(m if math.isfinite(m) else 0.0 for m in metrics), hours_t, hours_i, effective,
+           d / unique, float(d > unique * (1 + 1e-12)), 0.0, 0.0, float(code), n, d, value, *free]
+    if not all(map(math.isfinite, out)):
+        return None
+    tdp = v["train_tdp_w"] + v["infer_tdp_w"]   # NaN when either is missing
+    prices, intensity = v["train_usd_per_hour"] + v["infer_usd_per_hour"], v["train_g_per_kwh"] + v["infer_g_per_kwh"]
+    if prices != prices:   # a figure whose inputs are missing is NaN (all inputs are >= 0: a sum is NaN only then)
+        out[3] = math.nan
+    if tdp != tdp:
+        out[4] = math.nan
+    if tdp + intensity != tdp + intensity:
+        out[5] = math.nan
+    out[11] = out[12] = math.nan   # no replica with a fixed MFU
+    return out
+
+
 def _weights(v, objective):
     """Weight of one GPU-hour of (training, inference) for each objective: $, kWh, kg CO2e."""
     kwh_t = v["train_tdp_w"] / WATTS_PER_KW * v["train_pue"]
@@ -267,7 +399,9 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
     if objective == "flops":   # the $, kWh and CO2 of that model at the decode MFU given
         hours_i = (2.0 * n / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS) / SECONDS_PER_HOUR
                    * (v["input_tokens"] / v["mfu_prefill"] + v["output_tokens"] / decode_mfu))
-    unlimited = dict(v, unique_tokens=np.full(n.shape, np.inf))
+    # the same serving as the optimum itself (with a fixed MFU: the paper's, at reference_mfu_decode if given),
+    # so that a scenario's figures do not depend on whether another scenario of the call has a data cap
+    unlimited = dict(v if v["roofline"].any() else paper, unique_tokens=np.full(n.shape, np.inf))
     free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i)[:3] if np.isfinite(v["unique_tokens"]).any() \
         else (n, d, value)
     failed = ~np.isfinite(value) | ~np.isfinite(n)

@@ -8,6 +8,7 @@ are one text cell for the whole call.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 
@@ -109,14 +110,31 @@ def LIFETIME_OPT(loss, input_tokens, output_tokens, train_usd_per_hour, train_pe
                  train_g_per_kwh=None, infer_g_per_kwh=None, unique_tokens=None, mfu_train=None, mfu_prefill=None,
                  mfu_decode=None, fit=None):
     """Model reaching loss at the lowest lifetime $, kWh or kg CO2e (fixed MFU): a row params, tokens, objective, $, kWh, kg CO2e, epochs."""
-    core = functools.partial(objectives.lifetime_optimal, objective=_objective_text(objective))
+    key = _objective_text(objective)
+    core = _lifetime_core(key)
     numbers = dict(loss=loss, input_tokens=input_tokens, output_tokens=output_tokens,
                    train_usd_per_hour=train_usd_per_hour, train_peak_tflops=train_peak_tflops,
                    infer_usd_per_hour=infer_usd_per_hour, infer_peak_tflops=infer_peak_tflops,
                    train_tdp_w=train_tdp_w, infer_tdp_w=infer_tdp_w, train_pue=train_pue, infer_pue=infer_pue,
                    train_g_per_kwh=train_g_per_kwh, infer_g_per_kwh=infer_g_per_kwh, unique_tokens=unique_tokens,
                    mfu_train=mfu_train, mfu_prefill=mfu_prefill, mfu_decode=mfu_decode)
+    floats = xl._single_numbers(core, numbers)
+    if floats is not None:   # one cell each: the core's float twins, their figures as xl.compute would show them
+        figures = objectives.fixed_mfu_figures(xl._one_fit(fit), key, dict(floats, reference_mfu_decode=np.nan))
+        if figures is not None:
+            return [[xl._one_number(figures[i]) for i in _OPTIMUM_POSITIONS]]
     return xl.compute(core, numbers, fit=fit, outputs=OPTIMUM_OUTPUTS)
+
+
+_OPTIMUM_POSITIONS = [[field.name for field in dataclasses.fields(objectives.LifetimeOptimum)].index(name)
+                      for name in OPTIMUM_OUTPUTS]
+
+
+@functools.lru_cache(maxsize=None)
+def _lifetime_core(objective: str):
+    """lifetime_optimal with the objective set: one object per objective, so that _convert's caches of its
+    signature hit (a new partial per call read the signature each time, 100 us, and grew those caches)."""
+    return functools.partial(objectives.lifetime_optimal, objective=objective)
 
 
 @xw.func(category=CATEGORY)

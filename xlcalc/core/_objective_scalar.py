@@ -1,0 +1,256 @@
+"""Float twins of the lifetime-objective solve with a fixed decode MFU: one scenario on Python floats, same digits.
+
+A one-cell ``LIFETIME_OPT`` (or a scalar :func:`xlcalc.lifetime_optimal` with ``serving='fixed_mfu'``) ran the
+array solver on 1-element arrays: about 30 numpy calls of ~1 us overhead each per Newton step, 600 us a call.
+These twins do the same floating-point operations in the same order as the array kernels, on Python floats,
+with numpy's exp, log, log1p, expm1 and power called on floats (Python's math module rounds differently from
+numpy's vectorised loops), so a scalar call gets the digits of its element of an array call bit for bit
+(tests/test_scalar_objectives.py). Python's ``/`` raises on a zero divisor where numpy gives inf or NaN:
+:func:`_divide` gives numpy's result where a zero divisor can occur for valid inputs (the curve's asymptote);
+anywhere else the caller falls back to the array path (:func:`xlcalc.core.objectives.lifetime_optimal`).
+
+What each twin mirrors (the kernels as of commit 8b277a7; re-check after any change to them):
+
+- :func:`optimum_one`            ``_objective_solve.optimum`` and ``_objective_solve._pieces`` (fixed MFU)
+- :func:`paper_log_tokens_one`   ``_objective_kernels.paper_log_tokens`` (Newton: ``_lifetime_kernels.optimal_log_tokens_one``)
+- :func:`_minimise_one`          ``_objective_kernels.minimum``, ``bounds``, ``minimise``, ``_bracket``, ``_kinks``
+  (the data cap ln U only), ``_walk`` and ``_newton``, on the fixed-MFU branch
+- :func:`_slopes_one`            ``_objective_kernels._slopes`` (``_psi_slopes`` of the fixed MFU: 2/P, 0)
+- :func:`_objective_at_one`      ``lifetime_costs.objective_at``, ``curve_point``, ``psi`` (fixed MFU) and
+  ``data_limits._log_tokens_of_effective``; :func:`_effective_one` ``data_limits._effective``
+- weights: ``lifetime_costs.objective_weights`` runs as it is on floats.
+
+The roofline serving model (``serving='roofline'``) has no twin yet: it takes the array path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._lifetime_fused import _chinchilla_for_loss_one, _divide
+from ._lifetime_kernels import optimal_log_tokens_one
+from .data_limits import R_D_STAR
+from .lifetime_costs import objective_weights
+from ..units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
+
+_exp, _log, _log1p, _expm1, _power = np.exp, np.log, np.log1p, np.expm1, np.power
+MAX_STEPS = 100            # _objective_kernels.MAX_STEPS
+X_TOLERANCE = 4e-15        # _objective_kernels.X_TOLERANCE
+
+
+def _ln(v: float) -> float:
+    """np.log(v) on a float without numpy's warning: -inf at 0, NaN below 0 or for NaN."""
+    if v > 0.0:
+        return float(_log(v))
+    return -math.inf if v == 0.0 else math.nan
+
+
+def _maximum(a: float, b: float) -> float:
+    """np.maximum on floats (NaN if either is NaN)."""
+    return a if a >= b else b if b >= a else math.nan
+
+
+def _minimum(a: float, b: float) -> float:
+    """np.minimum on floats (NaN if either is NaN)."""
+    return a if a <= b else b if b <= a else math.nan
+
+
+# ----------------------------------------------------------------------------------------------
+# The closed-form optimum without a data cap
+
+
+def paper_log_tokens_one(f, loss: float, s: float) -> tuple:
+    """_objective_kernels.paper_log_tokens for one scenario: (x = ln D minimising N (D + s), NaN for a tiny model;
+    N at that x, which lifetime_costs.curve_point computes by the same operations)."""
+    s = 3.0 * s / 3.0   # as there: compute_optimal's kernel gets inference_tokens / 3 = (3 s) / 3
+    x = math.nan if s != s else float(optimal_log_tokens_one(f, loss, s))   # its log_q shortcut assumes s >= 0
+    params = float(_power(_divide(f.A, loss - f.E - f.B * float(_exp(-f.beta * x))), 1.0 / f.alpha))
+    if params < 1.0 or x < 0.0 or _chinchilla_tiny(f, loss - f.E):
+        return math.nan, params
+    return x, params
+
+
+def _chinchilla_tiny(f, c: float) -> bool:
+    """Whether the Chinchilla model of loss - E = c has under one parameter or token (_chinchilla_for_loss_one's
+    powers of x^(1/alpha), x^(1/beta) are >= 1 exactly when x >= 1: the powers run only near 1, to decide there)."""
+    a, b = f.alpha, f.beta
+    if f.A * (a + b) / (b * c) > 1.0 + 1e-9 and f.B * (a + b) / (a * c) > 1.0 + 1e-9:
+        return False
+    ch_params, ch_tokens = _chinchilla_for_loss_one(f, c)
+    return ch_params < 1.0 or ch_tokens < 1.0
+
+
+# ----------------------------------------------------------------------------------------------
+# The curve, the objective and its slopes (fixed MFU: psi(N) = 2 N / peak)
+
+
+def _effective_one(tokens: float, unique: float) -> float:
+    """data_limits._effective for one scenario."""
+    if tokens <= unique:
+        return tokens
+    repeats = _maximum(tokens / unique - 1.0, 0.0)
+    return unique + unique * R_D_STAR * (-float(_expm1(-repeats / R_D_STAR)))
+
+
+def _objective_at_one(p, x: float, n=None) -> tuple:
+    """(F, N, D, psi) at x: lifetime_costs.objective_at with psi of the fixed MFU (``n``: N at x, if known)."""
+    f = p["fit"]
+    if n is None:
+        n = float(_power(_divide(f.A, p["c"] - f.B * float(_exp(-f.beta * x))), 1.0 / f.alpha))
+    unique = p["unique"]
+    if unique == math.inf:
+        d = float(_exp(x))
+    else:   # data_limits._log_tokens_of_effective
+        ratio = float(_exp(x)) / unique
+        if ratio > 1.0:
+            zc = _minimum((ratio - 1.0) / R_D_STAR, 1.0)
+            tokens_per_unique = 1.0 - R_D_STAR * float(_log1p(-zc))
+            d = float(_exp(_ln(unique) + _ln(tokens_per_unique)))
+        else:
+            d = float(_exp(x))
+    psi = 2.0 * n / p["peak"]
+    train = p["a_t"] * n * d
+    return train + p["a_in"] * n + p["a_out"] * psi, n, d, psi
+
+
+def _slopes_one(p, x: float, second: bool = True) -> tuple:
+    """(F', Newton step or None): _objective_kernels._slopes on the fixed-MFU branch."""
+    f, unique = p["fit"], p["unique"]
+    c = p["c"]
+    y = f.B * float(_exp(-f.beta * x))
+    rest = c - y
+    n = float(_power(_divide(f.A, rest), 1.0 / f.alpha))
+    l = _divide(-(f.beta / f.alpha) * y, rest)
+    capped = unique != math.inf
+    if capped:
+        effective = float(_exp(x))
+        ratio = effective / unique
+        repeated = ratio > 1.0
+        z = _minimum((ratio - 1.0) / R_D_STAR, 1.0) if repeated else 0.0
+        epochs = 1.0 - R_D_STAR * float(_log1p(-z))
+        tokens = unique * epochs if repeated else effective
+        d = _divide(ratio, epochs * (1.0 - z)) if repeated else 1.0
+    else:
+        tokens, d = float(_exp(x)), 1.0
+    dpsi = 2.0 / p["peak"]
+    train = p["a_t"] * n * tokens
+    serve = p["a_in"] + p["a_out"] * dpsi
+    gain = train * (l + d)
+    loss = -l * n * serve
+    slope = gain - loss
+    if not second:
+        return slope, None
+    dl = _divide((f.beta * f.beta / f.alpha) * y * c, rest * rest)
+    dd = d * (1.0 - d + _divide(ratio, R_D_STAR * (1.0 - z))) if capped and repeated else 0.0
+    ld = l + d
+    d_gain = train * (ld * ld + dl + dd)
+    ln_ = l * n
+    d_loss = -(n * (dl + l * l) * serve + p["a_out"] * 0.0 * (ln_ * ln_))
+    logs = gain > 0.0 and loss > 0.0
+    if logs:
+        g_value = float(_log(gain)) - float(_log(loss))
+        g_slope = d_gain / gain - d_loss / loss
+        step = _divide(-g_value, g_slope)
+        if capped and ratio > 1.0 and z < 1.0:
+            w = epochs - _divide(g_value * ratio, g_slope * (1.0 - z))
+            ratio_new = 1.0 + R_D_STAR * (-float(_expm1(-(w - 1.0) / R_D_STAR))) if w > 1.0 else w
+            step = _ln(unique) + _ln(ratio_new) - x
+    else:
+        step = _divide(-slope, d_gain - d_loss)
+    return slope, step
+
+
+# ----------------------------------------------------------------------------------------------
+# The minimum with a data cap
+
+
+def _minimise_one(p, start: float) -> float:
+    """_objective_kernels.minimum on one GPU with a data cap (fixed MFU): the bracket [asymptote, cap] cut at
+    the kink ln U, then Newton safeguarded by bisection (_newton) from ``start``."""
+    f, c, unique = p["fit"], p["c"], p["unique"]
+    lo = _divide(_ln(f.B / c), f.beta)              # lifetime_costs.x_bounds
+    hi = _ln(unique * (1.0 + R_D_STAR))
+    if not (lo - lo == 0.0 and lo < hi):
+        return math.nan
+    a, b, found = lo, hi, math.nan                  # _bracket, with the one kink of a fixed MFU
+    point = _ln(unique)
+    if lo < point < hi:
+        slope, _ = _slopes_one(p, point, second=False)
+        if slope < 0.0 and point > a:
+            a = point
+        if slope > 0.0 and point < b:
+            b = point
+        if slope == 0.0:
+            found = point
+    if b == math.inf:   # _walk (not reached: the cap is finite)
+        return math.nan
+    out = _newton_one(p, a, b, start)
+    return out if found != found else found
+
+
+def _newton_one(p, a: float, b: float, start: float) -> float:
+    """_objective_kernels._newton for one scenario."""
+    slope_a, _ = _slopes_one(p, a, second=False)
+    slope_b, _ = _slopes_one(p, b, second=False)
+    if slope_a >= 0.0:
+        return a
+    if slope_b <= 0.0:
+        return b
+    if b <= a:      # a kink a rounding error from the other end: nothing between
+        return a
+    if not b > a:
+        return math.nan
+    guess = 0.5 * (a + b)
+    if a < start < b:
+        guess = start
+    last = b - a
+    for _ in range(MAX_STEPS):
+        slope, step = _slopes_one(p, guess)
+        if slope < 0.0:
+            a = guess
+        else:
+            b = guess
+        tolerance = X_TOLERANCE * _maximum(1.0, abs(guess))
+        if slope == 0.0 or abs(step) <= tolerance or b - a <= tolerance:
+            return guess if slope == 0.0 else _minimum(_maximum(guess + step, a), b)
+        nxt = guess + step
+        if not a < nxt < b or abs(2.0 * step) > abs(last):
+            nxt = 0.5 * (a + b)
+            last = b - a
+        else:
+            last = step
+        guess = nxt
+    return math.nan
+
+
+# ----------------------------------------------------------------------------------------------
+# The minimum and the figures at it
+
+
+def optimum_one(f, v: dict, w_t: float, w_i: float):
+    """_objective_solve.optimum for one fixed-MFU scenario (``v``: floats): (N, D, F, x, gpus, batch, code,
+    train GPU-hours, inference GPU-hours, whether x is the closed form's, with no data repeated), or None for the
+    roofline (no twin: the array path)."""
+    if v["roofline"]:
+        return None
+    a_t, a_in, a_out = objective_weights(v, w_t, w_i)
+    c = v["loss"] - f.E
+    unique = v["unique_tokens"]
+    peak = v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_decode"]   # lifetime_costs.serving_numbers
+    s = _divide(a_in + a_out * 2.0 / peak, a_t)
+    x, n = paper_log_tokens_one(f, v["loss"], s)
+    p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, peak=peak)
+    closed_form = unique == math.inf or x <= _ln(unique)
+    if not closed_form:   # _pieces: the uncapped optimum repeats data (or is no answer)
+        start = _ln(_effective_one(float(_exp(x)), unique))
+        x = _minimise_one(p, start)
+    finite = x - x == 0.0
+    value, n, d, value_psi = _objective_at_one(p, x if finite else 0.0, n if closed_form and finite else None)
+    if x - x != 0.0:
+        value = math.inf
+    hours_t = 6.0 * n * d / (SECONDS_PER_HOUR * v["train_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_train"])
+    hours_i = (2.0 * n * v["input_tokens"] / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_prefill"])
+               + v["output_tokens"] * value_psi) / SECONDS_PER_HOUR
+    return n, d, value, x, math.nan, math.nan, 0, hours_t, hours_i, closed_form
