@@ -58,7 +58,9 @@ def _chunk_constants(f, p, rows, g):
         with np.errstate(divide="ignore"):
             k["log_unique"] = np.log(k["unique"])
     k["roof"] = bool(np.any(s["roofline"][rows]))
-    if k["roof"]:
+    if not k["roof"]:   # F' / (a_t N) of a fixed MFU: serving costs s N per unit of a_t (see _fixed_slopes)
+        k["s"] = (k["a_in"] + k["a_out"] * 2.0 / k["peak"]) / k["a_t"]   # the paper's s, as _objective_solve._pieces
+    else:
         with np.errstate(invalid="ignore", over="ignore"):
             k.update(b=s["b"][rows], kv=s["k"][rows], seq=s["seq"][rows], ctx=s["ctx"][rows], bw=s["bw"][rows],
                      u0=s["inv_cap"][rows], g_mem=g * s["mem"][rows], h_lat=g * s["tau"][rows] * s["bw"][rows],
@@ -133,6 +135,8 @@ def _slopes(f, k, x, branch=None, second=True):
     Q = -l N (a_in + a_out psi') (serving): G has the sign of F' and is nearly linear in x (ln D and ln N
     are), so the steps converge from far away, where Newton on F' itself (exponential in x) crawls. Where
     P <= 0 or Q = 0 it is Newton's step on F'."""
+    if not k["roof"]:
+        return _fixed_slopes(f, k, x, second)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         y = f.B * np.exp(-f.beta * x)
         rest = k["c"] - y
@@ -178,6 +182,71 @@ def _slopes(f, k, x, branch=None, second=True):
             ratio_new = np.where(w > 1.0, 1.0 + R_D_STAR * (-np.expm1(-(w - 1.0) / R_D_STAR)), w)
             step = np.where(logs & repeated & (z < 1.0), k["log_unique"] + np.log(ratio_new) - x, step)
     return slope, step
+
+
+def _fixed_slopes(f, k, x, second=True):
+    """:func:`_slopes` with a fixed MFU, where psi' = 2/P is constant: F' / (a_t N) and the same Newton step.
+
+    F' = a_t N (D (l + d) + l s) with s = (a_in + a_out 2/P) / a_t, so N, its power and a_t cancel from the
+    sign of F' and from G = ln P - ln Q = ln(D (l + d) / (-l s)), G' = ((l + d)^2 + l' + d') / (l + d) - (l' + l^2) / l;
+    the step where P <= 0 or Q = 0 is Newton's on F' / (a_t N) (the same step as on F': its factor cancels).
+    Where every row repeats data (the usual case once the bracket starts at ln U), the per-row choices
+    between the branches are skipped: the same operations on each row, so the same digits."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        y = f.B * np.exp(-f.beta * x)
+        rest = k["c"] - y
+        l = -(f.beta / f.alpha) * y / rest
+        if k["capped"]:   # data_limits._log_tokens_of_effective, with D'/U and D/U kept for d' below
+            effective = np.exp(x)
+            ratio = effective / k["unique"]
+            repeated = ratio > 1.0
+            every = bool(repeated.all())
+            z = np.minimum((ratio - 1.0) / R_D_STAR, 1.0)
+            if not every:
+                z = np.where(repeated, z, 0.0)
+            unused = 1.0 - z
+            epochs = 1.0 - R_D_STAR * np.log1p(-z)                          # D/U when repeated
+            tokens = k["unique"] * epochs
+            d = ratio / (epochs * unused)
+            if not every:
+                tokens, d = np.where(repeated, tokens, effective), np.where(repeated, d, 1.0)
+        else:
+            tokens, d = np.exp(x), 1.0
+        both = l + d
+        gain = tokens * both            # P / (a_t N)
+        loss = -l * k["s"]              # Q / (a_t N)
+        slope = gain - loss
+        if not second:
+            return slope, None
+        dl = (f.beta * f.beta / f.alpha) * y * k["c"] / (rest * rest)
+        curve = both * both + dl
+        if k["capped"]:
+            bent = d * (1.0 - d + ratio / (R_D_STAR * unused))
+            curve += bent if every else np.where(repeated, bent, 0.0)
+        bend = dl + l * l
+        logs = (gain > 0) & (loss > 0)
+        g_value = np.log(gain / loss)
+        g_slope = curve / both - bend / l
+        # Past D' = U, G is nearly linear in the epochs w = D/U (ln D' saturates): Newton's step in w,
+        # w' = w - G (D'/U) / (G' (1 - z)), mapped back to x = ln D'(w')
+        w_step = logs & repeated & (z < 1.0) if k["capped"] else None
+        if w_step is not None and w_step.all():
+            return slope, _epochs_step(k, x, g_value, g_slope, ratio, epochs, unused)
+        step = -g_value / g_slope
+        if not logs.all():
+            step = np.where(logs, step, -slope / (tokens * curve + bend * k["s"]))
+        if w_step is not None and w_step.any():
+            step = np.where(w_step, _epochs_step(k, x, g_value, g_slope, ratio, epochs, unused), step)
+    return slope, step
+
+
+def _epochs_step(k, x, g_value, g_slope, ratio, epochs, unused):
+    """The Newton step on G in the epochs w (past D' = U), as a step in x (see :func:`_fixed_slopes`)."""
+    w = epochs - g_value * ratio / (g_slope * unused)
+    ratio_new = 1.0 + R_D_STAR * (-np.expm1(-(w - 1.0) / R_D_STAR))
+    if not (w > 1.0).all():
+        ratio_new = np.where(w > 1.0, ratio_new, w)
+    return k["log_unique"] + np.log(ratio_new) - x
 
 
 # ----------------------------------------------------------------------------------------------
@@ -290,10 +359,13 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
     start = None if start is None else start[usable]
     a, b, slope_a, slope_b, found = _bracket(f, k, lo, hi, lo_open, hi_open)
     # the branch inside (a, b): at its middle, or one past a finite a towards an open infinite end
-    middle = np.where(np.isfinite(b), 0.5 * (a + b), a + 1.0)
-    y = f.B * np.exp(-f.beta * middle)
-    with np.errstate(invalid="ignore"):
-        branch = _branch(k, (f.A / (k["c"] - y)) ** (1.0 / f.alpha))
+    if k["roof"]:
+        middle = np.where(np.isfinite(b), 0.5 * (a + b), a + 1.0)
+        y = f.B * np.exp(-f.beta * middle)
+        with np.errstate(invalid="ignore"):
+            branch = _branch(k, (f.A / (k["c"] - y)) ** (1.0 / f.alpha))
+    else:
+        branch = np.zeros(a.shape, dtype=np.int8)
     out = np.full(a.shape, np.nan)
     linear = _linear_branch(k, branch)
     if linear.any():   # psi linear in N and D = D': the paper's problem, solved by compute_optimal's kernel
@@ -347,6 +419,8 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
     todo = np.flatnonzero(~(at_a | at_b) & (b > a))
     if not todo.size:
         return x
+    if not k["roof"]:   # only what _fixed_slopes reads: fewer arrays to compact as rows finish
+        k = {name: k[name] for name in ("c", "unique", "log_unique", "s", "capped", "roof") if name in k}
     k = _take(k, todo)
     br, a, b = branch[todo], a[todo], b[todo]
     guess = 0.5 * (a + b)

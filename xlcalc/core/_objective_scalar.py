@@ -15,7 +15,7 @@ What each twin mirrors (the kernels as of commit 8b277a7; re-check after any cha
 - :func:`paper_log_tokens_one`   ``_objective_kernels.paper_log_tokens`` (Newton: ``_lifetime_kernels.optimal_log_tokens_one``)
 - :func:`_minimise_one`          ``_objective_kernels.minimum``, ``bounds``, ``minimise``, ``_bracket``, ``_kinks``
   (the data cap ln U only), ``_walk`` and ``_newton``, on the fixed-MFU branch
-- :func:`_slopes_one`            ``_objective_kernels._slopes`` (``_psi_slopes`` of the fixed MFU: 2/P, 0)
+- :func:`_slopes_one`            ``_objective_kernels._fixed_slopes`` and ``_epochs_step``
 - :func:`_objective_at_one`      ``lifetime_costs.objective_at``, ``curve_point``, ``psi`` (fixed MFU) and
   ``data_limits._log_tokens_of_effective``; :func:`_effective_one` ``data_limits._effective``
 - weights: ``lifetime_costs.objective_weights`` runs as it is on floats.
@@ -116,50 +116,44 @@ def _objective_at_one(p, x: float, n=None) -> tuple:
 
 
 def _slopes_one(p, x: float, second: bool = True) -> tuple:
-    """(F', Newton step or None): _objective_kernels._slopes on the fixed-MFU branch."""
-    f, unique = p["fit"], p["unique"]
-    c = p["c"]
+    """(F' / (a_t N), Newton step or None): _objective_kernels._fixed_slopes for one scenario."""
+    f, unique, c = p["fit"], p["unique"], p["c"]
     y = f.B * float(_exp(-f.beta * x))
     rest = c - y
-    n = float(_power(_divide(f.A, rest), 1.0 / f.alpha))
     l = _divide(-(f.beta / f.alpha) * y, rest)
     capped = unique != math.inf
+    repeated = False
     if capped:
         effective = float(_exp(x))
         ratio = effective / unique
         repeated = ratio > 1.0
         z = _minimum((ratio - 1.0) / R_D_STAR, 1.0) if repeated else 0.0
+        unused = 1.0 - z
         epochs = 1.0 - R_D_STAR * float(_log1p(-z))
         tokens = unique * epochs if repeated else effective
-        d = _divide(ratio, epochs * (1.0 - z)) if repeated else 1.0
+        d = _divide(ratio, epochs * unused) if repeated else 1.0
     else:
         tokens, d = float(_exp(x)), 1.0
-    dpsi = 2.0 / p["peak"]
-    train = p["a_t"] * n * tokens
-    serve = p["a_in"] + p["a_out"] * dpsi
-    gain = train * (l + d)
-    loss = -l * n * serve
+    both = l + d
+    gain = tokens * both
+    loss = -l * p["s"]
     slope = gain - loss
     if not second:
         return slope, None
     dl = _divide((f.beta * f.beta / f.alpha) * y * c, rest * rest)
-    dd = d * (1.0 - d + _divide(ratio, R_D_STAR * (1.0 - z))) if capped and repeated else 0.0
-    ld = l + d
-    d_gain = train * (ld * ld + dl + dd)
-    ln_ = l * n
-    d_loss = -(n * (dl + l * l) * serve + p["a_out"] * 0.0 * (ln_ * ln_))
-    logs = gain > 0.0 and loss > 0.0
-    if logs:
-        g_value = float(_log(gain)) - float(_log(loss))
-        g_slope = d_gain / gain - d_loss / loss
-        step = _divide(-g_value, g_slope)
-        if capped and ratio > 1.0 and z < 1.0:
-            w = epochs - _divide(g_value * ratio, g_slope * (1.0 - z))
+    curve = both * both + dl
+    if repeated:
+        curve += d * (1.0 - d + _divide(ratio, R_D_STAR * unused))
+    bend = dl + l * l
+    if gain > 0.0 and loss > 0.0:
+        g_value = float(_log(gain / loss))
+        g_slope = _divide(curve, both) - _divide(bend, l)
+        if repeated and z < 1.0:   # _epochs_step
+            w = epochs - _divide(g_value * ratio, g_slope * unused)
             ratio_new = 1.0 + R_D_STAR * (-float(_expm1(-(w - 1.0) / R_D_STAR))) if w > 1.0 else w
-            step = _ln(unique) + _ln(ratio_new) - x
-    else:
-        step = _divide(-slope, d_gain - d_loss)
-    return slope, step
+            return slope, _ln(unique) + _ln(ratio_new) - x
+        return slope, _divide(-g_value, g_slope)
+    return slope, _divide(-slope, tokens * curve + bend * p["s"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -241,7 +235,7 @@ def optimum_one(f, v: dict, w_t: float, w_i: float):
     peak = v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_decode"]   # lifetime_costs.serving_numbers
     s = _divide(a_in + a_out * 2.0 / peak, a_t)
     x, n = paper_log_tokens_one(f, v["loss"], s)
-    p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, peak=peak)
+    p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, peak=peak, s=s)
     closed_form = unique == math.inf or x <= _ln(unique)
     if not closed_form:   # _pieces: the uncapped optimum repeats data (or is no answer)
         start = _ln(_effective_one(float(_exp(x)), unique))

@@ -17,19 +17,24 @@ SOLVER = "fast"   # or "reference": every GPU-count piece by walks and Illinois 
 TIE = 1e-12   # a larger replica must be cheaper by more than this (relative) to be chosen
 
 
-def optimum(f, v, w_t, w_i):
-    """(N, D, F, x, gpus, batch, binding, train GPU-hours, inference GPU-hours) of the minimum, flat arrays.
+def optimum(f, v, w_t, w_i, free_x=None):
+    """(N, D, F, x, gpus, batch, binding, train GPU-hours, inference GPU-hours, free x) of the minimum, flat arrays.
 
+    free x is the fixed-MFU optimum's x without a data cap where the solve computed it on the way (a capped
+    fixed-MFU solve starts from it), NaN elsewhere. Given back as ``free_x`` to the solve of the same
+    fixed-MFU scenarios with unlimited data, it is that solve's answer (the same operations: not redone).
     Solved CHUNK scenarios at a time into preallocated outputs: every scenario's arithmetic is the same as in
     one whole-array solve (each chunk takes the same paths), but the working arrays stay in cache and the
     memory beyond the outputs does not grow with the number of scenarios."""
     size = v["loss"].size
-    out = [np.empty(size) for _ in range(9)]
+    out = [np.empty(size) for _ in range(10)]
     out[6] = np.empty(size, dtype=np.int8)
     for first in range(0, size, _kernels.CHUNK):
         part = slice(first, first + _kernels.CHUNK)
         chunk = {name: _rows(a, part) for name, a in v.items()}
-        for whole, piece in zip(out, _optimum_chunk(f, chunk, _rows(w_t, part), _rows(w_i, part))):
+        pieces = _optimum_chunk(f, chunk, _rows(w_t, part), _rows(w_i, part),
+                                None if free_x is None else free_x[part])
+        for whole, piece in zip(out, pieces):
             whole[part] = piece
     return tuple(out)
 
@@ -39,7 +44,7 @@ def _rows(a, part):
     return a[part] if np.ndim(a) else a
 
 
-def _optimum_chunk(f, v, w_t, w_i):
+def _optimum_chunk(f, v, w_t, w_i, free_x=None):
     """:func:`optimum` for one chunk of scenarios."""
     a_t, a_in, a_out = lc.objective_weights(v, w_t, w_i)
     c = v["loss"] - f.E
@@ -49,14 +54,18 @@ def _optimum_chunk(f, v, w_t, w_i):
     closed_form = not roof.any() and not np.isfinite(unique).any()
     if closed_form:
         # The paper's form N (D + s): xlcalc.compute_optimal's kernel solves it (s = T / 3 there).
-        s = (a_in + a_out * 2.0 / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_decode"])) / a_t
-        x = _kernels.paper_log_tokens(f, v["loss"], s)
+        if free_x is None:
+            s = (a_in + a_out * 2.0 / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_decode"])) / a_t
+            x = _kernels.paper_log_tokens(f, v["loss"], s)
+        else:
+            x = free_x.copy()
+        free_x = x.copy()
         gpus = np.full(size, np.nan)
     p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, serving=lc.serving_numbers(v))
     every = np.arange(size)
     known = None
     if not closed_form:
-        x, gpus, *known = (_pieces_reference if SOLVER == "reference" else _pieces)(f, p, v, size)
+        x, gpus, free_x, *known = (_pieces_reference if SOLVER == "reference" else _pieces)(f, p, v, size)
     g_used = np.where(np.isnan(gpus), 1.0, gpus)
     at = np.where(np.isfinite(x), x, 0.0)
     if known:   # the figures at x on the GPUs chosen (where those are what _pieces evaluated)
@@ -80,23 +89,24 @@ def _optimum_chunk(f, v, w_t, w_i):
     hours_t = 6.0 * n * d / (SECONDS_PER_HOUR * v["train_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_train"])
     hours_i = (2.0 * n * v["input_tokens"] / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_prefill"])
                + v["output_tokens"] * value_psi) / SECONDS_PER_HOUR
-    return n, d, value, x, gpus, batch, code, hours_t, hours_i
+    return n, d, value, x, gpus, batch, code, hours_t, hours_i, free_x
 
 
 def _pieces(f, p, v, size):
-    """(x, gpus) of the minimum by :mod:`xlcalc.core._objective_kernels`: one solve on the largest replica allowed
-    (no fewer GPUs is cheaper anywhere), then the fewest GPUs with the same value there (the reference's tie rule)."""
+    """(x, gpus, free x) of the minimum by :mod:`xlcalc.core._objective_kernels`: one solve on the largest replica
+    allowed (no fewer GPUs is cheaper anywhere), then the fewest GPUs with the same value there (the reference's
+    tie rule); free x: :func:`optimum`'s (NaN with the roofline)."""
     roof = v["roofline"]
     if not roof.any():
         # F >= the uncapped F, equal up to D' = U: where the uncapped optimum needs no repeats it is the answer
-        s = (p["a_in"] + p["a_out"] * 2.0 / p["serving"]["peak"]) / p["a_t"]
-        x = _kernels.paper_log_tokens(f, v["loss"], s)
+        free_x = _kernels.paper_log_tokens(f, v["loss"], _paper_s(p))
         with np.errstate(divide="ignore"):
-            repeats = np.flatnonzero(~(x <= np.log(p["unique"])))
+            repeats = np.flatnonzero(~(free_x <= np.log(p["unique"])))
         # start from the uncapped optimum's training tokens, now worth fewer effective tokens: D'(e^x)
-        start = np.log(data_limits._effective(np.exp(x[repeats]), p["unique"][repeats]))
+        start = np.log(data_limits._effective(np.exp(free_x[repeats]), p["unique"][repeats]))
+        x = free_x.copy()
         x[repeats] = _kernels.minimum(f, p, 1.0, repeats, start)
-        return x, np.full(size, np.nan)
+        return x, np.full(size, np.nan), free_x
     top = np.exp2(np.floor(np.log2(v["max_gpus"])))
     x = _kernels.minimum(f, p, top)
     every = np.arange(size)
@@ -122,7 +132,12 @@ def _pieces(f, p, v, size):
         figures[4][rows], figures[5][rows], figures[6][rows] = value_psi[same], code[same], batch[same]
         figures[0][rows] = p["a_t"][rows] * n[rows] * figures[3][rows] + p["a_in"][rows] * n[rows] \
             + p["a_out"][rows] * value_psi[same]
-    return x, gpus, gpus.copy(), figures   # figures on gpus (NaN: none)
+    return x, gpus, np.full(size, np.nan), gpus.copy(), figures   # figures on gpus (NaN: none)
+
+
+def _paper_s(p):
+    """s of the paper's N (D + s) with a fixed MFU (xlcalc.compute_optimal's inference_tokens / 3)."""
+    return (p["a_in"] + p["a_out"] * 2.0 / p["serving"]["peak"]) / p["a_t"]
 
 
 def _pieces_reference(f, p, v, size):
@@ -152,5 +167,7 @@ def _pieces_reference(f, p, v, size):
         best_x[rows[better]] = xg[better]
         best_value[rows[better]] = value[better]
         best_g[rows[better]] = g
-    return best_x, np.where(roof, best_g, np.nan)
+    if roof.any():
+        return best_x, np.where(roof, best_g, np.nan), np.full(size, np.nan)
+    return best_x, np.full(size, np.nan), _kernels.paper_log_tokens(f, v["loss"], _paper_s(p))
 
