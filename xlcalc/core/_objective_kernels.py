@@ -357,6 +357,17 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
     k = _take(k, usable)
     lo, hi, lo_open, hi_open = lo[usable], hi[usable], lo_open[usable], hi_open[usable]
     start = None if start is None else start[usable]
+    if k["roof"]:
+        root = _branch_root(f, k, lo, hi)
+        known = ~np.isnan(root)
+        if known.any():
+            x[usable[known]] = root[known]
+            rest = np.flatnonzero(~known)
+            if not rest.size:
+                return x
+            usable, k = usable[rest], _take(k, rest)
+            lo, hi, lo_open, hi_open = lo[rest], hi[rest], lo_open[rest], hi_open[rest]
+            start = None if start is None else start[rest]
     a, b, slope_a, slope_b, found = _bracket(f, k, lo, hi, lo_open, hi_open)
     # the branch inside (a, b): at its middle, or one past a finite a towards an open infinite end
     if k["roof"]:
@@ -379,6 +390,29 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
     out[rest] = _newton(f, k, branch, a, b, slope_a, slope_b, start)
     x[usable] = np.where(np.isnan(found), out, found)
     return x
+
+
+def _branch_root(f, k, lo, hi):
+    """The minimum where it lies on a branch of psi linear in N without a data cap (NaN elsewhere: unsure).
+
+    psi >= 2 N / P and psi >= (b N / batch + C k N) / W everywhere (psi is the larger of compute and memory, and
+    u >= 1/batch), so F >= F_j for both linear branches j. Where the root of F_j' (the paper's problem,
+    :func:`_paper_root`) lies inside (lo, hi) and F is on branch j there, F = F_j there: that root is F's
+    minimum, found without the kinks and the bracket. The branch tried is the one that holds at the batch asked
+    for: memory-bound when b / batch + C k >= 2 W / P."""
+    root = np.full(lo.shape, np.nan)
+    free = np.isinf(k["unique"])
+    if not free.any():
+        return root
+    with np.errstate(invalid="ignore"):
+        branch = ((k["b"] * k["u0"] + k["ctx"] * k["kv"]) / k["bw"] >= 2.0 / k["peak"]).astype(np.int8)
+    x = _paper_root(f, k, branch)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        n = (f.A / (k["c"] - f.B * np.exp(-f.beta * x))) ** (1.0 / f.alpha)
+    good = free & (x > lo) & (x < hi)
+    good[good] = _branch(_take(k, good), n[good]) == branch[good]
+    root[good] = x[good]
+    return root
 
 
 def _linear_branch(k, branch):
