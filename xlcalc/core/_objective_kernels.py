@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._lifetime_kernels import optimal_log_tokens
+from . import data_limits
 from .data_limits import R_D_STAR
 from .laws import _chinchilla_for_loss
 from .lifetime_costs import _first_max, x_bounds, x_of_params
@@ -368,6 +369,12 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
             usable, k = usable[rest], _take(k, rest)
             lo, hi, lo_open, hi_open = lo[rest], hi[rest], lo_open[rest], hi_open[rest]
             start = None if start is None else start[rest]
+    x[usable] = _bracketed(f, k, lo, hi, lo_open, hi_open, start)
+    return x
+
+
+def _bracketed(f, k, lo, hi, lo_open, hi_open, start=None):
+    """:func:`minimise` on usable rows (lo < hi): a bracket without kinks, then its branch's closed form or Newton."""
     a, b, slope_a, slope_b, found = _bracket(f, k, lo, hi, lo_open, hi_open)
     # the branch inside (a, b): at its middle, or one past a finite a towards an open infinite end
     if k["roof"]:
@@ -388,31 +395,50 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
         rest = slice(None)
     a, b = _walk(f, k, branch, a, b, slope_a, slope_b)
     out[rest] = _newton(f, k, branch, a, b, slope_a, slope_b, start)
-    x[usable] = np.where(np.isnan(found), out, found)
-    return x
+    return np.where(np.isnan(found), out, found)
 
 
 def _branch_root(f, k, lo, hi):
-    """The minimum where it lies on a branch of psi linear in N without a data cap (NaN elsewhere: unsure).
+    """The minimum where it lies on a branch of psi linear in N (NaN elsewhere: unsure).
 
     psi >= 2 N / P and psi >= (b N / batch + C k N) / W everywhere (psi is the larger of compute and memory, and
-    u >= 1/batch), so F >= F_j for both linear branches j. Where the root of F_j' (the paper's problem,
-    :func:`_paper_root`) lies inside (lo, hi) and F is on branch j there, F = F_j there: that root is F's
-    minimum, found without the kinks and the bracket. The branch tried is the one that holds at the batch asked
-    for: memory-bound when b / batch + C k >= 2 W / P."""
-    root = np.full(lo.shape, np.nan)
-    free = np.isinf(k["unique"])
-    if not free.any():
-        return root
+    u >= 1/batch), so F >= F_j for both linear branches j. Where the minimum of F_j lies inside (lo, hi) and F
+    is on branch j there, F = F_j there: that point is F's minimum, found without psi's kinks. F_j is the
+    fixed-MFU objective with psi' = psi_j': without a data cap the paper's problem (:func:`_paper_root`), with
+    one the fixed-MFU capped solve (:func:`_fixed_slopes`, from the uncapped root as _objective_solve._pieces
+    starts). The branch tried is the one that holds at the batch asked for: memory-bound when
+    b / batch + C k >= 2 W / P."""
     with np.errstate(invalid="ignore"):
         branch = ((k["b"] * k["u0"] + k["ctx"] * k["kv"]) / k["bw"] >= 2.0 / k["peak"]).astype(np.int8)
     x = _paper_root(f, k, branch)
+    if k["capped"]:
+        with np.errstate(invalid="ignore"):
+            repeats = np.flatnonzero(~(x <= k["log_unique"]))
+        if repeats.size:
+            x[repeats] = _fixed_minimum(f, _take(k, repeats), branch[repeats], x[repeats])
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         n = (f.A / (k["c"] - f.B * np.exp(-f.beta * x))) ** (1.0 / f.alpha)
-    good = free & (x > lo) & (x < hi)
+    good = (x > lo) & (x < hi)
     good[good] = _branch(_take(k, good), n[good]) == branch[good]
-    root[good] = x[good]
-    return root
+    return np.where(good, x, np.nan)
+
+
+def _fixed_minimum(f, k, branch, free_x):
+    """Argmin of F_j (psi linear in N on ``branch``) with a data cap, from the uncapped root ``free_x``: the
+    fixed-MFU solve with that branch's psi' in s."""
+    unique = k["unique"]
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        slope = np.where(branch == 0, 2.0 / k["peak"], (k["b"] * k["u0"] + k["ctx"] * k["kv"]) / k["bw"])
+        fixed = dict(c=k["c"], unique=unique, log_unique=k["log_unique"], capped=True, roof=False,
+                     s=(k["a_in"] + k["a_out"] * slope) / k["a_t"])
+        start = np.log(data_limits._effective(np.exp(free_x), unique))
+    lo, hi = x_bounds(f, k["c"], unique)
+    x = np.full(lo.shape, np.nan)
+    usable = np.flatnonzero(np.isfinite(lo) & (lo < hi))
+    if usable.size:
+        ends = np.ones(usable.size, dtype=bool)
+        x[usable] = _bracketed(f, _take(fixed, usable), lo[usable], hi[usable], ends, ends, start[usable])
+    return x
 
 
 def _linear_branch(k, branch):
