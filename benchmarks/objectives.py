@@ -12,8 +12,8 @@ tested against) is timed on the first ``--reference`` scenarios, with the same r
 Memory (tracemalloc: numpy's arrays), in bytes a scenario beyond the inputs and the outputs (20 float arrays,
 160 bytes a scenario): "call" is the peak of the whole call of lifetime_optimal (argument checks and result
 packaging in xlcalc.core.objectives included), "solver" the largest peak of one solve
-(xlcalc.core._objective_solve.optimum, which the call runs once to three times) beyond its 9 output arrays
-(72 bytes a scenario): its working memory, which is a few MB of chunk-sized arrays whatever the number of
+(xlcalc.core._objective_solve.optimum, which the call runs once to three times) beyond its output arrays
+(80 bytes a scenario, 32 for a reference): its working memory, which is a few MB of chunk-sized arrays whatever the number of
 scenarios.
 """
 
@@ -90,10 +90,10 @@ def _solver_peak_bytes_per_scenario(call, n):
     peaks = []
     solve = objectives_module._optimum
 
-    def measured(*args):
+    def measured(*args, **kwargs):
         base = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
-        result = solve(*args)
+        result = solve(*args, **kwargs)
         peaks.append(tracemalloc.get_traced_memory()[1] - base - _output_bytes(result))
         return result
 

@@ -59,14 +59,14 @@ def test_a_scenario_gets_the_same_digits_in_any_chunk(monkeypatch, objective, mo
 
 
 def _solver_bytes(arrays):
-    """The largest peak of one optimum() solve in a call beyond its 9 output arrays (traced numpy memory)."""
+    """The largest peak of one optimum() solve in a call beyond its output arrays (traced numpy memory)."""
     peaks = []
     solve = objectives_module._optimum
 
-    def measured(*args):
+    def measured(*args, **kwargs):
         base = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
-        result = solve(*args)
+        result = solve(*args, **kwargs)
         peaks.append(tracemalloc.get_traced_memory()[1] - base - sum(a.nbytes for a in result))
         return result
 

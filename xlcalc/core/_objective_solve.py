@@ -17,8 +17,9 @@ SOLVER = "fast"   # or "reference": every GPU-count piece by walks and Illinois 
 TIE = 1e-12   # a larger replica must be cheaper by more than this (relative) to be chosen
 
 
-def optimum(f, v, w_t, w_i, free_x=None):
-    """(N, D, F, x, gpus, batch, binding, train GPU-hours, inference GPU-hours, free x) of the minimum, flat arrays.
+def optimum(f, v, w_t, w_i, free_x=None, brief=False):
+    """(N, D, F, x, gpus, batch, binding, train GPU-hours, inference GPU-hours, free x) of the minimum, flat arrays;
+    ``brief``: (N, D, F, free x) only (a reference optimum), the same digits.
 
     free x is the fixed-MFU optimum's x without a data cap where the solve computed it on the way (a capped
     fixed-MFU solve starts from it), NaN elsewhere. Given back as ``free_x`` to the solve of the same
@@ -27,13 +28,14 @@ def optimum(f, v, w_t, w_i, free_x=None):
     one whole-array solve (each chunk takes the same paths), but the working arrays stay in cache and the
     memory beyond the outputs does not grow with the number of scenarios."""
     size = v["loss"].size
-    out = [np.empty(size) for _ in range(10)]
-    out[6] = np.empty(size, dtype=np.int8)
+    out = [np.empty(size) for _ in range(4 if brief else 10)]
+    if not brief:
+        out[6] = np.empty(size, dtype=np.int8)
     for first in range(0, size, _kernels.CHUNK):
         part = slice(first, first + _kernels.CHUNK)
         chunk = {name: _rows(a, part) for name, a in v.items()}
         pieces = _optimum_chunk(f, chunk, _rows(w_t, part), _rows(w_i, part),
-                                None if free_x is None else free_x[part])
+                                None if free_x is None else free_x[part], brief)
         for whole, piece in zip(out, pieces):
             whole[part] = piece
     return tuple(out)
@@ -44,7 +46,7 @@ def _rows(a, part):
     return a[part] if np.ndim(a) else a
 
 
-def _optimum_chunk(f, v, w_t, w_i, free_x=None):
+def _optimum_chunk(f, v, w_t, w_i, free_x=None, brief=False):
     """:func:`optimum` for one chunk of scenarios."""
     a_t, a_in, a_out = lc.objective_weights(v, w_t, w_i)
     c = v["loss"] - f.E
@@ -79,6 +81,8 @@ def _optimum_chunk(f, v, w_t, w_i, free_x=None):
         value, _, n, d, value_psi, code, batch = lc.objective_at(p, at, g_used, every)
     bad = ~np.isfinite(x)
     value = np.where(bad, np.inf, value)
+    if brief:
+        return n, d, value, free_x
     if roof.any():
         # At the end N = q g of its piece the optimum is held back by what sets q: memory or the latency target.
         sv = p["serving"]

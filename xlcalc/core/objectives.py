@@ -384,7 +384,7 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
     (w_t, w_i), all_weights = _weights(v, objective)
     paper = dict(v, roofline=np.zeros(v["loss"].shape, dtype=bool),
                  mfu_decode=np.where(np.isnan(v["reference_mfu_decode"]), v["mfu_decode"], v["reference_mfu_decode"]))
-    *result, free_x = _optimum(f, paper, w_t, w_i)
+    *result, free_x = _optimum(f, paper, w_t, w_i, brief=bool(v["roofline"].any()))
     ref_n, ref_d, ref_value = result[:3]
     if v["roofline"].any():
         k = v["kv_bytes_per_param"]
@@ -402,7 +402,7 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
     # the same serving as the optimum itself (with a fixed MFU: the paper's, at reference_mfu_decode if given),
     # so that a scenario's figures do not depend on whether another scenario of the call has a data cap
     unlimited = dict(v if v["roofline"].any() else paper, unique_tokens=np.full(n.shape, np.inf))
-    free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i, None if v["roofline"].any() else free_x)[:3] \
+    free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i, None if v["roofline"].any() else free_x, brief=True)[:3] \
         if np.isfinite(v["unique_tokens"]).any() \
         else (n, d, value)
     failed = ~np.isfinite(value) | ~np.isfinite(n)
