@@ -75,10 +75,11 @@ def _optimum_chunk(f, v, w_t, w_i, free_x=None, brief=False):
         value, _, n, d, value_psi, code, batch = figures
         redo = np.flatnonzero(g_used != g_known)
         if redo.size:
-            for whole, part in zip(figures, lc.objective_at(p, at[redo], g_used[redo], redo)):
-                whole[redo] = part
+            for whole, part in zip(figures, lc.objective_at(p, at[redo], g_used[redo], redo, slopes=False)):
+                if part is not None:
+                    whole[redo] = part
     else:
-        value, _, n, d, value_psi, code, batch = lc.objective_at(p, at, g_used, every)
+        value, _, n, d, value_psi, code, batch = lc.objective_at(p, at, g_used, every, slopes=False)
     bad = ~np.isfinite(x)
     value = np.where(bad, np.inf, value)
     if brief:
@@ -116,7 +117,7 @@ def _pieces(f, p, v, size):
     every = np.arange(size)
     finite = np.isfinite(x)
     at = np.where(finite, x, 0.0)
-    figures = lc.objective_at(p, at, top, every)
+    figures = lc.objective_at(p, at, top, every, slopes=False)
     best, _, n, _, psi_top, *_ = figures
     gpus = np.where(finite, top, np.nan)
     chosen = ~finite
@@ -126,7 +127,7 @@ def _pieces(f, p, v, size):
         if not rows.size:
             continue
         # F_g - F_top = a_out (psi_g - psi_top) at the same x
-        value_psi, _, code, batch = lc.psi(p["serving"], n[rows], float(g), rows)
+        value_psi, _, code, batch = lc.psi(p["serving"], n[rows], float(g), rows, slopes=False)
         extra = p["a_out"][rows] * (value_psi - psi_top[rows])
         same = extra <= best[rows] * TIE
         rows = rows[same]

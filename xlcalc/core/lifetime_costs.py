@@ -114,35 +114,40 @@ def serving_numbers(v):
     return s
 
 
-def psi(s, n, g, i):
-    """(psi, dpsi/dN, binding code, batch) for scenarios ``i`` at N params on g GPUs (see the module notes)."""
+def psi(s, n, g, i, slopes=True):
+    """(psi, dpsi/dN, binding code, batch) for scenarios ``i`` at N params on g GPUs (see the module notes);
+    dpsi/dN is None unless ``slopes``."""
     peak = s["peak"][i]
     compute = 2.0 * n / peak
     roof = s["roofline"][i]
     if not np.any(roof):
-        return compute, 2.0 / peak, np.zeros(n.shape, dtype=np.int8), np.full(n.shape, np.nan)
+        return compute, 2.0 / peak if slopes else None, np.zeros(n.shape, dtype=np.int8), np.full(n.shape, np.nan)
     b, k, tau, bw = s["b"][i], s["k"][i], s["tau"][i], s["bw"][i]
     seq, ctx, gm = s["seq"][i], s["ctx"][i], g * s["mem"][i]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         free = gm - b * n
         t_mem = seq * k * n / free
-        d_mem = seq * k * gm / free**2
         lat_free = tau * g * bw - b * n
         finite_tau = np.isfinite(tau)
         t_lat = np.where(finite_tau & (k > 0), ctx * k * n / lat_free, 0.0)
-        d_lat = np.where(finite_tau & (k > 0), ctx * k * tau * g * bw / lat_free**2, 0.0)
         t_comp = np.where(finite_tau, 2.0 * n / (tau * g * peak), 0.0)
-        d_comp = np.where(finite_tau, 2.0 / (tau * g * peak), 0.0)
     terms = [np.broadcast_to(s["inv_cap"][i], n.shape), np.where(k > 0, t_mem, 0.0), t_lat, t_comp]
     u, which = _first_max(terms)
     # At (or within 1e-6 of) a kink the limit, not the batch asked for, is reported as binding.
     label = _first_max([t * w for t, w in zip(terms, _PREFER)])[1]
-    du = np.where(which == 1, np.where(k > 0, d_mem, 0.0), np.where(which == 2, d_lat, np.where(which == 3, d_comp, 0.0)))
     memory = (b * n * u + ctx * k * n) / bw
-    d_memory = (b * u + b * n * du + ctx * k) / bw
     bound_compute = compute >= memory
     value = np.where(roof, np.maximum(compute, memory), compute)
-    slope = np.where(roof & ~bound_compute, d_memory, 2.0 / peak)
+    slope = None
+    if slopes:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            d_mem = seq * k * gm / free**2
+            d_lat = np.where(finite_tau & (k > 0), ctx * k * tau * g * bw / lat_free**2, 0.0)
+            d_comp = np.where(finite_tau, 2.0 / (tau * g * peak), 0.0)
+        du = np.where(which == 1, np.where(k > 0, d_mem, 0.0),
+                      np.where(which == 2, d_lat, np.where(which == 3, d_comp, 0.0)))
+        d_memory = (b * u + b * n * du + ctx * k) / bw
+        slope = np.where(roof & ~bound_compute, d_memory, 2.0 / peak)
     code = np.where(~roof, 0, np.where(bound_compute, 1, _LIMIT_CODES[label])).astype(np.int8)
     with np.errstate(divide="ignore"):
         batch = np.where(roof, 1.0 / u, np.nan)
@@ -172,12 +177,14 @@ def objective_weights(v, w_train, w_infer):
     return a_t, a_in, a_out
 
 
-def objective_at(p, x, g, i):
-    """(F, F', N, D, psi, code, batch) at x for scenarios ``i`` on g GPUs."""
+def objective_at(p, x, g, i, slopes=True):
+    """(F, F', N, D, psi, code, batch) at x for scenarios ``i`` on g GPUs (F' None unless ``slopes``)."""
     n, d, slope_n, slope_d = curve_point(p["fit"], p["c"][i], x, p["unique"][i])
-    value_psi, slope_psi, code, batch = psi(p["serving"], n, g, i)
+    value_psi, slope_psi, code, batch = psi(p["serving"], n, g, i, slopes)
     train = p["a_t"][i] * n * d
     value = train + p["a_in"][i] * n + p["a_out"][i] * value_psi
+    if not slopes:
+        return value, None, n, d, value_psi, code, batch
     with np.errstate(invalid="ignore"):
         slope = train * (slope_n + slope_d) + slope_n * n * (p["a_in"][i] + p["a_out"][i] * slope_psi)
     return value, slope, n, d, value_psi, code, batch
