@@ -508,21 +508,26 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
         tolerance = X_TOLERANCE * np.maximum(1.0, np.abs(guess))
         # a step below the tolerance ends the row first: it may round to no move, which the bracket test
         # below would take for a step out of the bracket and bisect
-        stop = (slope == 0) | (np.abs(step) <= tolerance) | (b - a <= tolerance)
+        size = np.abs(step)
+        width = b - a
+        stop = (slope == 0) | (size <= tolerance) | (width <= tolerance)
         nxt = guess + step
-        bisect = ~((nxt > a) & (nxt < b)) | (np.abs(2.0 * step) > np.abs(last))
+        size *= 2.0                     # |2 step|: doubling is exact
+        bisect = ~((nxt > a) & (nxt < b)) | (size > last)
         nxt = np.where(bisect, 0.5 * (a + b), nxt)
-        last = np.where(bisect, b - a, step)
+        last = np.where(bisect, width, np.abs(step))    # |the step taken|: only its size is compared
         done = np.flatnonzero(stop & live)
         if done.size:
             x[todo[done]] = np.where(slope[done] == 0, guess[done], np.clip(guess[done] + step[done], a[done], b[done]))
         live &= ~stop
         guess = nxt
-        if not live.any():
+        left = np.count_nonzero(live)
+        if not left:
             return x
-        if live.sum() < 0.5 * live.size:   # drop the finished rows only when they are many: a copy costs a step
-            keep = live
-            todo, br, a, b, guess, last, live = (t[keep] for t in (todo, br, a, b, guess, last, live))
+        if left < 0.5 * live.size:   # drop the finished rows only when they are many: a copy costs a step
+            keep = np.flatnonzero(live)
+            todo, br, a, b, guess, last = (t[keep] for t in (todo, br, a, b, guess, last))
+            live = np.ones(keep.size, dtype=bool)
             k = _take(k, keep)
     return x   # rows never converged stay NaN (not reached for valid inputs)
 
