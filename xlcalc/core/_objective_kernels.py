@@ -81,23 +81,28 @@ def _take(k, i):
 # The branches of psi and F', F'' on one branch
 
 
-def _u_terms(k, n, which=(1, 2, 3)):
+def _u_terms(k, n, which=(1, 2, 3), derivatives=True):
     """(u0..u3, their first and second derivatives in N) as three lists of arrays (module notes); the terms
-    not in ``which`` (the batch cap u0 is always there) are None."""
+    not in ``which`` (the batch cap u0 is always there), and the derivatives unless asked for, are None."""
     b, kv = k["b"], k["kv"]
     zero = np.zeros(n.shape)
     u, du, ddu = [np.broadcast_to(k["u0"], n.shape), None, None, None], [zero, None, None, None], [zero] + [None] * 3
     cache = kv > 0   # without a KV cache u1 = u2 = 0, also at N = q g where the free memory may be 0 (0/0)
+    every = bool(cache.all())   # then no row needs the choice (the usual case: it saves three passes a term)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j, size, scale in ((1, k["g_mem"], k["seq"]), (2, k["h_lat"], k["ctx"])):
             if j in which:
                 free = size - b * n
                 uj = scale * kv * n / free
-                dj = scale * kv / free / (1.0 - b * n / size)
-                ddj = 2.0 * b * dj / free
-                u[j], du[j], ddu[j] = (np.where(cache, t, 0.0) for t in (uj, dj, ddj))
+                u[j] = uj if every else np.where(cache, uj, 0.0)
+                if derivatives:
+                    dj = scale * kv / free / (1.0 - b * n / size)
+                    ddj = 2.0 * b * dj / free
+                    du[j], ddu[j] = (dj, ddj) if every else (np.where(cache, t, 0.0) for t in (dj, ddj))
         if 3 in which:
-            u[3], du[3], ddu[3] = n / k["t3"], 1.0 / k["t3"] + zero, zero
+            u[3] = n / k["t3"]
+            if derivatives:
+                du[3], ddu[3] = 1.0 / k["t3"] + zero, zero
     return u, du, ddu
 
 
@@ -105,7 +110,7 @@ def _branch(k, n):
     """Which branch of psi holds at N: 0 compute-bound, 1 + j memory-bound with the batch set by u_j."""
     if not k["roof"]:
         return np.zeros(n.shape, dtype=np.int8)
-    u, _, _ = _u_terms(k, n)
+    u, _, _ = _u_terms(k, n, derivatives=False)
     largest, which = _first_max(u)
     memory = (k["b"] * n * largest + k["ctx"] * k["kv"] * n) / k["bw"]
     return np.where(2.0 * n / k["peak"] >= memory, 0, 1 + which).astype(np.int8)
@@ -121,11 +126,16 @@ def _psi_slopes(k, n, branch):
     uj, duj, dduj = u[0], du[0], ddu[0]
     for j in which:   # np.where is several times faster than np.choose on a list of arrays
         on = branch == j + 1
-        uj, duj, dduj = np.where(on, u[j], uj), np.where(on, du[j], duj), np.where(on, ddu[j], dduj)
+        if on.all():   # every row on this term (the usual case on a kink-free bracket): no choice to make
+            uj, duj, dduj = u[j], du[j], ddu[j]
+        else:
+            uj, duj, dduj = np.where(on, u[j], uj), np.where(on, du[j], duj), np.where(on, ddu[j], dduj)
     b = k["b"]
     memory_bound = branch > 0
-    first = np.where(memory_bound, (b * uj + b * n * duj + k["ctx"] * k["kv"]) / k["bw"], 2.0 / k["peak"])
-    second = np.where(memory_bound, (2.0 * b * duj + b * n * dduj) / k["bw"], 0.0)
+    first = (b * uj + b * n * duj + k["ctx"] * k["kv"]) / k["bw"]
+    second = (2.0 * b * duj + b * n * dduj) / k["bw"]
+    if not memory_bound.all():
+        first, second = np.where(memory_bound, first, 2.0 / k["peak"]), np.where(memory_bound, second, 0.0)
     return first, second
 
 
@@ -175,7 +185,9 @@ def _slopes(f, k, x, branch=None, second=True):
         logs = (gain > 0) & (loss > 0)
         g_value = np.log(gain) - np.log(loss)
         g_slope = d_gain / gain - d_loss / loss
-        step = np.where(logs, -g_value / g_slope, -slope / (d_gain - d_loss))
+        step = -g_value / g_slope
+        if not logs.all():
+            step = np.where(logs, step, -slope / (d_gain - d_loss))
         if k["capped"]:
             # Past D' = U, G is nearly linear in the epochs w = D/U (ln D' saturates): Newton's step in w,
             # w' = w - G (D'/U) / (G' (1 - z)), mapped back to x = ln D'(w')
