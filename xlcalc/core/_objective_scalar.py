@@ -13,9 +13,9 @@ What each twin mirrors (the kernels as of commit 8b277a7; re-check after any cha
 
 - :func:`optimum_one`            ``_objective_solve.optimum`` and ``_objective_solve._pieces`` (fixed MFU)
 - :func:`paper_log_tokens_one`   ``_objective_kernels.paper_log_tokens`` (Newton: ``_lifetime_kernels.optimal_log_tokens_one``)
-- :func:`_minimise_one`          ``_objective_kernels.minimum``, ``bounds``, ``minimise``, ``_bracket``, ``_kinks``
+- :func:`_minimise_one`          ``_objective_kernels.minimum``, ``bounds``, ``minimise``, ``_bracket``, ``_objective_slopes._kinks``
   (the data cap ln U only), ``_walk`` and ``_newton``, on the fixed-MFU branch
-- :func:`_slopes_one`            ``_objective_kernels._fixed_slopes`` and ``_epochs_step``
+- :func:`_slopes_one`            ``_objective_slopes._fixed_slopes`` and ``_epochs_step``
 - :func:`_objective_at_one`      ``lifetime_costs.objective_at``, ``curve_point``, ``psi`` (fixed MFU) and
   ``data_limits._log_tokens_of_effective``; :func:`_effective_one` ``data_limits._effective``
 - weights: ``lifetime_costs.objective_weights`` runs as it is on floats.
@@ -116,7 +116,7 @@ def _objective_at_one(p, x: float, n=None) -> tuple:
 
 
 def _slopes_one(p, x: float, second: bool = True) -> tuple:
-    """(F' / (a_t N), Newton step or None): _objective_kernels._fixed_slopes for one scenario."""
+    """(F' / (a_t N), Newton step or None): _objective_slopes._fixed_slopes for one scenario."""
     f, unique, c = p["fit"], p["unique"], p["c"]
     y = f.B * float(_exp(-f.beta * x))
     rest = c - y
