@@ -178,8 +178,8 @@ def _single_numbers(defaults, numbers: dict) -> dict | None:
         while kind is list and len(value) == 1:  # [[x]]: one cell as xlwings passes it with ndim=2
             value = value[0]
             kind = type(value)
-        if kind is float or (kind is int and -_EXACT_INT < value < _EXACT_INT):
-            floats[name] = float(value)
+        if kind is float:
+            floats[name] = value
         elif value is None:
             if type(defaults) is not dict:
                 defaults = _float_defaults(defaults)
@@ -187,6 +187,8 @@ def _single_numbers(defaults, numbers: dict) -> dict | None:
             if default is REQUIRED:
                 return None
             floats[name] = default
+        elif kind is int and -_EXACT_INT < value < _EXACT_INT:
+            floats[name] = float(value)
         elif isinstance(value, float):  # a float subclass such as numpy's float64
             floats[name] = float(value)
         else:
