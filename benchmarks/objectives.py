@@ -20,7 +20,6 @@ scenarios.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import statistics
 import sys
@@ -34,7 +33,7 @@ import numpy as np  # noqa: E402
 
 import xlcalc  # noqa: E402
 from xlcalc.core import _objective_solve  # noqa: E402
-from xlcalc.core import objectives as objectives_module  # noqa: E402
+from _memory import output_bytes, solver_peak_bytes  # noqa: E402
 from _timing import cpu_name, cpu_times  # noqa: E402
 
 def _scenarios(n, seed=2024):
@@ -65,15 +64,6 @@ def _head(kwargs, count):
     return {name: (value[:count] if isinstance(value, np.ndarray) else value) for name, value in kwargs.items()}
 
 
-def _output_bytes(result):
-    """Bytes of every array in a result (a dataclass or tuple of arrays, nested)."""
-    if isinstance(result, np.ndarray):
-        return result.nbytes
-    if dataclasses.is_dataclass(result):
-        result = [getattr(result, field.name) for field in dataclasses.fields(result)]
-    return sum(_output_bytes(part) for part in result) if isinstance(result, (list, tuple)) else 0
-
-
 def _peak_bytes_per_scenario(call, n):
     """Peak traced bytes of one call above what was allocated before it and its outputs, per scenario."""
     tracemalloc.start()
@@ -82,29 +72,12 @@ def _peak_bytes_per_scenario(call, n):
     result = call()
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
-    return (peak - _output_bytes(result)) / n
+    return (peak - output_bytes(result)) / n
 
 
 def _solver_peak_bytes_per_scenario(call, n):
     """The largest peak of one optimum() solve inside ``call`` beyond its inputs and outputs, per scenario."""
-    peaks = []
-    solve = objectives_module._optimum
-
-    def measured(*args, **kwargs):
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = solve(*args, **kwargs)
-        peaks.append(tracemalloc.get_traced_memory()[1] - base - _output_bytes(result))
-        return result
-
-    objectives_module._optimum = measured
-    tracemalloc.start()
-    try:
-        call()
-    finally:
-        tracemalloc.stop()
-        objectives_module._optimum = solve
-    return max(peaks) / n
+    return max(solver_peak_bytes(call)) / n
 
 
 def _rate(label, n, times, base, extra=""):

@@ -1,17 +1,20 @@
 """The lifetime optimum solved chunk by chunk: the same digits for a scenario in any chunk, flat working memory."""
 
 import dataclasses
-import tracemalloc
+import pathlib
+import sys
 
 import numpy as np
 import pytest
 
 import xlcalc
 from xlcalc.core import _objective_kernels, _objective_solve
-from xlcalc.core import objectives as objectives_module
 from xlcalc.core.objectives import lifetime_optimal
 
 from test_objectives import _scenarios
+
+sys.path.append(str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
+from _memory import solver_peak_bytes  # noqa: E402 - shared with benchmarks/objectives.py
 
 
 def _flat(result):
@@ -60,25 +63,12 @@ def test_a_scenario_gets_the_same_digits_in_any_chunk(monkeypatch, objective, mo
 
 def _solver_bytes(arrays):
     """The largest peak of one optimum() solve in a call beyond its output arrays (traced numpy memory)."""
-    peaks = []
-    solve = objectives_module._optimum
 
-    def measured(*args, **kwargs):
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = solve(*args, **kwargs)
-        peaks.append(tracemalloc.get_traced_memory()[1] - base - sum(a.nbytes for a in result))
-        return result
-
-    objectives_module._optimum = measured
-    tracemalloc.start()
-    try:
+    def call():
         with xlcalc.invalid_reasons():
             lifetime_optimal(**arrays, objective="co2", serving="roofline")
-    finally:
-        tracemalloc.stop()
-        objectives_module._optimum = solve
-    return max(peaks)
+
+    return max(solver_peak_bytes(call))
 
 
 def test_solver_working_memory_does_not_grow_with_the_scenarios(monkeypatch):

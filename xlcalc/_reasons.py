@@ -23,6 +23,10 @@ _collector: contextvars.ContextVar = contextvars.ContextVar("xlcalc_invalid_reas
 class InvalidReasons:
     """What :func:`invalid_reasons` collects: ``reasons`` of the last checked call ('' where valid)."""
 
+    # True where only the count of the reasons and the first are read (a chunk of a call that then warns): a
+    # check may then format the first of its reasons alone and give the others a shorter text (core/serving.py)
+    first_only = False
+
     def __init__(self):
         self.reasons = None
 

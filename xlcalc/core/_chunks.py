@@ -121,6 +121,7 @@ def _run(function, shape, args, kwargs):
     size = int(np.prod(shape))
     outer = _collector.get()
     reasons = _ChunkReasons()
+    reasons.first_only = outer is None  # the call warns: its count and first reason are all that is read
     why, count, first, outputs, template = None, 0, "", None, None
     token = _collector.set(reasons)
     try:

@@ -163,6 +163,18 @@ def _check_loss_above_floor(c: Checked, f: Fit, name: str = "loss") -> None:
               f"must be greater than the irreducible loss E = {format_value(f.E)} of fit '{f.name}'")
 
 
+def _checked_with_term(loss, name: str, value, scale: float, exponent: float, f: Fit, too_little: str) -> Checked:
+    """Check ``loss`` and the model size or data ``name`` whose loss term is scale / value^exponent: the loss above
+    E, the value > 0, and the loss above E plus that term (else ``too_little``: no amount of the other reaches it)."""
+    c = Checked(loss=loss, **{name: value})
+    _check_loss_above_floor(c, f)
+    c.positive(name)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor = f.E + scale / np.power(c[name], exponent)
+    c.require(name, c["loss"] > floor, too_little)
+    return c
+
+
 @chunked
 @overflow_checked
 def loss(params, tokens, *, fit=DEFAULT_FIT):
@@ -239,13 +251,8 @@ def tokens_for_loss(loss, params, *, fit=DEFAULT_FIT):
     A model too small to reach the loss with any amount of data is an error (NaN in an array).
     """
     f = get_fit(fit)
-    c = Checked(loss=loss, params=params)
-    _check_loss_above_floor(c, f)
-    c.positive("params")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        floor = f.E + f.A / np.power(c["params"], f.alpha)
-    c.require("params", c["loss"] > floor,
-              "is too small to reach this loss with any number of tokens (its loss with infinite data is higher)")
+    c = _checked_with_term(loss, "params", params, f.A, f.alpha, f, "is too small to reach this loss with any "
+                           "number of tokens (its loss with infinite data is higher)")
     rest = c.valid("loss") - f.E - f.A / np.power(c.valid("params"), f.alpha)
     tokens = np.power(f.B / rest, 1.0 / f.beta)
     c.reject_tiny_models((c.valid("params"), tokens), reason="lower the loss")
@@ -260,13 +267,8 @@ def params_for_loss(loss, tokens, *, fit=DEFAULT_FIT):
     Too few tokens to reach the loss at any model size is an error (NaN in an array).
     """
     f = get_fit(fit)
-    c = Checked(loss=loss, tokens=tokens)
-    _check_loss_above_floor(c, f)
-    c.positive("tokens")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        floor = f.E + f.B / np.power(c["tokens"], f.beta)
-    c.require("tokens", c["loss"] > floor,
-              "are too few to reach this loss at any model size (the loss with infinite parameters is higher)")
+    c = _checked_with_term(loss, "tokens", tokens, f.B, f.beta, f, "are too few to reach this loss at any model "
+                           "size (the loss with infinite parameters is higher)")
     params = _params_on_curve(f, c.valid("loss"), c.valid("tokens"))
     c.reject_tiny_models((params, c.valid("tokens")), reason="lower the loss")
     return c.finish(params)

@@ -46,6 +46,9 @@ def _catalog_ratios() -> dict:
     return _ratios(shape_catalog().values())
 
 
+_NEAREST_FIELDS = ("head_dim", "vocab", "tied", "qkv_bias", "norms")  # taken from the nearest catalog model
+
+
 def _interpolate(params: np.ndarray, table: dict) -> dict[str, np.ndarray]:
     """The interpolation rule of :func:`interpolated_shape` for an array of counts > 0 (vectorised)."""
     x = np.log(params)
@@ -53,18 +56,24 @@ def _interpolate(params: np.ndarray, table: dict) -> dict[str, np.ndarray]:
     nearest = np.argmin(np.abs(log_params[None, :] - x.reshape(-1, 1)), axis=1).reshape(x.shape)
     layers = np.round(np.exp(np.interp(x, log_params, table["log_layers"])))
     q_ratio, kv_ratio, ffn_ratio = (np.interp(x, log_params, table[k]) for k in ("q_ratio", "kv_ratio", "ffn_ratio"))
-    bias = table["qkv_bias"][nearest]
-    vocab, tied = table["vocab"][nearest], table["tied"][nearest]
+    row = [table[k][nearest] for k in _NEAREST_FIELDS]
+    vocab, tied, bias, norms = row[1:]
     quadratic = layers * (2 * q_ratio + 2 * kv_ratio + 3 * ffn_ratio)
-    linear = layers * (table["norms"][nearest] + np.where(bias, q_ratio + 2 * kv_ratio, 0.0)) + vocab * (2 - tied) + 1
+    linear = layers * (norms + np.where(bias, q_ratio + 2 * kv_ratio, 0.0)) + vocab * (2 - tied) + 1
     d_model = (-linear + np.sqrt(linear * linear + 4 * quadratic * params)) / (2 * quadratic)
-    head_dim = table["head_dim"][nearest]
-    embedding = vocab * d_model
+    return _shape_fields(params, nearest, layers, d_model, (q_ratio, kv_ratio, ffn_ratio), row,
+                         np.where(tied, 0.0, vocab * d_model))
+
+
+def _shape_fields(params, nearest, layers, d_model, ratios, row, embedding_params) -> dict:
+    """The fields of an interpolated shape (arrays or floats): ``ratios`` (q, kv, ffn) interpolated, ``row`` the
+    nearest model's _NEAREST_FIELDS, ``embedding_params`` the untied input embedding's (0 where tied)."""
+    q_ratio, kv_ratio, ffn_ratio = ratios
+    head_dim, vocab, tied, bias, norms = row
     return dict(nearest=nearest, layers=layers, d_model=d_model, heads=q_ratio * d_model / head_dim,
                 kv_heads=kv_ratio * d_model / head_dim, head_dim=head_dim, ffn=ffn_ratio * d_model, vocab=vocab,
-                tied=tied, qkv_bias=bias, norms_per_layer=table["norms"][nearest], params=params,
-                matmul_params=params - np.where(tied, 0.0, embedding), q_dim=q_ratio * d_model,
-                kv_dim=kv_ratio * d_model)
+                tied=tied, qkv_bias=bias, norms_per_layer=norms, params=params, matmul_params=params - embedding_params,
+                q_dim=q_ratio * d_model, kv_dim=kv_ratio * d_model)
 
 
 def _interp_one(x: float, xp: tuple, fps: tuple) -> list:
@@ -83,8 +92,11 @@ def _interp_one(x: float, xp: tuple, fps: tuple) -> list:
 
 @functools.lru_cache(maxsize=1)
 def _catalog_rows() -> dict:
-    """:func:`_catalog_ratios` as tuples of Python floats (and bools), for :func:`interpolate_one`."""
-    return {k: tuple(v.tolist()) if isinstance(v, np.ndarray) else v for k, v in _catalog_ratios().items()}
+    """:func:`_catalog_ratios` as tuples of Python floats (and bools), for :func:`interpolate_one`; ``nearest_rows``
+    holds each model's _NEAREST_FIELDS."""
+    rows = {k: tuple(v.tolist()) if isinstance(v, np.ndarray) else v for k, v in _catalog_ratios().items()}
+    rows["nearest_rows"] = tuple(zip(*(rows[k] for k in _NEAREST_FIELDS)))
+    return rows
 
 
 def interpolate_one(params: float) -> dict:
@@ -98,17 +110,13 @@ def interpolate_one(params: float) -> dict:
     log_layers, q_ratio, kv_ratio, ffn_ratio = _interp_one(x, log_params, (
         table["log_layers"], table["q_ratio"], table["kv_ratio"], table["ffn_ratio"]))
     layers = float(round(float(np.exp(log_layers))))
-    bias, vocab, tied = table["qkv_bias"][nearest], table["vocab"][nearest], table["tied"][nearest]
+    row = table["nearest_rows"][nearest]
+    vocab, tied, bias, norms = row[1:]
     quadratic = layers * (2 * q_ratio + 2 * kv_ratio + 3 * ffn_ratio)
-    linear = layers * (table["norms"][nearest] + (q_ratio + 2 * kv_ratio if bias else 0.0)) + vocab * (2 - tied) + 1
+    linear = layers * (norms + (q_ratio + 2 * kv_ratio if bias else 0.0)) + vocab * (2 - tied) + 1
     d_model = (-linear + math.sqrt(linear * linear + 4 * quadratic * params)) / (2 * quadratic)
-    head_dim = table["head_dim"][nearest]
-    embedding = vocab * d_model
-    return dict(nearest=nearest, layers=layers, d_model=d_model, heads=q_ratio * d_model / head_dim,
-                kv_heads=kv_ratio * d_model / head_dim, head_dim=head_dim, ffn=ffn_ratio * d_model, vocab=vocab,
-                tied=tied, qkv_bias=bias, norms_per_layer=table["norms"][nearest], params=params,
-                matmul_params=params - (0.0 if tied else embedding), q_dim=q_ratio * d_model,
-                kv_dim=kv_ratio * d_model)
+    return _shape_fields(params, nearest, layers, d_model, (q_ratio, kv_ratio, ffn_ratio), row,
+                         0.0 if tied else vocab * d_model)
 
 
 def interpolation_checked(params) -> float:

@@ -166,24 +166,29 @@ def _default_fit() -> Fit:
     return get_fit(DEFAULT_FIT)
 
 
-def _single_numbers(core, numbers: dict) -> dict | None:
-    """Argument name -> float when every argument is one number (or an empty optional cell), else None."""
+def _single_numbers(defaults, numbers: dict) -> dict | None:
+    """Argument name -> float when every argument is one number (or an empty cell with a default), else None.
+
+    ``defaults`` says what an empty cell means: the core function whose numeric defaults fill them (read only
+    when a cell is empty), or a mapping name -> float where a name missing or mapped to REQUIRED must be given.
+    """
     floats = {}
-    defaults = None
     for name, value in numbers.items():
         kind = type(value)
         while kind is list and len(value) == 1:  # [[x]]: one cell as xlwings passes it with ndim=2
             value = value[0]
             kind = type(value)
-        if kind is float or (kind is int and -_EXACT_INT < value < _EXACT_INT):
-            floats[name] = float(value)
+        if kind is float:
+            floats[name] = value
         elif value is None:
-            if defaults is None:
-                defaults = _float_defaults(core)
-            default = defaults.get(name)
-            if default is None:
+            if type(defaults) is not dict:
+                defaults = _float_defaults(defaults)
+            default = defaults.get(name, REQUIRED)
+            if default is REQUIRED:
                 return None
             floats[name] = default
+        elif kind is int and -_EXACT_INT < value < _EXACT_INT:
+            floats[name] = float(value)
         elif isinstance(value, float):  # a float subclass such as numpy's float64
             floats[name] = float(value)
         else:
@@ -283,16 +288,24 @@ def per_cell(function, texts: dict, *, count=None):
     return _excel(cells)
 
 
-def _single_texts(texts: dict) -> dict | None:
-    """Argument name -> stripped text when every argument is one usable name (not empty, not an error cell)."""
+def _single_texts(texts: dict, defaults=None) -> dict | None:
+    """Argument name -> stripped text when every argument is one usable name (not an error cell, not empty unless
+    ``defaults`` maps its name to the text an empty cell means), else None."""
     names = {}
     for name, value in texts.items():
         while type(value) is list and len(value) == 1:
             value = value[0]
-        if type(value) is not str:
+        if type(value) is str:
+            text = value.strip()
+        elif value is None:
+            text = ""
+        else:
             return None
-        text = value.strip()
-        if not text or _excel_error_code(text):
+        if not text:
+            text = defaults.get(name) if defaults else None
+            if text is None:
+                return None
+        elif _excel_error_code(text):
             return None
         names[name] = text
     return names

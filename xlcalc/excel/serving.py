@@ -147,7 +147,7 @@ def _serving(core, model, gpu_name, precision, numbers: dict, defaults: dict, ca
     if one is not None:
         return one
     named = {"model": _model_cells(model), "gpu_name": xl.text_cells("gpu_name", gpu_name),
-             "precision": _text_or_default("precision", precision, "bf16")}
+             "precision": _text_or_default("precision", precision, _NAME_DEFAULTS["precision"])}
     named.update({name: xl.number_cells(name, value, defaults[name]) for name, value in numbers.items()})
     shape = xl.broadcast_shape(named)
     errors = _first_errors(named, shape)
@@ -174,54 +174,32 @@ def _serving(core, model, gpu_name, precision, numbers: dict, defaults: dict, ca
 # which gives its error text (tests/test_scalar_slo.py compares the two paths over thousands of cells).
 
 
-def _one_cell(value):
-    """The cell of a one-cell argument ([[x]] as xlwings passes it, or x), or a list for a larger range."""
-    while type(value) is list and len(value) == 1:
-        value = value[0]
-    return value
-
-
-def _one_float(value, default):
-    """A one-cell numeric argument as a float (``default`` when empty), or None when it needs the general path."""
-    kind = type(value)
-    if kind is float:
-        return value
-    if kind is int and -2**53 < value < 2**53:
-        return float(value)
-    if value is None and default is not xl.REQUIRED:
-        return default
-    return None
+_NAME_DEFAULTS = {"precision": "bf16"}  # gpu_name has none: an empty one is the general path's error
 
 
 def _one_model(value):
     """A one-cell model: its stripped name or its count as a float; None when it needs the general path."""
-    if type(value) is str:
-        text = value.strip()
-        return text if text and text.split(" ", 1)[0] not in xl.EXCEL_ERRORS else None
-    return _one_float(value, xl.REQUIRED)
+    one = xl._single_texts({"model": value}) or xl._single_numbers({}, {"model": value})
+    return None if one is None else one["model"]
 
 
-def _one_name(value, default=None):
-    """A one-cell name (stripped; ``default`` when empty), or None when it needs the general path."""
-    if value is None or (type(value) is str and not value.strip()):
-        return default
-    if type(value) is not str or xl._excel_error_code(value.strip()):
+def _one_arguments(model, gpu_name, precision, numbers: dict, defaults: dict):
+    """(model, gpu_name, precision, name -> float) for one usable cell of each argument (``defaults`` as in
+    :func:`_serving`), or None when any needs the general path (which gives its error text)."""
+    model = _one_model(model)
+    names = xl._single_texts({"gpu_name": gpu_name, "precision": precision}, _NAME_DEFAULTS)
+    floats = xl._single_numbers(defaults, numbers)
+    if model is None or names is None or floats is None:
         return None
-    return value.strip()
+    return model, names["gpu_name"], names["precision"], floats
 
 
 def _serving_one(core, model, gpu_name, precision, numbers: dict, defaults: dict, call):
     """:func:`_serving` for one cell of each argument: (result, error text or '', (1, 1)), or None for the general path."""
-    model, gpu_name = _one_model(_one_cell(model)), _one_name(_one_cell(gpu_name))
-    precision = _one_name(_one_cell(precision), "bf16")
-    if model is None or gpu_name is None or precision is None:
+    one = _one_arguments(model, gpu_name, precision, numbers, defaults)
+    if one is None:
         return None
-    nums = {}
-    for name, value in numbers.items():
-        number = _one_float(_one_cell(value), defaults[name])
-        if number is None:
-            return None
-        nums[name] = number
+    model, gpu_name, precision, nums = one
     try:
         model_shapes.shape_numbers(model, latency._MODEL_FIELDS)  # an unknown name or bad count: the general path
     except Exception:  # noqa: BLE001 - its error text comes from the general path
@@ -264,7 +242,7 @@ def _links(hw):
 @xl.cell_errors
 def MODEL_SHAPE(model):
     """A row per model: params, layers, d_model, heads, KV heads, head dim, FFN size, vocabulary, tied (1/0), KV bytes per token in FP16."""
-    one = _model_shape_one(_one_model(_one_cell(model)))
+    one = _model_shape_one(_one_model(model))
     if one is not None:
         return one
     cells = _model_cells(model)
@@ -303,10 +281,12 @@ def _model_shape_one(model):
 @xl.cell_errors
 def KV_BYTES_PER_TOKEN(model, bytes_per_value=None):
     """KV-cache bytes per token of context: 2 x layers x KV heads x head dim x bytes_per_value."""
-    one = _kv_bytes_one(_one_model(_one_cell(model)), _one_float(_one_cell(bytes_per_value), 2.0))
+    per_value = xl._single_numbers(_KV_DEFAULTS, {"bytes_per_value": bytes_per_value})
+    one = _kv_bytes_one(_one_model(model), per_value and per_value["bytes_per_value"])
     if one is not None:
         return one
-    named = {"model": _model_cells(model), "bytes_per_value": xl.number_cells("bytes_per_value", bytes_per_value, 2.0)}
+    named = {"model": _model_cells(model),
+             "bytes_per_value": xl.number_cells("bytes_per_value", bytes_per_value, _KV_DEFAULTS["bytes_per_value"])}
     shape = xl.broadcast_shape(named)
     errors = _first_errors(named, shape)
     shapes, errors = _shapes(named["model"], errors, shape)
@@ -316,6 +296,9 @@ def KV_BYTES_PER_TOKEN(model, bytes_per_value=None):
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf stand in for cells that show their error
         kv_bytes = 2.0 * shapes.layers * shapes.kv_dim * per_value
     return _cells(kv_bytes, errors, shape)
+
+
+_KV_DEFAULTS = {"bytes_per_value": 2.0}
 
 
 def _kv_bytes_one(model, per_value):
@@ -395,29 +378,19 @@ SLO_OUTPUTS = ("batch", "gpus", "time_per_token_s", "ttft_s", "tokens_per_sec", 
 _SLO_SCALES = tuple(1e3 if k.endswith("_s") else 1.0 for k in SLO_OUTPUTS)  # times in ms
 
 
-_SLO_DEFAULTS = (xl.REQUIRED, xl.REQUIRED, np.inf, np.inf, 0.0, np.nan, slo.HEADROOM, np.nan, np.nan, np.nan)
+_SLO_DEFAULTS = dict(input_tokens=xl.REQUIRED, output_tokens=xl.REQUIRED, tpot_ms=np.inf, ttft_ms=np.inf, gpus=0.0,
+                     usd_per_hour=np.nan, headroom=slo.HEADROOM, mfu_prefill=np.nan, mfu_decode=np.nan, bw_eff=np.nan)
 
 
-def _slo_one(model, gpu_name, precision, values: tuple):
+def _slo_one(model, gpu_name, precision, numbers: dict):
     """:func:`_slo` for one cell of each argument, or None for the general path: :func:`_serving_one` written out
-    for MAX_BATCH (no closures, no dictionaries, the core's error caught rather than collected: the same text)."""
-    model, gpu_name = _one_model(_one_cell(model)), _one_name(_one_cell(gpu_name))
-    precision = _one_name(_one_cell(precision), "bf16")
-    if model is None or gpu_name is None or precision is None:
+    for MAX_BATCH (no closures, the core's error caught rather than collected: the same text)."""
+    one = _one_arguments(model, gpu_name, precision, numbers, _SLO_DEFAULTS)
+    if one is None:
         return None
-    numbers = []
-    for value, default in zip(values, _SLO_DEFAULTS):  # _one_float(_one_cell(value), default), inlined
-        while type(value) is list and len(value) == 1:
-            value = value[0]
-        if type(value) is float:
-            numbers.append(value)
-        elif value is None and default is not xl.REQUIRED:
-            numbers.append(default)
-        elif type(value) is int and -2**53 < value < 2**53:
-            numbers.append(float(value))
-        else:
-            return None
-    input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, usd_per_hour, headroom, mfu_prefill, mfu_decode, bw_eff = numbers
+    model, gpu_name, precision, n = one
+    tpot_ms, ttft_ms, usd_per_hour = n["tpot_ms"], n["ttft_ms"], n["usd_per_hour"]
+    mfu_prefill, mfu_decode, bw_eff = n["mfu_prefill"], n["mfu_decode"], n["bw_eff"]
     if not (ttft_ms > 0 and tpot_ms > 0) or (tpot_ms == math.inf and ttft_ms == math.inf):
         return None  # the general path's check gives the text
     hw = _one_accelerator(gpu_name, precision)
@@ -429,13 +402,13 @@ def _slo_one(model, gpu_name, precision, values: tuple):
         return None
     try:
         result = slo.max_batch(
-            model, hw["peak_tflops"], hw["mem_bw_tbs"], hw["memory_gb"], input_tokens, output_tokens,
-            tpot_target_s=tpot_ms / 1e3, ttft_target_s=ttft_ms / 1e3, gpus=gpus,
+            model, hw["peak_tflops"], hw["mem_bw_tbs"], hw["memory_gb"], n["input_tokens"], n["output_tokens"],
+            tpot_target_s=tpot_ms / 1e3, ttft_target_s=ttft_ms / 1e3, gpus=n["gpus"],
             usd_per_hour=hw["usd_per_hour"] if usd_per_hour != usd_per_hour else usd_per_hour,
             bytes_per_param=hw["bytes"], kv_bytes_per_value=hw["bytes"],
             mfu_prefill=hw["mfu_prefill"] if mfu_prefill != mfu_prefill else mfu_prefill,
             mfu_decode=hw["mfu_decode"] if mfu_decode != mfu_decode else mfu_decode,
-            bw_eff=hw["bw_eff"] if bw_eff != bw_eff else bw_eff, headroom=headroom, link_gbs=hw["link_gbs"],
+            bw_eff=hw["bw_eff"] if bw_eff != bw_eff else bw_eff, headroom=n["headroom"], link_gbs=hw["link_gbs"],
             link_latency_us=hw["link_latency_us"])
     except XlcalcError as exc:  # a scalar call raises what invalid_reasons() would collect
         return None, f"{xl.NUM} {exc}", (1, 1)
@@ -444,16 +417,12 @@ def _slo_one(model, gpu_name, precision, values: tuple):
 
 def _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, precision, usd_per_hour, headroom,
          mfu_prefill, mfu_decode, bw_eff):
-    one = _slo_one(model, gpu_name, precision, (input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, usd_per_hour,
-                                                headroom, mfu_prefill, mfu_decode, bw_eff))
-    if one is not None:
-        return one
     numbers = dict(input_tokens=input_tokens, output_tokens=output_tokens, tpot_ms=tpot_ms, ttft_ms=ttft_ms,
                    gpus=gpus, usd_per_hour=usd_per_hour, headroom=headroom, mfu_prefill=mfu_prefill,
                    mfu_decode=mfu_decode, bw_eff=bw_eff)
-    defaults = dict(input_tokens=xl.REQUIRED, output_tokens=xl.REQUIRED, tpot_ms=np.inf, ttft_ms=np.inf, gpus=0.0,
-                    usd_per_hour=np.nan, headroom=slo.HEADROOM, mfu_prefill=np.nan, mfu_decode=np.nan,
-                    bw_eff=np.nan)
+    one = _slo_one(model, gpu_name, precision, numbers)
+    if one is not None:
+        return one
 
     def call(core, shapes, hw, n):
         return core(shapes, hw["peak_tflops"], hw["mem_bw_tbs"], hw["memory_gb"], n["input_tokens"],
@@ -474,7 +443,7 @@ def _slo(model, gpu_name, input_tokens, output_tokens, tpot_ms, ttft_ms, gpus, p
         none = np.isinf(n["tpot_ms"]) & np.isinf(n["ttft_ms"])
         return np.where(none & (errors == ""), f"{xl.VALUE} give a target: tpot_ms, ttft_ms or both", errors)
 
-    return _serving(slo.max_batch, model, gpu_name, precision, numbers, defaults, call, check, one_cell=False)
+    return _serving(slo.max_batch, model, gpu_name, precision, numbers, _SLO_DEFAULTS, call, check, one_cell=False)
 
 
 @xw.func(category=CATEGORY)
