@@ -27,7 +27,7 @@ import numpy as np
 
 from . import lifetime_costs as lc
 from . import _objective_scalar as _scalar
-from .._checks import Checked, _collector, _plain_floats, _plain_number, format_value
+from .._checks import Checked, DeferredReasons, _collector, _plain_floats, _plain_number, format_floats, format_value
 from ..errors import InvalidInputError
 from .data_limits import R_D_STAR
 from .laws import DEFAULT_FIT, _check_loss_above_floor, chinchilla_for_loss, get_fit
@@ -179,7 +179,7 @@ def _valid_flat(c: Checked, name):
     read-only broadcast view: no copy per scenario, which for some 30 arguments was 240 bytes a scenario)."""
     if not c.scalar:
         value = c.values[name]
-        if value.ndim and not any(value.strides):
+        if value.ndim and value.size and not any(value.strides):
             return np.broadcast_to(value[(0,) * value.ndim], (int(value.size - np.count_nonzero(c.bad)),))
     return np.atleast_1d(c.valid(name))
 
@@ -378,15 +378,26 @@ def _weights(v, objective):
 
 
 def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
+    """The optimum and its references for the valid scenarios ``v`` (flat), finished into a LifetimeOptimum.
+
+    The solver's outputs are new arrays of this call: they are changed in place (NaN to 0 where finish needs
+    finite numbers; stand-ins where a scenario failed) and handed to :meth:`Checked.finish` as fresh, which
+    returns them reshaped instead of copying them (an array given twice, such as the optimum doubling as the
+    unlimited reference, is copied once, so every output is an array of its own)."""
     decode_mfu = v["mfu_decode"]
     if objective == "flops":   # 6ND + 2N per token whatever the MFU: price every inference GPU-hour alike
         v = dict(v, mfu_decode=v["mfu_prefill"], reference_mfu_decode=np.full(v["loss"].shape, np.nan))
-    (w_t, w_i), all_weights = _weights(v, objective)
-    paper = dict(v, roofline=np.zeros(v["loss"].shape, dtype=bool),
-                 mfu_decode=np.where(np.isnan(v["reference_mfu_decode"]), v["mfu_decode"], v["reference_mfu_decode"]))
+    size = v["loss"].shape
+    # a weight from single values is one value, not an array a scenario (the same products and quotients)
+    (w_t, w_i), all_weights = _weights({name: _single(a) for name, a in v.items()}, objective)
+    w_t, w_i = (np.broadcast_to(w, size) if np.ndim(w) == 0 else w for w in (w_t, w_i))
+    roofline = bool(v["roofline"].any())
+    reference = v["reference_mfu_decode"]
+    paper = dict(v, roofline=v["roofline"] if not roofline else np.zeros(size, dtype=bool),
+                 mfu_decode=np.where(np.isnan(reference), v["mfu_decode"], reference))
     result = _optimum(f, paper, w_t, w_i)
     ref_n, ref_d, ref_value = result[:3]
-    if v["roofline"].any():
+    if roofline:
         k = v["kv_bytes_per_param"]
         if np.isnan(k).any():   # the same for every objective: the shape of the loss's Chinchilla model
             sizes = np.atleast_1d(chinchilla_for_loss(v["loss"][np.isnan(k)], fit=f).params)
@@ -396,75 +407,110 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
             v = dict(v, kv_bytes_per_param=k)
         result = _optimum(f, v, w_t, w_i)
     n, d, value, x, gpus, batch, code, hours_t, hours_i = result
+    del result
     if objective == "flops":   # the $, kWh and CO2 of that model at the decode MFU given
         hours_i = (2.0 * n / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS) / SECONDS_PER_HOUR
                    * (v["input_tokens"] / v["mfu_prefill"] + v["output_tokens"] / decode_mfu))
-    # the same serving as the optimum itself (with a fixed MFU: the paper's, at reference_mfu_decode if given),
-    # so that a scenario's figures do not depend on whether another scenario of the call has a data cap
-    unlimited = dict(v if v["roofline"].any() else paper, unique_tokens=np.full(n.shape, np.inf))
-    free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i)[:3] if np.isfinite(v["unique_tokens"]).any() \
-        else (n, d, value)
-    failed = ~np.isfinite(value) | ~np.isfinite(n)
-    if failed.any():
-        solved = c.ok.copy()
-        _explain_unservable(c, f, v, solved, failed)
-        keep = ~failed
-        n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value, free_n, free_d, free_value = (
-            a[keep] for a in (n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value,
-                              free_n, free_d, free_value))
-        v = {name: a[keep] for name, a in v.items()}
-        (w_t, w_i), all_weights = _weights(v, objective)
-    metrics = {name: w[0] * hours_t + w[1] * hours_i for name, w in all_weights.items()}
-    unique = v["unique_tokens"]
-    core = c.finish(n, d, value, np.where(np.isfinite(metrics["usd"]), metrics["usd"], 0.0),
-                    np.where(np.isfinite(metrics["kwh"]), metrics["kwh"], 0.0),
-                    np.where(np.isfinite(metrics["co2"]), metrics["co2"], 0.0), hours_t, hours_i, np.exp(x),
-                    d / unique, (d > unique * (1 + 1e-12)).astype(float), np.where(np.isnan(gpus), 0.0, gpus),
-                    np.where(np.isnan(batch), 0.0, batch), code.astype(float), ref_n, ref_d, ref_value,
-                    free_n, free_d, free_value)
-    out = list(core)
-    for position, name, inputs in ((3, "usd", ("train_usd_per_hour", "infer_usd_per_hour")),
-                                   (4, "kwh", ("train_tdp_w", "infer_tdp_w")),
-                                   (5, "co2", ("train_tdp_w", "infer_tdp_w", "train_g_per_kwh", "infer_g_per_kwh"))):
-        missing = np.zeros(c.shape, dtype=bool)
-        for arg in inputs:
-            missing |= np.isnan(c[arg])
-        out[position] = _nan_where(out[position], missing)
-    if not v["roofline"].any():
-        out[11] = _nan_where(out[11], np.ones(c.shape, dtype=bool))
-        out[12] = _nan_where(out[12], np.ones(c.shape, dtype=bool))
+    unique = _single(v["unique_tokens"])
+    if np.isfinite(unique).any():
+        # the same serving as the optimum itself (with a fixed MFU: the paper's, at reference_mfu_decode if given),
+        # so that a scenario's figures do not depend on whether another scenario of the call has a data cap
+        unlimited = dict(v if roofline else paper, unique_tokens=np.full(n.shape, np.inf))
+        free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i)[:3]
+        del unlimited
+    else:
+        free_n, free_d, free_value = n, d, value
+    del paper
+    if not (_all_finite(value) and _all_finite(n)):
+        failed = ~np.isfinite(value) | ~np.isfinite(n)
+        if failed.any():
+            solved = c.ok
+            _explain_unservable(c, f, v, solved, failed)
+            c._valid_at_solve = solved   # finish: the results are those of these scenarios, NaN where now invalid
+            for a in (n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value,
+                      free_n, free_d, free_value):
+                a[failed] = 0   # a finite stand-in, so that finish does not mark them again
+        del failed
+    metrics = [_metric(w, hours_t, hours_i) for w in all_weights.values()]
+    np.exp(x, out=x)   # effective tokens
+    np.copyto(gpus, 0.0, where=np.isnan(gpus))
+    np.copyto(batch, 0.0, where=np.isnan(batch))
+    out = list(c.finish(n, d, value, *metrics, hours_t, hours_i, x, d / unique,
+                        np.greater(d, unique * (1 + 1e-12), out=np.empty(size)), gpus, batch, code.astype(float),
+                        ref_n, ref_d, ref_value, free_n, free_d, free_value, fresh=True))
+    for position, inputs in ((3, ("train_usd_per_hour", "infer_usd_per_hour")), (4, ("train_tdp_w", "infer_tdp_w")),
+                             (5, ("train_tdp_w", "infer_tdp_w", "train_g_per_kwh", "infer_g_per_kwh"))):
+        if any(_any_nan(c[name]) for name in inputs):   # a figure whose inputs are missing is NaN
+            missing = np.zeros(c.shape, dtype=bool)
+            for name in inputs:
+                missing |= np.isnan(c[name])
+            out[position] = _nan_where(out[position], missing)
+    if not roofline:   # no replica with a fixed MFU
+        out[11] = _nan_where(out[11], True)
+        out[12] = _nan_where(out[12], True)
     return LifetimeOptimum(*out[:14], Reference(*out[14:17]), Reference(*out[17:20]))
 
 
+def _metric(weights, hours_t, hours_i):
+    """usd, kWh or kg CO2e of the GPU-hours (0 where not finite: finish makes a missing figure NaN afterwards)."""
+    metric = weights[0] * hours_t
+    metric += weights[1] * hours_i
+    np.copyto(metric, 0.0, where=~np.isfinite(metric))
+    return metric
+
+
+def _single(a):
+    """A per-scenario array of one value repeated (a broadcast view) as that value (a numpy float); else ``a``."""
+    if isinstance(a, np.ndarray) and a.ndim == 1 and a.size and not a.strides[0]:
+        return a[0]
+    return a
+
+
+def _any_nan(a) -> bool:
+    """Whether an argument (a broadcast array) holds NaN, testing a single value repeated once."""
+    if a.ndim and a.size and not any(a.strides):
+        return bool(np.isnan(a.reshape(-1)[0]))
+    return bool(np.isnan(a).any())
+
+
+def _all_finite(a) -> bool:
+    """Every element finite: its min and max are (NaN when any element is NaN), with no mask."""
+    return a.size > 0 and math.isfinite(a.min()) and math.isfinite(a.max())
+
+
 def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
-    """Mark the scenarios where no model reaching the loss fits the largest replica, saying what would."""
-    if not v["roofline"].any():   # the fixed-MFU solve only fails when its numbers overflow
-        new = np.zeros(c.shape, dtype=bool)
-        new[solved] = failed
-        c.mark(new, lambda index: "these inputs give a result outside the floating-point range (too extreme)")
-        return
-    q = lc.serving_numbers(v)["q"]
-    excess = v["loss"] - f.E - f.B / (v["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
-    smallest = (f.A / excess) ** (1.0 / f.alpha)
-    largest = q * v["max_gpus"]
+    """Mark the scenarios where no model reaching the loss fits the largest replica, saying what would
+    (texts made only when asked for: the first for the warning, all in an invalid_reasons block)."""
     new = np.zeros(c.shape, dtype=bool)
     new[solved] = failed
-    where = np.flatnonzero(failed)
-    texts = np.full(new.size, "", dtype=object)   # flat, so that one scenario (a 0-d shape) works too
-    texts[np.flatnonzero(new)] = [
-        f"no model reaching loss = {format_value(v['loss'][i])} can be served on up to "
-        f"{format_value(v['max_gpus'][i])} GPUs: the largest that holds one sequence and meets the target at "
-        f"batch 1 has {format_value(largest[i])} params, and the loss needs more than {format_value(smallest[i])}"
-        f"{' with these unique tokens' if np.isfinite(v['unique_tokens'][i]) else ''}; raise max_gpus or "
-        "infer_memory_gb, relax tpot_target_s, or aim for a higher loss" for i in where]
-    texts = texts.reshape(new.shape)
-    c.mark(new, lambda index: texts[index])
+    if not v["roofline"].any():   # the fixed-MFU solve only fails when its numbers overflow
+        text = "these inputs give a result outside the floating-point range (too extreme)"
+        c.mark(new, DeferredReasons(lambda ranks: [text] * len(ranks)))
+        return
+    at = {name: a[failed] for name, a in v.items()}   # the failed scenarios, in the order of the marked elements
+    q = lc.serving_numbers(at)["q"]
+    excess = at["loss"] - f.E - f.B / (at["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
+    smallest = (f.A / excess) ** (1.0 / f.alpha)
+    largest = q * at["max_gpus"]
+    capped = np.isfinite(at["unique_tokens"])
+
+    def texts(ranks):
+        shown = zip(*(format_floats(a[ranks]) for a in (at["loss"], at["max_gpus"], largest, smallest)),
+                    capped[ranks].tolist())
+        return [f"no model reaching loss = {loss} can be served on up to {gpus} GPUs: the largest that holds one "
+                f"sequence and meets the target at batch 1 has {most} params, and the loss needs more than {least}"
+                f"{' with these unique tokens' if cap else ''}; raise max_gpus or infer_memory_gb, relax "
+                "tpot_target_s, or aim for a higher loss" for loss, gpus, most, least, cap in shown]
+
+    c.mark(new, DeferredReasons(texts))
 
 
 def _nan_where(value, mask):
+    """``value`` with NaN where ``mask`` (in place: an output array of finish is this call's own)."""
     if np.ndim(value) == 0:
         return float("nan") if bool(np.asarray(mask).any()) else value
-    return np.where(mask, np.nan, value)
+    value[np.broadcast_to(mask, value.shape)] = np.nan
+    return value
 
 
 __all__ = ["OBJECTIVES", "SERVING", "LifetimeOptimum", "Reference", "lifetime_optimal"]
