@@ -192,6 +192,17 @@ class Checked:
                          dtype=object)
         self.mark(new, texts[which.ravel()])
 
+    def require_each(self, name: str, test, allowed: str) -> None:
+        """:meth:`require` with ``ok = test(argument)`` for an elementwise ``test``, tried first on the argument as
+        given (a single value once, not once an element): the masks are made only when some element fails."""
+        if bool(np.all(test(self.as_given(name)))):
+            return
+        self.require(name, test(self.values[name]), allowed)
+
+    def as_given(self, name: str):
+        """The argument before broadcasting (a numpy float for a scalar call)."""
+        return self._given[name] if self._given is not None else self.values[name]
+
     def mark(self, new, reason_of, error=InvalidInputError) -> None:
         """Mark the elements of mask ``new`` invalid with ``reason_of(index)`` (or the reasons of the marked
         elements in order, as an array, or a :class:`DeferredReasons`); a scalar call raises ``error`` (outside
@@ -216,7 +227,7 @@ class Checked:
         """Every element of the argument finite and > ``low`` (>= when not ``strict``) and <= ``high``, tested on
         the argument as given (each broadcast element is one of its elements; False for NaN): two reductions and
         no temporaries, where a check's masks make full-size arrays, so an all-valid call is checked quickly."""
-        v = self._given[name] if self._given is not None else self.values[name]
+        v = self.as_given(name)
         if v.size == 0:
             return False
         smallest, largest = v.min(), v.max()
