@@ -250,8 +250,14 @@ def _check_reachable(c: Checked, f) -> None:
     single = unique.ndim and unique.size and not any(unique.strides)
     if single:   # one value for every element: its floor once (on a 1-element array: the digits of an array's)
         unique = np.full(1, unique.reshape(-1)[0])
-    with np.errstate(divide="ignore"):
-        floor = f.E + f.B / (unique * (1.0 + R_D_STAR)) ** f.beta
+    with np.errstate(divide="ignore"):   # f.E + f.B / (U (1 + R*_D))^beta, in one array
+        floor = unique * (1.0 + R_D_STAR)
+        if np.ndim(floor):
+            np.power(floor, f.beta, out=floor)
+            np.divide(f.B, floor, out=floor)
+            np.add(f.E, floor, out=floor)
+        else:
+            floor = f.E + f.B / floor ** f.beta
     if single:
         floor = floor[0]
         if c.all_within("loss", floor):   # every loss above it (or already invalid: NaN, inf)
@@ -409,10 +415,11 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
     roofline = bool(v["roofline"].any())
     reference = v["reference_mfu_decode"]
     paper = dict(v, roofline=v["roofline"] if not roofline else np.zeros(size, dtype=bool),
-                 mfu_decode=np.where(np.isnan(reference), v["mfu_decode"], reference))
+                 mfu_decode=_paper_mfu(reference, v["mfu_decode"]))
     result = _optimum(f, paper, w_t, w_i)
     ref_n, ref_d, ref_value = result[:3]
     if roofline:
+        result = paper = None   # the paper solve's other figures: freed before the next solve
         k = v["kv_bytes_per_param"]
         if np.isnan(k).any():   # the same for every objective: the shape of the loss's Chinchilla model
             sizes = np.atleast_1d(chinchilla_for_loss(v["loss"][np.isnan(k)], fit=f).params)
@@ -430,7 +437,7 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
     if np.isfinite(unique).any():
         # the same serving as the optimum itself (with a fixed MFU: the paper's, at reference_mfu_decode if given),
         # so that a scenario's figures do not depend on whether another scenario of the call has a data cap
-        unlimited = dict(v if roofline else paper, unique_tokens=np.full(n.shape, np.inf))
+        unlimited = dict(v if roofline else paper, unique_tokens=np.broadcast_to(np.inf, n.shape))
         free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i)[:3]
         del unlimited
     else:
@@ -447,6 +454,7 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
                 a[failed] = 0   # a finite stand-in, so that finish does not mark them again
         del failed
     metrics = [_metric(w, hours_t, hours_i) for w in all_weights.values()]
+    del all_weights, w_t, w_i
     np.exp(x, out=x)   # effective tokens
     np.copyto(gpus, 0.0, where=np.isnan(gpus))
     np.copyto(batch, 0.0, where=np.isnan(batch))
@@ -470,8 +478,18 @@ def _metric(weights, hours_t, hours_i):
     """usd, kWh or kg CO2e of the GPU-hours (0 where not finite: finish makes a missing figure NaN afterwards)."""
     metric = weights[0] * hours_t
     metric += weights[1] * hours_i
-    np.copyto(metric, 0.0, where=~np.isfinite(metric))
+    if not _all_finite(metric):
+        np.copyto(metric, 0.0, where=~np.isfinite(metric))
     return metric
+
+
+def _paper_mfu(reference, mfu_decode):
+    """The decode MFU of the paper's serving: reference_mfu_decode where given, else mfu_decode (one value when
+    both are single values)."""
+    one = _single(reference), _single(mfu_decode)
+    if np.ndim(one[0]) == 0 and np.ndim(one[1]) == 0:
+        return np.broadcast_to(one[1] if np.isnan(one[0]) else one[0], reference.shape)
+    return np.where(np.isnan(reference), mfu_decode, reference)
 
 
 def _single(a):
