@@ -13,8 +13,7 @@ import warnings
 
 import numpy as np
 
-from ._reasons import (InvalidReasons, _caller_stacklevel, _collector, format_floats, format_value, invalid_reasons,
-                       overflow_checked)
+from ._reasons import InvalidReasons, _caller_stacklevel, _collector, format_value, invalid_reasons, overflow_checked
 from .errors import InvalidInputError, InvalidInputWarning
 
 # The most elements one call computes: 16.8 million (the 1,000,000-scenario benchmark is one sixteenth); each

@@ -27,10 +27,12 @@ import numpy as np
 
 from . import lifetime_costs as lc
 from . import _objective_scalar as _scalar
-from .._checks import Checked, DeferredReasons, _collector, _plain_floats, _plain_number, format_floats, format_value
+from .._checks import Checked, DeferredReasons, _collector, _plain_floats, _plain_number
+from .._reasons import format_floats
 from ..errors import InvalidInputError
 from .data_limits import R_D_STAR
-from .laws import DEFAULT_FIT, _check_loss_above_floor, chinchilla_for_loss, get_fit
+from .laws import DEFAULT_FIT, chinchilla_for_loss, get_fit
+from ._objective_checks import check_arguments
 from ..data.model_shapes import shape_arrays
 from ._objective_solve import optimum as _optimum
 from ..units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
@@ -167,7 +169,7 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
                     reference_mfu_decode=reference_mfu_decode)
         if key == "flops" and mode == "roofline":
             raise _bad("objective", objective, "'flops' counts 6ND + 2N per token, which needs serving='fixed_mfu'")
-        _check(c, f, key, mode == "roofline")
+        check_arguments(c, f, key, mode == "roofline")
         skip = () if mode == "roofline" else _ROOFLINE_ONLY
         v = {name: _valid_flat(c, name) for name in c.values if name not in skip}  # the solver indexes scenarios
         v["roofline"] = np.full(v["loss"].shape, mode == "roofline")
@@ -189,90 +191,8 @@ def _bad(name, value, allowed):
     return InvalidInputError(f"{name} = {shown[:80] + ('...' if len(shown) > 80 else '')} is not allowed: {allowed}")
 
 
-def _check(c: Checked, f, objective, roofline) -> None:
-    _check_loss_above_floor(c, f)
-    c.require_each("unique_tokens", lambda u: (u > 0) & ~np.isnan(u),
-                   "must be a number of unique training tokens > 0 (or empty for unlimited data)")
-    _check_reachable(c, f)
-    c.non_negative("input_tokens", "output_tokens")
-    c.positive("train_peak_tflops", "infer_peak_tflops")
-    c.fraction("mfu_train", "mfu_prefill", "mfu_decode")
-    c.require_each("reference_mfu_decode", lambda r: np.isnan(r) | ((r > 0) & (r <= 1)),
-                   "must be in (0, 1] (or empty: mfu_decode)")
-    needs = {"usd": ("train_usd_per_hour", "infer_usd_per_hour"),
-             "kwh": ("train_tdp_w", "infer_tdp_w"),
-             "co2": ("train_tdp_w", "infer_tdp_w"), "flops": ()}[objective]
-    for name in ("train_usd_per_hour", "infer_usd_per_hour", "train_tdp_w", "infer_tdp_w"):
-        what = "a power in W > 0 (the accelerator has no published TDP: type one)" if "tdp" in name \
-            else "a price in $ per GPU-hour > 0"
-        if name in needs:
-            _check_given(c, name, f"objective '{objective}' needs {what}")
-        c.require_each(name, lambda x: np.isnan(x) | (np.isfinite(x) & (x > 0)), f"must be {what}")
-    for name in ("train_pue", "infer_pue"):
-        c.require_each(name, lambda x: np.isfinite(x) & (x >= 1), "must be a power usage effectiveness >= 1")
-    for name in ("train_g_per_kwh", "infer_g_per_kwh"):
-        if objective == "co2":
-            _check_given(c, name, "objective 'co2' needs a grid carbon intensity in g CO2e per kWh")
-        c.require_each(name, lambda x: np.isnan(x) | (np.isfinite(x) & (x >= 0)),
-                       "must be a grid carbon intensity in g CO2e per kWh >= 0")
-    if objective == "co2":
-        c.require_each("train_g_per_kwh", lambda x: x > 0,
-                       "must be > 0 for objective 'co2': with carbon-free training the least-carbon model would "
-                       "train forever on ever more tokens")
-    if roofline:
-        c.positive("infer_mem_bw_tbs", "infer_memory_gb", "bytes_per_param")
-        c.fraction("bw_eff")
-        c.require_each("kv_bytes_per_param", lambda k: np.isnan(k) | (np.isfinite(k) & (k >= 0)),
-                       "must be KV bytes per token per parameter >= 0 (empty: from the model shape)")
-        c.non_negative("input_tokens_per_request", "output_tokens_per_request")
-        c.require_each("batch", lambda b: (b == np.inf) | ((b >= 1) & (b == np.floor(b))),
-                       "must be a whole number >= 1 (or none)")
-        c.require_each("tpot_target_s", lambda t: (t > 0) & ~np.isnan(t), "must be a time in s > 0 (or none)")
-        if not (np.isfinite(c.as_given("batch")).all() or np.isfinite(c.as_given("tpot_target_s")).all()):
-            c.require("batch", np.isfinite(c["batch"]) | np.isfinite(c["tpot_target_s"]),
-                      "give a batch, a time-per-token target or both", shown=c["batch"])
-        c.require_each("headroom", lambda h: (h >= 0) & (h < 1), "must be in [0, 1)")
-        c.at_least_one("max_gpus")
-
-
-def _check_given(c: Checked, name, needs) -> None:
-    """Mark the elements where ``name`` is missing (NaN) but needed: '<name> is missing: <needs>'."""
-    if not np.isnan(c.as_given(name)).any():
-        return
-    missing = np.isnan(c[name]) & ~c.bad
-    if missing.any():
-        c.mark(missing, lambda index: f"{name} is missing: {needs}")
-
-
-def _check_reachable(c: Checked, f) -> None:
-    """Mark the losses that no model reaches with the unique tokens given, however large and however many epochs."""
-    unique = c["unique_tokens"]
-    single = unique.ndim and unique.size and not any(unique.strides)
-    if single:   # one value for every element: its floor once (on a 1-element array: the digits of an array's)
-        unique = np.full(1, unique.reshape(-1)[0])
-    with np.errstate(divide="ignore"):   # f.E + f.B / (U (1 + R*_D))^beta, in one array
-        floor = unique * (1.0 + R_D_STAR)
-        if np.ndim(floor):
-            np.power(floor, f.beta, out=floor)
-            np.divide(f.B, floor, out=floor)
-            np.add(f.E, floor, out=floor)
-        else:
-            floor = f.E + f.B / floor ** f.beta
-    if single:
-        floor = floor[0]
-        if c.all_within("loss", floor):   # every loss above it (or already invalid: NaN, inf)
-            return
-    lowest = np.broadcast_to(floor, c.shape)
-    unreachable = (c["loss"] <= floor) & ~c.bad
-    if unreachable.any():
-        c.mark(unreachable, lambda index: (
-            f"loss = {format_value(c['loss'][index])} is not reachable with unique_tokens = "
-            f"{format_value(c['unique_tokens'][index])}: however large the model and however many epochs, "
-            f"the lowest reachable loss is {format_value(lowest[index])} (E + B / (U (1 + R*_D))^beta)"))
-
-
 # ----------------------------------------------------------------------------------------------
-# The scalar fast path (fixed MFU): _check and _solve_all on Python floats, with the float twins of
+# The scalar fast path (fixed MFU): check_arguments and _solve_all on Python floats, with the float twins of
 # xlcalc.core._objective_scalar. Anything it does not take (a bad argument, a failed or non-finite result,
 # a Python division by zero) goes to the array path, which gives the error; tests/test_scalar_objectives.py
 # compares the two over thousands of random scenarios, bit for bit.
@@ -282,11 +202,11 @@ _FIELDS = {cls: tuple(field.name for field in dataclasses.fields(cls)) for cls i
 
 
 def _valid_one(f, objective, v) -> bool:
-    """True when :func:`_check` marks none of these floats (fixed MFU): its tests, in the same floating point."""
+    """True when :func:`check_arguments` marks none of these floats (fixed MFU): its tests, in the same floating point."""
     loss, unique = v["loss"], v["unique_tokens"]
     if not (f.E < loss < math.inf and unique > 0.0):
         return False
-    if unique != math.inf:   # _check's floor (E with unlimited data)
+    if unique != math.inf:   # check_arguments' floor (E with unlimited data)
         try:
             floor = f.E + f.B / (unique * (1.0 + R_D_STAR)) ** f.beta   # Python's pow: numpy's may differ by an ulp
         except (OverflowError, ZeroDivisionError):
@@ -463,7 +383,7 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
                         ref_n, ref_d, ref_value, free_n, free_d, free_value, fresh=True))
     for position, inputs in ((3, ("train_usd_per_hour", "infer_usd_per_hour")), (4, ("train_tdp_w", "infer_tdp_w")),
                              (5, ("train_tdp_w", "infer_tdp_w", "train_g_per_kwh", "infer_g_per_kwh"))):
-        if any(_any_nan(c[name]) for name in inputs):   # a figure whose inputs are missing is NaN
+        if any(np.isnan(c.as_given(name)).any() for name in inputs):   # a figure whose inputs are missing is NaN
             missing = np.zeros(c.shape, dtype=bool)
             for name in inputs:
                 missing |= np.isnan(c[name])
@@ -497,13 +417,6 @@ def _single(a):
     if isinstance(a, np.ndarray) and a.ndim == 1 and a.size and not a.strides[0]:
         return a[0]
     return a
-
-
-def _any_nan(a) -> bool:
-    """Whether an argument (a broadcast array) holds NaN, testing a single value repeated once."""
-    if a.ndim and a.size and not any(a.strides):
-        return bool(np.isnan(a.reshape(-1)[0]))
-    return bool(np.isnan(a).any())
 
 
 def _all_finite(a) -> bool:
