@@ -45,6 +45,8 @@ def as_float_array(name: str, value) -> np.ndarray:
 # Measured on 1e6 compute-optimal solves: 4096 -> 0.081 s, 16384 -> 0.071 s, 32768 -> 0.069 s.
 CHUNK_ELEMENTS = 16384
 _EXACT_INT = 2**53
+# From this many elements finish() tests a result for inf and NaN by its min and max (two passes, no mask).
+_SCAN_ELEMENTS = 1024
 NON_FINITE_REASON = "give a result outside the floating-point range (too extreme)"
 
 
@@ -81,6 +83,16 @@ def warn_invalid(count: int, size: int, first: str) -> None:
     )
 
 
+class DeferredReasons:
+    """The reasons of the elements one :meth:`Checked.mark` marks, made only when asked for: ``texts(ranks)`` gives
+    the texts of the marked elements ``ranks`` (their positions among the marked ones in C order) as a list."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self, texts):
+        self.texts = texts
+
+
 class Checked:
     """Broadcast named arguments and record which elements are invalid, and why.
 
@@ -92,6 +104,7 @@ class Checked:
 
     def __init__(self, **arguments):
         self._why = None  # the reasons, made on the first invalid element (8 bytes an element)
+        self._pending = []  # marks whose texts are not made yet: (flat positions, reason_of), in marking order
         self._valid_at_solve = None  # the valid mask the kernels computed on, once results are rejected
         floats = _plain_floats(arguments) if arguments else None
         if floats is not None:
@@ -131,8 +144,33 @@ class Checked:
     def why(self) -> np.ndarray:
         """The reason for each element ('' where valid), an object array of the broadcast shape."""
         if self._why is None:
-            self._why = np.full(self.shape, "", dtype=object)
+            self._why = np.empty(self.shape, dtype=object)
+            self._why.fill("")   # a quarter of np.full's time for an object array
+        if self._pending:
+            self._write_pending()
         return self._why
+
+    def _write_pending(self) -> None:
+        """Make the texts of the marks made with a function (see :meth:`mark`), in the order they were marked."""
+        flat = self._why.reshape(-1)
+        pending, self._pending = self._pending, []
+        for positions, reason_of in pending:
+            if isinstance(reason_of, DeferredReasons):
+                flat[positions] = np.array(reason_of.texts(np.arange(positions.size)), dtype=object)
+            else:
+                for position, index in zip(positions, zip(*np.unravel_index(positions, self.shape))):
+                    flat[position] = reason_of(index)
+
+    def _first_reason(self) -> str:
+        """The reason of the first invalid element (in C order), making no other pending text."""
+        first = int(np.argmax(self.bad.reshape(-1)))
+        for positions, reason_of in reversed(self._pending):   # the last mark of an element is its reason
+            rank = int(np.searchsorted(positions, first))
+            if rank < positions.size and positions[rank] == first:
+                if isinstance(reason_of, DeferredReasons):
+                    return reason_of.texts(np.array([rank]))[0]
+                return reason_of(np.unravel_index(positions[rank], self.shape))
+        return self._why.reshape(-1)[first]
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
@@ -154,15 +192,33 @@ class Checked:
                          dtype=object)
         self.mark(new, texts[which.ravel()])
 
+    def require_each(self, name: str, test, allowed: str) -> None:
+        """:meth:`require` with ``ok = test(argument)`` for an elementwise ``test``, tried first on the argument as
+        given (a single value once, not once an element): the masks are made only when some element fails."""
+        if bool(np.all(test(self.as_given(name)))):
+            return
+        self.require(name, test(self.values[name]), allowed)
+
+    def as_given(self, name: str):
+        """The argument before broadcasting (a numpy float for a scalar call)."""
+        return self._given[name] if self._given is not None else self.values[name]
+
     def mark(self, new, reason_of, error=InvalidInputError) -> None:
         """Mark the elements of mask ``new`` invalid with ``reason_of(index)`` (or the reasons of the marked
-        elements in order, as an array); a scalar call raises ``error`` (outside :func:`invalid_reasons`).
-        Every check, before or after solving, ends here."""
-        if not callable(reason_of):
-            self.why[new if self.shape else ()] = reason_of if self.shape else reason_of[0]
+        elements in order, as an array, or a :class:`DeferredReasons`); a scalar call raises ``error`` (outside
+        :func:`invalid_reasons`). Every check, before or after solving, ends here.
+
+        The texts of ``reason_of`` are made only when asked for (the first one for the warning, all of them
+        for :func:`invalid_reasons`), so a function must read values that do not change before :meth:`finish`."""
+        if not self.shape:   # a scalar call: the text now (it is raised, or given to invalid_reasons)
+            if isinstance(reason_of, DeferredReasons):
+                self.why[()] = reason_of.texts(np.zeros(1, dtype=np.intp))[0]
+            else:
+                self.why[()] = reason_of(()) if callable(reason_of) else reason_of[0]
+        elif callable(reason_of) or isinstance(reason_of, DeferredReasons):
+            self._pending.append((np.flatnonzero(new), reason_of))
         else:
-            for index in zip(*np.nonzero(new)) if self.shape else [()]:
-                self.why[index] = reason_of(index)
+            self.why[new] = reason_of
         self.bad |= new
         if self.scalar and _collector.get() is None:
             raise error(self.why[()])
@@ -171,7 +227,7 @@ class Checked:
         """Every element of the argument finite and > ``low`` (>= when not ``strict``) and <= ``high``, tested on
         the argument as given (each broadcast element is one of its elements; False for NaN): two reductions and
         no temporaries, where a check's masks make full-size arrays, so an all-valid call is checked quickly."""
-        v = self._given[name] if self._given is not None else self.values[name]
+        v = self.as_given(name)
         if v.size == 0:
             return False
         smallest, largest = v.min(), v.max()
@@ -263,11 +319,15 @@ class Checked:
             return {name: self.valid(name) for name in self.floats}
         return {name: self.valid(name) for name in self._values}
 
-    def finish(self, *results: np.ndarray):
+    def finish(self, *results: np.ndarray, fresh: bool = False):
         """Scatter kernel results (computed on the valid elements) back, NaN where invalid.
 
         Records the reasons in an active :func:`invalid_reasons` block, or warns once for an array
         call. Returns plain floats for a scalar call, arrays otherwise (a tuple when several results).
+        ``fresh=True`` says the results are new arrays that nothing else refers to once this returns: one
+        holding every element (a C-contiguous float64 array of its own) is then returned reshaped, with NaN
+        written where invalid, instead of copied. A result given twice, or an argument given, is still copied:
+        every output is an array of its own.
         """
         if self.floats is not None and not self.bad and self._valid_at_solve is None:
             # scalar fast path: the same floats the general path below gives, when all are finite
@@ -279,12 +339,18 @@ class Checked:
                     collector.reasons = ""
                 return out[0] if len(out) == 1 else tuple(out)
         valid = self._valid_at_solve if self._valid_at_solve is not None else ~self.bad
-        self._reject_non_finite(results, valid)
+        count = self._reject_non_finite(results, valid)
         self._report()
         out = []
         all_valid = not self.bad.any()
+        kept = []   # the results returned as they are
         for result in results:
-            if all_valid:
+            if fresh and self.shape and count == self.bad.size and self._own_array(result, kept):
+                kept.append(result)
+                full = result.reshape(self.shape)
+                if not all_valid:
+                    full[self.bad] = np.nan
+            elif all_valid:
                 full = np.empty(self.shape)
                 full.reshape(-1)[...] = result
             else:
@@ -294,16 +360,24 @@ class Checked:
             out.append(float(full) if self.scalar else full)
         return out[0] if len(out) == 1 else tuple(out)
 
+    def _own_array(self, result, kept) -> bool:
+        """True when a fresh result (see :meth:`finish`) can be returned as it is: a writeable C-contiguous float64
+        array owning its data, not returned already, and not an argument as given."""
+        return (type(result) is np.ndarray and result.dtype == np.float64 and result.flags.owndata
+                and result.flags.c_contiguous and result.flags.writeable
+                and not any(result is other for other in kept)
+                and not any(result is given for given in self._given.values()))
+
     def _report(self) -> None:
         """Give the reasons to an active :func:`invalid_reasons` block, or warn once when any element is invalid."""
         collector = _collector.get()
         if collector is not None:
             # a chunk of xlcalc.core._chunks (collector.lazy): None when no element is invalid, not 8 bytes each of ''
-            collector.reasons = self.why[()] if self.scalar else self._why if getattr(collector, "lazy", False) \
-                else self.why
+            collector.reasons = self.why[()] if self.scalar else self.why if self._pending or not getattr(
+                collector, "lazy", False) else self._why
         elif self.bad.any():
             count = int(self.bad.sum())
-            first = self.why[np.nonzero(self.bad)][0] if self.shape else self.why[()]
+            first = self._first_reason() if self.shape else self.why[()]
             warn_invalid(count, self.bad.size, first)
 
     # ------------------------------------------------------------------------------------------
@@ -372,13 +446,19 @@ class Checked:
                 output[self.bad] = np.nan
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def _reject_non_finite(self, results, valid) -> None:
-        """Valid inputs whose result overflowed (inf or NaN): invalid too, with a reason naming the inputs."""
+    def _reject_non_finite(self, results, valid) -> int:
+        """Valid inputs whose result overflowed (inf or NaN): invalid too, with a reason naming the inputs.
+        Returns the number of elements the results hold."""
         count = int(valid.sum())
-        finite = np.ones(count, dtype=bool)
+        finite = True
         for result in results:
-            finite &= np.isfinite(np.broadcast_to(np.asarray(result, dtype=float), (count,)))
-        self.reject_results(~finite, NON_FINITE_REASON, valid)
+            array = np.asarray(result, dtype=float)
+            if count >= _SCAN_ELEMENTS and array.shape == (count,) and math.isfinite(array.min()) \
+                    and math.isfinite(array.max()):
+                continue   # all finite (min and max are NaN when any element is): no mask
+            finite = finite & np.isfinite(np.broadcast_to(array, (count,)))
+        self.reject_results(~np.asarray(finite), NON_FINITE_REASON, valid)
+        return count
 
     def reject_tiny_models(self, *models, reason: str = "") -> None:
         """Mark elements whose model (a ``(params, tokens)`` pair of kernel results) has under one parameter or

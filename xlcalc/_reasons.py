@@ -100,6 +100,11 @@ def format_value(value) -> str:
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
+def format_floats(values) -> list:
+    """:func:`format_value` of each element of a float array, as a list (a million in a second or so)."""
+    return ["NaN" if x != x else f"{x:.6g}" for x in np.asarray(values, dtype=float).tolist()]
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 

@@ -27,10 +27,12 @@ import numpy as np
 
 from . import lifetime_costs as lc
 from . import _objective_scalar as _scalar
-from .._checks import Checked, _collector, _plain_floats, _plain_number, format_value
+from .._checks import Checked, DeferredReasons, _collector, _plain_floats, _plain_number
+from .._reasons import format_floats
 from ..errors import InvalidInputError
 from .data_limits import R_D_STAR
-from .laws import DEFAULT_FIT, _check_loss_above_floor, chinchilla_for_loss, get_fit
+from .laws import DEFAULT_FIT, chinchilla_for_loss, get_fit
+from ._objective_checks import check_arguments
 from ..data.model_shapes import shape_arrays
 from ._objective_solve import optimum as _optimum
 from ..units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
@@ -167,7 +169,7 @@ def lifetime_optimal(loss, input_tokens, output_tokens, *, objective="usd", serv
                     reference_mfu_decode=reference_mfu_decode)
         if key == "flops" and mode == "roofline":
             raise _bad("objective", objective, "'flops' counts 6ND + 2N per token, which needs serving='fixed_mfu'")
-        _check(c, f, key, mode == "roofline")
+        check_arguments(c, f, key, mode == "roofline")
         skip = () if mode == "roofline" else _ROOFLINE_ONLY
         v = {name: _valid_flat(c, name) for name in c.values if name not in skip}  # the solver indexes scenarios
         v["roofline"] = np.full(v["loss"].shape, mode == "roofline")
@@ -179,7 +181,7 @@ def _valid_flat(c: Checked, name):
     read-only broadcast view: no copy per scenario, which for some 30 arguments was 240 bytes a scenario)."""
     if not c.scalar:
         value = c.values[name]
-        if value.ndim and not any(value.strides):
+        if value.ndim and value.size and not any(value.strides):
             return np.broadcast_to(value[(0,) * value.ndim], (int(value.size - np.count_nonzero(c.bad)),))
     return np.atleast_1d(c.valid(name))
 
@@ -189,69 +191,8 @@ def _bad(name, value, allowed):
     return InvalidInputError(f"{name} = {shown[:80] + ('...' if len(shown) > 80 else '')} is not allowed: {allowed}")
 
 
-def _check(c: Checked, f, objective, roofline) -> None:
-    _check_loss_above_floor(c, f)
-    c.require("unique_tokens", (c["unique_tokens"] > 0) & ~np.isnan(c["unique_tokens"]),
-              "must be a number of unique training tokens > 0 (or empty for unlimited data)")
-    with np.errstate(divide="ignore"):
-        floor = f.E + f.B / (c["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
-    lowest = np.broadcast_to(floor, c.shape)
-    unreachable = (c["loss"] <= floor) & ~c.bad
-    if unreachable.any():
-        c.mark(unreachable, lambda index: (
-            f"loss = {format_value(c['loss'][index])} is not reachable with unique_tokens = "
-            f"{format_value(c['unique_tokens'][index])}: however large the model and however many epochs, "
-            f"the lowest reachable loss is {format_value(lowest[index])} (E + B / (U (1 + R*_D))^beta)"))
-    c.non_negative("input_tokens", "output_tokens")
-    c.positive("train_peak_tflops", "infer_peak_tflops")
-    c.fraction("mfu_train", "mfu_prefill", "mfu_decode")
-    r = c["reference_mfu_decode"]
-    c.require("reference_mfu_decode", np.isnan(r) | ((r > 0) & (r <= 1)), "must be in (0, 1] (or empty: mfu_decode)")
-    needs = {"usd": ("train_usd_per_hour", "infer_usd_per_hour"),
-             "kwh": ("train_tdp_w", "infer_tdp_w"),
-             "co2": ("train_tdp_w", "infer_tdp_w"), "flops": ()}[objective]
-    for name in ("train_usd_per_hour", "infer_usd_per_hour", "train_tdp_w", "infer_tdp_w"):
-        given = ~np.isnan(c[name])
-        what = "a power in W > 0 (the accelerator has no published TDP: type one)" if "tdp" in name \
-            else "a price in $ per GPU-hour > 0"
-        missing = ~given & ~c.bad
-        if name in needs and missing.any():
-            c.mark(missing, lambda index, name=name, what=what: f"{name} is missing: objective '{objective}' needs "
-                                                                 f"{what}")
-        c.require(name, ~given | (np.isfinite(c[name]) & (c[name] > 0)), f"must be {what}")
-    for name in ("train_pue", "infer_pue"):
-        c.require(name, np.isfinite(c[name]) & (c[name] >= 1), "must be a power usage effectiveness >= 1")
-    for name in ("train_g_per_kwh", "infer_g_per_kwh"):
-        given = ~np.isnan(c[name])
-        missing = ~given & ~c.bad
-        if objective == "co2" and missing.any():
-            c.mark(missing, lambda index, name=name: f"{name} is missing: objective 'co2' needs a grid carbon "
-                                                     "intensity in g CO2e per kWh")
-        c.require(name, ~given | (np.isfinite(c[name]) & (c[name] >= 0)),
-                  "must be a grid carbon intensity in g CO2e per kWh >= 0")
-    if objective == "co2":
-        c.require("train_g_per_kwh", c["train_g_per_kwh"] > 0,
-                  "must be > 0 for objective 'co2': with carbon-free training the least-carbon model would "
-                  "train forever on ever more tokens")
-    if roofline:
-        c.positive("infer_mem_bw_tbs", "infer_memory_gb", "bytes_per_param")
-        c.fraction("bw_eff")
-        k = c["kv_bytes_per_param"]
-        c.require("kv_bytes_per_param", np.isnan(k) | (np.isfinite(k) & (k >= 0)),
-                  "must be KV bytes per token per parameter >= 0 (empty: from the model shape)")
-        c.non_negative("input_tokens_per_request", "output_tokens_per_request")
-        b = c["batch"]
-        c.require("batch", (b == np.inf) | ((b >= 1) & (b == np.floor(b))), "must be a whole number >= 1 (or none)")
-        t = c["tpot_target_s"]
-        c.require("tpot_target_s", (t > 0) & ~np.isnan(t), "must be a time in s > 0 (or none)")
-        c.require("batch", np.isfinite(b) | np.isfinite(t), "give a batch, a time-per-token target or both",
-                  shown=b)
-        c.require("headroom", (c["headroom"] >= 0) & (c["headroom"] < 1), "must be in [0, 1)")
-        c.at_least_one("max_gpus")
-
-
 # ----------------------------------------------------------------------------------------------
-# The scalar fast path (fixed MFU): _check and _solve_all on Python floats, with the float twins of
+# The scalar fast path (fixed MFU): check_arguments and _solve_all on Python floats, with the float twins of
 # xlcalc.core._objective_scalar. Anything it does not take (a bad argument, a failed or non-finite result,
 # a Python division by zero) goes to the array path, which gives the error; tests/test_scalar_objectives.py
 # compares the two over thousands of random scenarios, bit for bit.
@@ -261,11 +202,11 @@ _FIELDS = {cls: tuple(field.name for field in dataclasses.fields(cls)) for cls i
 
 
 def _valid_one(f, objective, v) -> bool:
-    """True when :func:`_check` marks none of these floats (fixed MFU): its tests, in the same floating point."""
+    """True when :func:`check_arguments` marks none of these floats (fixed MFU): its tests, in the same floating point."""
     loss, unique = v["loss"], v["unique_tokens"]
     if not (f.E < loss < math.inf and unique > 0.0):
         return False
-    if unique != math.inf:   # _check's floor (E with unlimited data)
+    if unique != math.inf:   # check_arguments' floor (E with unlimited data)
         try:
             floor = f.E + f.B / (unique * (1.0 + R_D_STAR)) ** f.beta   # Python's pow: numpy's may differ by an ulp
         except (OverflowError, ZeroDivisionError):
@@ -378,15 +319,27 @@ def _weights(v, objective):
 
 
 def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
+    """The optimum and its references for the valid scenarios ``v`` (flat), finished into a LifetimeOptimum.
+
+    The solver's outputs are new arrays of this call: they are changed in place (NaN to 0 where finish needs
+    finite numbers; stand-ins where a scenario failed) and handed to :meth:`Checked.finish` as fresh, which
+    returns them reshaped instead of copying them (an array given twice, such as the optimum doubling as the
+    unlimited reference, is copied once, so every output is an array of its own)."""
     decode_mfu = v["mfu_decode"]
     if objective == "flops":   # 6ND + 2N per token whatever the MFU: price every inference GPU-hour alike
         v = dict(v, mfu_decode=v["mfu_prefill"], reference_mfu_decode=np.full(v["loss"].shape, np.nan))
-    (w_t, w_i), all_weights = _weights(v, objective)
-    paper = dict(v, roofline=np.zeros(v["loss"].shape, dtype=bool),
-                 mfu_decode=np.where(np.isnan(v["reference_mfu_decode"]), v["mfu_decode"], v["reference_mfu_decode"]))
-    *result, free_x = _optimum(f, paper, w_t, w_i, brief=bool(v["roofline"].any()))
+    size = v["loss"].shape
+    # a weight from single values is one value, not an array a scenario (the same products and quotients)
+    (w_t, w_i), all_weights = _weights({name: _single(a) for name, a in v.items()}, objective)
+    w_t, w_i = (np.broadcast_to(w, size) if np.ndim(w) == 0 else w for w in (w_t, w_i))
+    roofline = bool(v["roofline"].any())
+    reference = v["reference_mfu_decode"]
+    paper = dict(v, roofline=v["roofline"] if not roofline else np.zeros(size, dtype=bool),
+                 mfu_decode=_paper_mfu(reference, v["mfu_decode"]))
+    *result, free_x = _optimum(f, paper, w_t, w_i, brief=roofline)   # brief: a reference, N, D, F only
     ref_n, ref_d, ref_value = result[:3]
-    if v["roofline"].any():
+    if roofline:
+        result = paper = None   # the paper solve's other figures: freed before the next solve
         k = v["kv_bytes_per_param"]
         if np.isnan(k).any():   # the same for every objective: the shape of the loss's Chinchilla model
             sizes = np.atleast_1d(chinchilla_for_loss(v["loss"][np.isnan(k)], fit=f).params)
@@ -396,76 +349,115 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
             v = dict(v, kv_bytes_per_param=k)
         *result, _ = _optimum(f, v, w_t, w_i)
     n, d, value, x, gpus, batch, code, hours_t, hours_i = result
+    del result
     if objective == "flops":   # the $, kWh and CO2 of that model at the decode MFU given
         hours_i = (2.0 * n / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS) / SECONDS_PER_HOUR
                    * (v["input_tokens"] / v["mfu_prefill"] + v["output_tokens"] / decode_mfu))
-    # the same serving as the optimum itself (with a fixed MFU: the paper's, at reference_mfu_decode if given),
-    # so that a scenario's figures do not depend on whether another scenario of the call has a data cap
-    unlimited = dict(v if v["roofline"].any() else paper, unique_tokens=np.full(n.shape, np.inf))
-    free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i, None if v["roofline"].any() else free_x, brief=True)[:3] \
-        if np.isfinite(v["unique_tokens"]).any() \
-        else (n, d, value)
-    failed = ~np.isfinite(value) | ~np.isfinite(n)
-    if failed.any():
-        solved = c.ok.copy()
-        _explain_unservable(c, f, v, solved, failed)
-        keep = ~failed
-        n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value, free_n, free_d, free_value = (
-            a[keep] for a in (n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value,
-                              free_n, free_d, free_value))
-        v = {name: a[keep] for name, a in v.items()}
-        (w_t, w_i), all_weights = _weights(v, objective)
-    metrics = {name: w[0] * hours_t + w[1] * hours_i for name, w in all_weights.items()}
-    unique = v["unique_tokens"]
-    core = c.finish(n, d, value, np.where(np.isfinite(metrics["usd"]), metrics["usd"], 0.0),
-                    np.where(np.isfinite(metrics["kwh"]), metrics["kwh"], 0.0),
-                    np.where(np.isfinite(metrics["co2"]), metrics["co2"], 0.0), hours_t, hours_i, np.exp(x),
-                    d / unique, (d > unique * (1 + 1e-12)).astype(float), np.where(np.isnan(gpus), 0.0, gpus),
-                    np.where(np.isnan(batch), 0.0, batch), code.astype(float), ref_n, ref_d, ref_value,
-                    free_n, free_d, free_value)
-    out = list(core)
-    for position, name, inputs in ((3, "usd", ("train_usd_per_hour", "infer_usd_per_hour")),
-                                   (4, "kwh", ("train_tdp_w", "infer_tdp_w")),
-                                   (5, "co2", ("train_tdp_w", "infer_tdp_w", "train_g_per_kwh", "infer_g_per_kwh"))):
-        missing = np.zeros(c.shape, dtype=bool)
-        for arg in inputs:
-            missing |= np.isnan(c[arg])
-        out[position] = _nan_where(out[position], missing)
-    if not v["roofline"].any():
-        out[11] = _nan_where(out[11], np.ones(c.shape, dtype=bool))
-        out[12] = _nan_where(out[12], np.ones(c.shape, dtype=bool))
+    unique = _single(v["unique_tokens"])
+    if np.isfinite(unique).any():
+        # the same serving as the optimum itself (with a fixed MFU: the paper's, at reference_mfu_decode if given),
+        # so that a scenario's figures do not depend on whether another scenario of the call has a data cap
+        unlimited = dict(v if roofline else paper, unique_tokens=np.broadcast_to(np.inf, n.shape))
+        # with a fixed MFU the capped solve started from the unlimited optimum's x: given back, not solved again
+        free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i, None if roofline else free_x, brief=True)[:3]
+        del unlimited
+    else:
+        free_n, free_d, free_value = n, d, value
+    del paper
+    if not (_all_finite(value) and _all_finite(n)):
+        failed = ~np.isfinite(value) | ~np.isfinite(n)
+        if failed.any():
+            solved = c.ok
+            _explain_unservable(c, f, v, solved, failed)
+            c._valid_at_solve = solved   # finish: the results are those of these scenarios, NaN where now invalid
+            for a in (n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value,
+                      free_n, free_d, free_value):
+                a[failed] = 0   # a finite stand-in, so that finish does not mark them again
+        del failed
+    metrics = [_metric(w, hours_t, hours_i) for w in all_weights.values()]
+    del all_weights, w_t, w_i
+    np.exp(x, out=x)   # effective tokens
+    np.copyto(gpus, 0.0, where=np.isnan(gpus))
+    np.copyto(batch, 0.0, where=np.isnan(batch))
+    out = list(c.finish(n, d, value, *metrics, hours_t, hours_i, x, d / unique,
+                        np.greater(d, unique * (1 + 1e-12), out=np.empty(size)), gpus, batch, code.astype(float),
+                        ref_n, ref_d, ref_value, free_n, free_d, free_value, fresh=True))
+    for position, inputs in ((3, ("train_usd_per_hour", "infer_usd_per_hour")), (4, ("train_tdp_w", "infer_tdp_w")),
+                             (5, ("train_tdp_w", "infer_tdp_w", "train_g_per_kwh", "infer_g_per_kwh"))):
+        if any(np.isnan(c.as_given(name)).any() for name in inputs):   # a figure whose inputs are missing is NaN
+            missing = np.zeros(c.shape, dtype=bool)
+            for name in inputs:
+                missing |= np.isnan(c[name])
+            out[position] = _nan_where(out[position], missing)
+    if not roofline:   # no replica with a fixed MFU
+        out[11] = _nan_where(out[11], True)
+        out[12] = _nan_where(out[12], True)
     return LifetimeOptimum(*out[:14], Reference(*out[14:17]), Reference(*out[17:20]))
 
 
+def _metric(weights, hours_t, hours_i):
+    """usd, kWh or kg CO2e of the GPU-hours (0 where not finite: finish makes a missing figure NaN afterwards)."""
+    metric = weights[0] * hours_t
+    metric += weights[1] * hours_i
+    if not _all_finite(metric):
+        np.copyto(metric, 0.0, where=~np.isfinite(metric))
+    return metric
+
+
+def _paper_mfu(reference, mfu_decode):
+    """The decode MFU of the paper's serving: reference_mfu_decode where given, else mfu_decode (one value when
+    both are single values)."""
+    one = _single(reference), _single(mfu_decode)
+    if np.ndim(one[0]) == 0 and np.ndim(one[1]) == 0:
+        return np.broadcast_to(one[1] if np.isnan(one[0]) else one[0], reference.shape)
+    return np.where(np.isnan(reference), mfu_decode, reference)
+
+
+def _single(a):
+    """A per-scenario array of one value repeated (a broadcast view) as that value (a numpy float); else ``a``."""
+    if isinstance(a, np.ndarray) and a.ndim == 1 and a.size and not a.strides[0]:
+        return a[0]
+    return a
+
+
+def _all_finite(a) -> bool:
+    """Every element finite: its min and max are (NaN when any element is NaN), with no mask."""
+    return a.size > 0 and math.isfinite(a.min()) and math.isfinite(a.max())
+
+
 def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
-    """Mark the scenarios where no model reaching the loss fits the largest replica, saying what would."""
-    if not v["roofline"].any():   # the fixed-MFU solve only fails when its numbers overflow
-        new = np.zeros(c.shape, dtype=bool)
-        new[solved] = failed
-        c.mark(new, lambda index: "these inputs give a result outside the floating-point range (too extreme)")
-        return
-    q = lc.serving_numbers(v)["q"]
-    excess = v["loss"] - f.E - f.B / (v["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
-    smallest = (f.A / excess) ** (1.0 / f.alpha)
-    largest = q * v["max_gpus"]
+    """Mark the scenarios where no model reaching the loss fits the largest replica, saying what would
+    (texts made only when asked for: the first for the warning, all in an invalid_reasons block)."""
     new = np.zeros(c.shape, dtype=bool)
     new[solved] = failed
-    where = np.flatnonzero(failed)
-    texts = np.full(new.size, "", dtype=object)   # flat, so that one scenario (a 0-d shape) works too
-    texts[np.flatnonzero(new)] = [
-        f"no model reaching loss = {format_value(v['loss'][i])} can be served on up to "
-        f"{format_value(v['max_gpus'][i])} GPUs: the largest that holds one sequence and meets the target at "
-        f"batch 1 has {format_value(largest[i])} params, and the loss needs more than {format_value(smallest[i])}"
-        f"{' with these unique tokens' if np.isfinite(v['unique_tokens'][i]) else ''}; raise max_gpus or "
-        "infer_memory_gb, relax tpot_target_s, or aim for a higher loss" for i in where]
-    texts = texts.reshape(new.shape)
-    c.mark(new, lambda index: texts[index])
+    if not v["roofline"].any():   # the fixed-MFU solve only fails when its numbers overflow
+        text = "these inputs give a result outside the floating-point range (too extreme)"
+        c.mark(new, DeferredReasons(lambda ranks: [text] * len(ranks)))
+        return
+    at = {name: a[failed] for name, a in v.items()}   # the failed scenarios, in the order of the marked elements
+    q = lc.serving_numbers(at)["q"]
+    excess = at["loss"] - f.E - f.B / (at["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
+    smallest = (f.A / excess) ** (1.0 / f.alpha)
+    largest = q * at["max_gpus"]
+    capped = np.isfinite(at["unique_tokens"])
+
+    def texts(ranks):
+        shown = zip(*(format_floats(a[ranks]) for a in (at["loss"], at["max_gpus"], largest, smallest)),
+                    capped[ranks].tolist())
+        return [f"no model reaching loss = {loss} can be served on up to {gpus} GPUs: the largest that holds one "
+                f"sequence and meets the target at batch 1 has {most} params, and the loss needs more than {least}"
+                f"{' with these unique tokens' if cap else ''}; raise max_gpus or infer_memory_gb, relax "
+                "tpot_target_s, or aim for a higher loss" for loss, gpus, most, least, cap in shown]
+
+    c.mark(new, DeferredReasons(texts))
 
 
 def _nan_where(value, mask):
+    """``value`` with NaN where ``mask`` (in place: an output array of finish is this call's own)."""
     if np.ndim(value) == 0:
         return float("nan") if bool(np.asarray(mask).any()) else value
-    return np.where(mask, np.nan, value)
+    value[np.broadcast_to(mask, value.shape)] = np.nan
+    return value
 
 
 __all__ = ["OBJECTIVES", "SERVING", "LifetimeOptimum", "Reference", "lifetime_optimal"]
