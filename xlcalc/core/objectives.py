@@ -357,10 +357,12 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
     if np.isfinite(unique).any():
         # the same serving as the optimum itself (with a fixed MFU: the paper's, at reference_mfu_decode if given),
         # so that a scenario's figures do not depend on whether another scenario of the call has a data cap
-        unlimited = dict(v if roofline else paper, unique_tokens=np.broadcast_to(np.inf, n.shape))
-        # with a fixed MFU the capped solve started from the unlimited optimum's x: given back, not solved again
-        free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i, None if roofline else free_x, brief=True)[:3]
-        del unlimited
+        if roofline:
+            free_n, free_d, free_value = _unlimited_roofline(f, v, w_t, w_i, x, n, d, value)
+        else:   # the capped solve started from the unlimited optimum's x: given back, not solved again
+            unlimited = dict(paper, unique_tokens=np.broadcast_to(np.inf, n.shape))
+            free_n, free_d, free_value = _optimum(f, unlimited, w_t, w_i, free_x, brief=True)[:3]
+            del unlimited
     else:
         free_n, free_d, free_value = n, d, value
     del paper
@@ -393,6 +395,23 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
         out[11] = _nan_where(out[11], True)
         out[12] = _nan_where(out[12], True)
     return LifetimeOptimum(*out[:14], Reference(*out[14:17]), Reference(*out[17:20]))
+
+
+def _unlimited_roofline(f, v, w_t, w_i, x, n, d, value):
+    """(N, D, F) of the roofline optimum with unlimited data, from the one with the data cap (at x = ln D': N, D, F).
+
+    F with the cap is at least F without it, and equal where D' <= U, so where the capped minimum lies below
+    ln U (no data repeated) it is also the unlimited one (F is convex): only the scenarios that repeat data (or
+    failed) are solved again, with the same serving."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        again = np.flatnonzero(~(x < np.log(v["unique_tokens"])))
+    free_n, free_d, free_value = n.copy(), d.copy(), value.copy()
+    if again.size:
+        rows = {name: a[again] for name, a in v.items()}
+        rows["unique_tokens"] = np.broadcast_to(np.inf, again.shape)
+        solved = _optimum(f, rows, w_t[again], w_i[again], brief=True)
+        free_n[again], free_d[again], free_value[again] = solved[:3]
+    return free_n, free_d, free_value
 
 
 def _metric(weights, hours_t, hours_i):
