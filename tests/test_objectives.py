@@ -248,13 +248,14 @@ def test_a_data_cap_that_binds_reports_epochs_and_the_cost_against_unlimited_dat
 
 
 @pytest.mark.parametrize("latency", [np.inf, 0.03])
-def test_the_unlimited_data_reference_of_the_roofline_is_the_uncapped_optimum(latency):
+@pytest.mark.parametrize("caps", [(-1.0, 2.0), (-1.5, 0.5)])   # log10 of U / Chinchilla tokens: few, most bind
+def test_the_unlimited_data_reference_of_the_roofline_is_the_uncapped_optimum(latency, caps):
     """Where the capped roofline optimum repeats no data it is also the unlimited one (not solved again); where it
     does, the reference is solved: either way it is the optimum of the same call without unique_tokens."""
     rng = np.random.default_rng(7)
     sizes = 10 ** rng.uniform(9, 12, 600)
     losses = xlcalc.loss(sizes, xlcalc.chinchilla_tokens(sizes))
-    unique = xlcalc.chinchilla_tokens(sizes) * 10 ** rng.uniform(-1.0, 2.0, sizes.size)
+    unique = xlcalc.chinchilla_tokens(sizes) * 10 ** rng.uniform(*caps, sizes.size)
     demand = dict(input_tokens=10 ** rng.uniform(9, 14, sizes.size), output_tokens=10 ** rng.uniform(9, 14, sizes.size))
     common = dict(PAPER, serving="roofline", batch=64, tpot_target_s=latency, max_gpus=64, **A100, **demand)
     with xlcalc.invalid_reasons():
@@ -262,7 +263,7 @@ def test_the_unlimited_data_reference_of_the_roofline_is_the_uncapped_optimum(la
         free = lifetime_optimal(losses, **common)
     ok = np.isfinite(capped.value)
     binds = capped.data_binds == 1
-    assert 0.2 < np.mean(binds[ok]) < 0.8   # both kinds of scenario
+    assert 0.1 < np.mean(binds[ok]) < 0.9   # both kinds of scenario
     np.testing.assert_array_equal(capped.unlimited.params[ok & ~binds], capped.params[ok & ~binds])
     for ours, theirs in ((capped.unlimited.params, free.params), (capped.unlimited.tokens, free.tokens),
                          (capped.unlimited.value, free.value)):

@@ -405,6 +405,14 @@ def _unlimited_roofline(f, v, w_t, w_i, x, n, d, value):
     failed) are solved again, with the same serving."""
     with np.errstate(invalid="ignore", divide="ignore"):
         again = np.flatnonzero(~(x < np.log(v["unique_tokens"])))
+    if 2 * again.size > n.size:   # most: solve them all, without a copy of every argument for the subset
+        free_n, free_d, free_value = _optimum(f, dict(v, unique_tokens=np.broadcast_to(np.inf, n.shape)), w_t, w_i,
+                                              brief=True)[:3]
+        keep = np.ones(n.shape, dtype=bool)
+        keep[again] = False
+        for free, capped in ((free_n, n), (free_d, d), (free_value, value)):
+            free[keep] = capped[keep]
+        return free_n, free_d, free_value
     free_n, free_d, free_value = n.copy(), d.copy(), value.copy()
     if again.size:
         rows = {name: a[again] for name, a in v.items()}
