@@ -177,8 +177,7 @@ def _branch_root(f, k, lo, hi):
             x[repeats] = _fixed_minimum(f, _take(k, repeats), branch[repeats], x[repeats])
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         n = (f.A / (k["c"] - f.B * np.exp(-f.beta * x))) ** (1.0 / f.alpha)
-    good = (x > lo) & (x < hi)
-    good[good] = _branch(_take(k, good), n[good]) == branch[good]
+        good = (x > lo) & (x < hi) & (_branch(k, n) == branch)   # on every row: no copy of the constants
     return np.where(good, x, np.nan), x
 
 
