@@ -371,7 +371,10 @@ class Checked:
     def _report(self) -> None:
         """Give the reasons to an active :func:`invalid_reasons` block, or warn once when any element is invalid."""
         collector = _collector.get()
-        if collector is not None:
+        if collector is not None and collector.first_only:
+            collector.count = int(np.count_nonzero(self.bad))
+            collector.first = self._first_reason() if collector.count else ""
+        elif collector is not None:
             # a chunk of xlcalc.core._chunks (collector.lazy): None when no element is invalid, not 8 bytes each of ''
             collector.reasons = self.why[()] if self.scalar else self.why if self._pending or not getattr(
                 collector, "lazy", False) else self._why

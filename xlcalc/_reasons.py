@@ -23,8 +23,9 @@ _collector: contextvars.ContextVar = contextvars.ContextVar("xlcalc_invalid_reas
 class InvalidReasons:
     """What :func:`invalid_reasons` collects: ``reasons`` of the last checked call ('' where valid)."""
 
-    # True where only the count of the reasons and the first are read (a chunk of a call that then warns): a
-    # check may then format the first of its reasons alone and give the others a shorter text (core/serving.py)
+    # True for a chunk of an array call that then warns (xlcalc.core._chunks): only the count of its invalid
+    # elements and the first one's reason are read, which a check then gives as ``count`` and ``first`` instead
+    # of ``reasons`` (so a reason made on demand is made for the first element only)
     first_only = False
 
     def __init__(self):
@@ -101,8 +102,12 @@ def format_value(value) -> str:
 
 
 def format_floats(values) -> list:
-    """:func:`format_value` of each element of a float array, as a list (a million in a second or so)."""
-    return ["NaN" if x != x else f"{x:.6g}" for x in np.asarray(values, dtype=float).tolist()]
+    """:func:`format_value` of each element of a float array, as a list: each distinct value (by its bits, so
+    -0 and 0 stay apart) formatted once."""
+    values = np.ascontiguousarray(values, dtype=float).reshape(-1)
+    distinct, which = np.unique(values.view(np.uint64), return_inverse=True)
+    shown = ["NaN" if x != x else f"{x:.6g}" for x in distinct.view(np.float64).tolist()]
+    return [shown[i] for i in which.reshape(-1).tolist()]
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

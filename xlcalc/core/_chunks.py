@@ -121,13 +121,13 @@ def _run(function, shape, args, kwargs):
     size = int(np.prod(shape))
     outer = _collector.get()
     reasons = _ChunkReasons()
-    reasons.first_only = outer is None  # the call warns: its count and first reason are all that is read
+    reasons.first_only = outer is None  # the call warns: each chunk's count and first reason are all it reads
     why, count, first, outputs, template = None, 0, "", None, None
     token = _collector.set(reasons)
     try:
         for start in range(0, size, CHUNK_ELEMENTS):
             part = slice(start, min(start + CHUNK_ELEMENTS, size))
-            reasons.reasons = None
+            reasons.reasons, reasons.count, reasons.first = None, 0, ""
             result = function(*[_part(v, part) for v in args], **{k: _part(v, part) for k, v in kwargs.items()})
             leaves = _leaves(result)
             if outputs is None:
@@ -137,15 +137,12 @@ def _run(function, shape, args, kwargs):
                 template, outputs = result, [np.empty(size, dtype=a.dtype) for a in leaves]
             for flat, leaf in zip(outputs, leaves):
                 flat[part] = leaf
-            if reasons.reasons is not None:
-                if outer is not None:
-                    if why is None:
-                        why = np.full(size, "", dtype=object)
-                    why[part] = reasons.reasons
-                else:
-                    bad = np.flatnonzero(reasons.reasons != "")
-                    count += bad.size
-                    first = first or reasons.reasons[bad[0]]
+            if outer is not None and reasons.reasons is not None:
+                if why is None:
+                    why = np.full(size, "", dtype=object)
+                why[part] = reasons.reasons
+            count += reasons.count
+            first = first or reasons.first
     finally:
         _collector.reset(token)
     if outer is not None:

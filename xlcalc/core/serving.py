@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import Checked, _collector
+from .._checks import Checked, DeferredReasons
+from .._reasons import format_floats
 from .._scalar_checks import FloatChecked, ceil, float_fast_path, maximum
 from ..errors import DoesNotFitError
 
@@ -54,48 +55,30 @@ _DECODE = ("params", "peak_tflops", "mem_bw_tbs", "bytes_per_param", "batch", "g
 def _require_fit(c: Checked, name=None) -> None:
     """Mark elements whose weights plus KV cache exceed gpus x memory_gb; a scalar raises DoesNotFitError.
 
-    ``name`` maps the decode argument names to those in ``c`` (see :func:`_checked_decode`). Outside
-    :func:`xlcalc.invalid_reasons` only the first reason is read (the warning or a scalar's error), so it
-    alone is formatted; inside, every element's is, each distinct value once (300,000 in 0.2 s, not 2.6 s).
+    ``name`` maps the decode argument names to those in ``c`` (see :func:`_checked_decode`). The reasons are made
+    when read (:class:`~xlcalc._checks.DeferredReasons`): the first alone for the warning or a scalar's error,
+    all of them inside :func:`xlcalc.invalid_reasons` (300,000 in 0.2 s, not 2.6 s one at a time).
     """
     name = _names(name)
     with np.errstate(all="ignore"):
         values = c.values  # numpy values (indexed below), also in the scalar fast path
         needed = _memory_needed_gb(values[name["params"]], values[name["bytes_per_param"]], values[name["batch"]],
                                    values[name["context_tokens"]], values[name["kv_bytes_per_token"]])
-        shown = (needed, values[name["gpus"]], values["memory_gb"])
-        misfit = ~c.bad & (needed > shown[1] * shown[2])
+        misfit = ~c.bad & (needed > values[name["gpus"]] * values["memory_gb"])
         if not misfit.any():
             return
-        shown += (_gpus_to_fit(needed, values["memory_gb"]),)
-    collector = _collector.get()
-    if collector is None or collector.first_only:
-        reasons = np.full(np.count_nonzero(misfit), _MISFIT_UNSHOWN, dtype=object)
-        first = np.unravel_index(np.argmax(misfit), np.shape(misfit))
-        reasons[0] = _misfit_reasons(*(np.asarray(v)[first].reshape(1) for v in shown))[0]
-    else:
-        reasons = _misfit_reasons(*(np.broadcast_to(v, misfit.shape)[misfit] for v in shown))
-    c.mark(misfit, reasons, DoesNotFitError)
-
-
-# What the elements after the first that do not fit say outside xlcalc.invalid_reasons(): only counted, never shown
-_MISFIT_UNSHOWN = "the model needs more GB for weights and KV cache than gpus x memory_gb hold"
+        at = [np.broadcast_to(v, misfit.shape)[misfit]   # the values of the elements that do not fit, in order
+              for v in (needed, values[name["gpus"]], values["memory_gb"], _gpus_to_fit(needed, values["memory_gb"]))]
+    c.mark(misfit, DeferredReasons(lambda ranks: _misfit_reasons(*(a[ranks] for a in at))), DoesNotFitError)
 
 
 def _misfit_reasons(needed_gb, gpus, memory_gb, need_gpus) -> list:
     """The reason of each element that does not fit, from 1-D arrays of those elements' values."""
     one = (gpus == 1).tolist()
-    columns = [_shown(v).tolist() for v in (needed_gb, gpus, memory_gb, gpus * memory_gb, need_gpus)]
+    columns = [format_floats(v) for v in (needed_gb, gpus, memory_gb, gpus * memory_gb, need_gpus)]
     return [f"the model needs {needed} GB for weights and KV cache but {count} GPU{'' if single else 's'} of "
             f"{memory} GB hold{'s' if single else ''} {held} GB: it needs at least {need} GPUs of {memory} GB"
             for needed, count, memory, held, need, single in zip(*columns, one)]
-
-
-def _shown(values: np.ndarray) -> np.ndarray:
-    """Each value as :func:`~xlcalc._checks.format_value` shows it (%.6g), each distinct value formatted once
-    (none is NaN or -0 here: needed_gb > gpus x memory_gb, and the inputs are valid)."""
-    distinct, which = np.unique(values, return_inverse=True)
-    return np.array([f"{v:.6g}" for v in distinct.tolist()], dtype=object)[which.reshape(-1)]
 
 
 def _checked_decode(params, peak_tflops, mem_bw_tbs, bytes_per_param, batch, gpus, mfu, bw_eff,
