@@ -1,4 +1,4 @@
-"""Shared by benchmarks/objectives.py and tests/test_objective_chunks.py: traced numpy memory of the lifetime solver.
+"""Traced numpy memory, shared by benchmarks/objectives.py, benchmarks/memory.py and tests/test_objective_chunks.py.
 
 tracemalloc counts numpy's arrays; a figure is a peak beyond what was allocated before and beyond the
 outputs, that is a function's working memory.
@@ -14,13 +14,21 @@ import numpy as np
 from xlcalc.core import objectives as objectives_module
 
 
+def arrays_of(result):
+    """The numpy arrays a call returns: itself, a tuple's or list's items, or a result dataclass's fields (nested)."""
+    if isinstance(result, np.ndarray):
+        yield result
+    elif isinstance(result, (tuple, list)):
+        for item in result:
+            yield from arrays_of(item)
+    elif dataclasses.is_dataclass(result):
+        for field in dataclasses.fields(result):
+            yield from arrays_of(getattr(result, field.name))
+
+
 def output_bytes(result) -> int:
     """Bytes of every array in a result (a dataclass or tuple of arrays, nested)."""
-    if isinstance(result, np.ndarray):
-        return result.nbytes
-    if dataclasses.is_dataclass(result):
-        result = [getattr(result, field.name) for field in dataclasses.fields(result)]
-    return sum(output_bytes(part) for part in result) if isinstance(result, (list, tuple)) else 0
+    return sum(a.nbytes for a in arrays_of(result))
 
 
 def solver_peak_bytes(call) -> list:

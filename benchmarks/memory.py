@@ -21,11 +21,9 @@ Run: python benchmarks/memory.py [--scenarios 1000000] [--large 10000000] [--rep
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import resource
 import statistics
-import time
 import tracemalloc
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -34,6 +32,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import xlcalc  # noqa: E402
+from _memory import arrays_of  # noqa: E402
 from _timing import cpu_name, cpu_times, min_median  # noqa: E402  (benchmarks/ is the script's folder)
 
 LIMIT_BYTES = 48
@@ -128,18 +127,6 @@ def solver_calls(n: int, rng) -> dict:
         "cost_optimal": lambda: xlcalc.cost_optimal(loss, input_tokens, output_tokens, **COST_PRICES),
         "budget_optimal": lambda: xlcalc.budget_optimal(budget, budget_inference),
     }
-
-
-def arrays_of(result):
-    """The numpy arrays a call returns: itself, a tuple's items, or a result dataclass's fields (nested)."""
-    if isinstance(result, np.ndarray):
-        yield result
-    elif isinstance(result, (tuple, list)):
-        for item in result:
-            yield from arrays_of(item)
-    elif dataclasses.is_dataclass(result):
-        for field in dataclasses.fields(result):
-            yield from arrays_of(getattr(result, field.name))
 
 
 def extra_bytes(run) -> tuple[int, int]:
