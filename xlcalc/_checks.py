@@ -83,6 +83,11 @@ def warn_invalid(count: int, size: int, first: str) -> None:
     )
 
 
+def finite_everywhere(a: np.ndarray) -> bool:
+    """Every element finite, tested by its min and max (NaN when any element is NaN): no mask; False when empty."""
+    return a.size > 0 and math.isfinite(a.min()) and math.isfinite(a.max())
+
+
 class DeferredReasons:
     """The reasons of the elements one :meth:`Checked.mark` marks, made only when asked for: ``texts(ranks)`` gives
     the texts of the marked elements ``ranks`` (their positions among the marked ones in C order) as a list."""
@@ -456,9 +461,8 @@ class Checked:
         finite = True
         for result in results:
             array = np.asarray(result, dtype=float)
-            if count >= _SCAN_ELEMENTS and array.shape == (count,) and math.isfinite(array.min()) \
-                    and math.isfinite(array.max()):
-                continue   # all finite (min and max are NaN when any element is): no mask
+            if count >= _SCAN_ELEMENTS and array.shape == (count,) and finite_everywhere(array):
+                continue   # no mask
             finite = finite & np.isfinite(np.broadcast_to(array, (count,)))
         self.reject_results(~np.asarray(finite), NON_FINITE_REASON, valid)
         return count

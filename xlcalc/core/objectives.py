@@ -27,7 +27,7 @@ import numpy as np
 
 from . import lifetime_costs as lc
 from . import _objective_scalar as _scalar
-from .._checks import Checked, DeferredReasons, _collector, _plain_floats, _plain_number
+from .._checks import Checked, DeferredReasons, _collector, _plain_floats, _plain_number, finite_everywhere
 from .._reasons import format_floats
 from ..errors import InvalidInputError
 from .data_limits import R_D_STAR
@@ -366,7 +366,7 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
     else:
         free_n, free_d, free_value = n, d, value
     del paper
-    if not (_all_finite(value) and _all_finite(n)):
+    if not (finite_everywhere(value) and finite_everywhere(n)):
         failed = ~np.isfinite(value) | ~np.isfinite(n)
         if failed.any():
             solved = c.ok
@@ -426,7 +426,7 @@ def _metric(weights, hours_t, hours_i):
     """usd, kWh or kg CO2e of the GPU-hours (0 where not finite: finish makes a missing figure NaN afterwards)."""
     metric = weights[0] * hours_t
     metric += weights[1] * hours_i
-    if not _all_finite(metric):
+    if not finite_everywhere(metric):
         np.copyto(metric, 0.0, where=~np.isfinite(metric))
     return metric
 
@@ -445,11 +445,6 @@ def _single(a):
     if isinstance(a, np.ndarray) and a.ndim == 1 and a.size and not a.strides[0]:
         return a[0]
     return a
-
-
-def _all_finite(a) -> bool:
-    """Every element finite: its min and max are (NaN when any element is NaN), with no mask."""
-    return a.size > 0 and math.isfinite(a.min()) and math.isfinite(a.max())
 
 
 def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
