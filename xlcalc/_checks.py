@@ -88,6 +88,13 @@ def finite_everywhere(a: np.ndarray) -> bool:
     return a.size > 0 and math.isfinite(a.min()) and math.isfinite(a.max())
 
 
+def repeated_value(a):
+    """The value a non-empty array of stride 0 everywhere (one value broadcast) repeats, a numpy float; else None."""
+    if isinstance(a, np.ndarray) and a.ndim and a.size and not any(a.strides):
+        return a[(0,) * a.ndim]
+    return None
+
+
 class DeferredReasons:
     """The reasons of the elements one :meth:`Checked.mark` marks, made only when asked for: ``texts(ranks)`` gives
     the texts of the marked elements ``ranks`` (their positions among the marked ones in C order) as a list."""

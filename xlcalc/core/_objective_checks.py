@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import Checked, format_value
+from .._checks import Checked, format_value, repeated_value
 from .data_limits import R_D_STAR
 from .laws import _check_loss_above_floor
 
@@ -73,9 +73,10 @@ def _check_given(c: Checked, name, needs) -> None:
 def _check_reachable(c: Checked, f) -> None:
     """Mark the losses that no model reaches with the unique tokens given, however large and however many epochs."""
     unique = c["unique_tokens"]
-    single = unique.ndim and unique.size and not any(unique.strides)
+    one = repeated_value(unique)
+    single = one is not None
     if single:   # one value for every element: its floor once (on a 1-element array: the digits of an array's)
-        unique = np.full(1, unique.reshape(-1)[0])
+        unique = np.full(1, one)
     with np.errstate(divide="ignore"):   # f.E + f.B / (U (1 + R*_D))^beta, in one array
         floor = unique * (1.0 + R_D_STAR)
         if np.ndim(floor):

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import lifetime_costs as lc
 from . import _objective_scalar as _scalar
-from .._checks import Checked, DeferredReasons, _collector, _plain_floats, _plain_number, finite_everywhere
+from .._checks import Checked, DeferredReasons, _collector, _plain_floats, _plain_number, finite_everywhere, repeated_value
 from .._reasons import format_floats
 from ..errors import InvalidInputError
 from .data_limits import R_D_STAR
@@ -180,9 +180,9 @@ def _valid_flat(c: Checked, name):
     """The valid elements of an argument, flat; a single value given for an array call stays one value (a
     read-only broadcast view: no copy per scenario, which for some 30 arguments was 240 bytes a scenario)."""
     if not c.scalar:
-        value = c.values[name]
-        if value.ndim and value.size and not any(value.strides):
-            return np.broadcast_to(value[(0,) * value.ndim], (int(value.size - np.count_nonzero(c.bad)),))
+        one = repeated_value(c.values[name])
+        if one is not None:
+            return np.broadcast_to(one, (int(c.bad.size - np.count_nonzero(c.bad)),))
     return np.atleast_1d(c.valid(name))
 
 
@@ -442,9 +442,8 @@ def _paper_mfu(reference, mfu_decode):
 
 def _single(a):
     """A per-scenario array of one value repeated (a broadcast view) as that value (a numpy float); else ``a``."""
-    if isinstance(a, np.ndarray) and a.ndim == 1 and a.size and not a.strides[0]:
-        return a[0]
-    return a
+    one = repeated_value(a)
+    return a if one is None else one
 
 
 def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
