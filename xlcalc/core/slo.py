@@ -52,22 +52,11 @@ class TargetUnreachableError(InvalidInputError):
 
 def _largest(target, lines):
     """Largest real B >= 0 with intercept + slope B <= target for every (intercept, slope) in ``lines``; -1 if none."""
-    if type(target) is float:
-        return _largest_one(target, lines)
     best = np.full(np.shape(target), np.inf)
     for intercept, slope in lines:
         with np.errstate(divide="ignore", invalid="ignore"):
             bound = np.where(slope > 0, (target - intercept) / slope, np.where(intercept <= target, np.inf, -1.0))
         best = np.minimum(best, bound)
-    return best
-
-
-def _largest_one(target: float, lines) -> float:
-    """:func:`_largest` on Python floats: the branch np.where would take."""
-    best = math.inf
-    for intercept, slope in lines:
-        bound = (target - intercept) / slope if slope > 0 else math.inf if intercept <= target else -1.0
-        best = best if best <= bound else bound if bound <= best else math.nan  # np.minimum
     return best
 
 
@@ -82,19 +71,9 @@ def _batch_limits(v, gpus):
     usable = gpus * v["memory_gb"] * BYTES_PER_GB * (1.0 - v["headroom"])
     per_sequence = (v["input_tokens"] + v["output_tokens"]) * _kv_bytes(v)
     free = usable - v["params"] * v["bytes_per_param"]
-    if type(free) is float:
-        memory = -1.0 if free < 0 else free / per_sequence if per_sequence > 0 else math.inf
-        return tpot, ttft, memory
     with np.errstate(divide="ignore", invalid="ignore"):
         memory = np.where(free < 0, -1.0, np.where(per_sequence > 0, free / per_sequence, np.inf))
     return tpot, ttft, memory
-
-
-def _minimum(a, b):
-    """``np.minimum(a, b)``, on Python floats without numpy (NaN if either is NaN, as numpy)."""
-    if type(a) is float and type(b) is float:
-        return a if a <= b else b if b <= a else math.nan
-    return np.minimum(a, b)
 
 
 def _floor(x):
@@ -345,7 +324,7 @@ def _best(v) -> tuple:
 
 def _batch_at(v, gpus):
     tpot, ttft, memory = _batch_limits(v, gpus)
-    return _floor(_minimum(_minimum(tpot, ttft), memory))
+    return _floor(np.minimum(np.minimum(tpot, ttft), memory))
 
 
 def _output_usd_per_mtok(v, gpus, batch):
