@@ -130,9 +130,10 @@ def _one_accelerator(name: str, precision: str):
     if np.isnan(peak):
         return f"{xl.NA} {acc.name} has no {key} peak in the catalog: use another precision"
     e = latency.efficiencies_for(acc.name)
-    return types.MappingProxyType(dict(peak_tflops=peak, mem_bw_tbs=acc.mem_bw_tbs, memory_gb=acc.memory_gb, link_gbs=acc.interconnect_gbs,
-                link_latency_us=acc.interconnect_latency_us, usd_per_hour=acc.usd_per_hour,
-                mfu_prefill=e.mfu_prefill, mfu_decode=e.mfu_decode, bw_eff=e.bw_eff, bytes=PRECISION_BYTES[key]))
+    return types.MappingProxyType(dict(
+        peak_tflops=peak, mem_bw_tbs=acc.mem_bw_tbs, memory_gb=acc.memory_gb, link_gbs=acc.interconnect_gbs,
+        link_latency_us=acc.interconnect_latency_us, usd_per_hour=acc.usd_per_hour, mfu_prefill=e.mfu_prefill,
+        mfu_decode=e.mfu_decode, bw_eff=e.bw_eff, bytes=PRECISION_BYTES[key]))
 
 
 def _serving(core, model, gpu_name, precision, numbers: dict, defaults: dict, call, check=None, one_cell=True):
