@@ -54,16 +54,12 @@ def _optimum_chunk(f, v, w_t, w_i, free_x=None, brief=False):
     roof = v["roofline"]
     size = c.size
     closed_form = not roof.any() and not np.isfinite(unique).any()
-    if closed_form:
-        # The paper's form N (D + s): xlcalc.compute_optimal's kernel solves it (s = T / 3 there).
-        if free_x is None:
-            s = (a_in + a_out * 2.0 / (v["infer_peak_tflops"] * FLOPS_PER_TFLOPS * v["mfu_decode"])) / a_t
-            x = _kernels.paper_log_tokens(f, v["loss"], s)
-        else:
-            x = free_x.copy()
-        free_x = x.copy()
-        gpus = np.full(size, np.nan)
     p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, serving=lc.serving_numbers(v))
+    if closed_form:
+        # The paper's form N (D + s): xlcalc.compute_optimal's kernel solves it (s = T / 3 there). x is not
+        # changed below, and optimum() copies each output into its own array: x and free x may be one array.
+        x = free_x = _kernels.paper_log_tokens(f, v["loss"], _paper_s(p)) if free_x is None else free_x
+        gpus = np.full(size, np.nan)
     every = np.arange(size)
     known = None
     if not closed_form:
