@@ -20,9 +20,9 @@ cheaper evaluations, for three reasons:
    is no data cap, F is the paper's N (a_t D + s) on it, so compute_optimal's kernel gives the branch's
    minimum, clipped to [a, b]. Elsewhere F'' is closed-form (F' in :mod:`xlcalc.core.lifetime_costs`' notes, F''
    in :mod:`xlcalc.core._objective_slopes`), so Newton steps (on ln P - ln Q rather than on F') safeguarded by the
-   bracket (bisection when a step leaves it or does not halve the last one, Numerical Recipes' rtsafe rule)
-   converge quadratically: 4-7 evaluations. It works in chunks of CHUNK scenarios so that its temporaries
-   stay in cache.
+   bracket (bisection when a step leaves it or, after the first three, does not halve the last one: Numerical
+   Recipes' rtsafe rule) converge quadratically: 4-7 evaluations. It works in chunks of CHUNK scenarios so
+   that its temporaries stay in cache.
 4. Most minima need none of that. psi >= psi_j for both branches j linear in N (compute-bound, and
    memory-bound at the batch asked for), so F >= F_j, the fixed-MFU objective with psi_j: where F_j's own
    minimum (closed form, or the capped fixed-MFU solve) lies on branch j of F, it is F's minimum
@@ -46,6 +46,7 @@ from .lifetime_costs import x_bounds, x_of_params
 CHUNK = 16384
 MAX_STEPS = 100
 X_TOLERANCE = 4e-15
+FREE_STEPS = 3   # Newton steps taken without the halving test (inside the bracket): see _newton
 
 
 
@@ -222,7 +223,13 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
 
     ``slope_a`` and ``slope_b`` are F' at the ends where already known (NaN: evaluated here, in place). At an
     open end (the asymptote, the cap) F' is NaN or has the sign that points inwards, so the end tests below
-    never pick one. The iteration starts at ``start`` where that lies inside (a, b), else midway."""
+    never pick one. The iteration starts at ``start`` where that lies inside (a, b), else midway.
+
+    A step that leaves the bracket is replaced by bisection, and from the (FREE_STEPS + 1)-th on so is one that
+    does not halve the step before (Numerical Recipes' rtsafe rule). The first steps are exempt: from a far
+    start they often do not halve where psi bends (its latency term's pole), and bisecting there threw good
+    steps away (benchmarks/objectives.py's roofline rows: 6.7 evaluations a row with the rule from the first
+    step, 6.4 without it for the first three)."""
     x = np.full(a.shape, np.nan)
     for end, slope_end in ((a, slope_a), (b, slope_b)):
         unknown = np.flatnonzero(np.isnan(slope_end))
@@ -250,7 +257,7 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
         guess = np.where((start > a) & (start < b), start, guess)
     last = b - a
     live = np.ones(a.size, dtype=bool)
-    for _ in range(MAX_STEPS):
+    for count in range(MAX_STEPS):
         slope, step = _slopes(f, k, guess, br)
         low = slope < 0
         a, b = np.where(low, guess, a), np.where(low, b, guess)
@@ -262,7 +269,9 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
         stop = (slope == 0) | (size <= tolerance) | (width <= tolerance)
         nxt = guess + step
         size *= 2.0                     # |2 step|: doubling is exact
-        bisect = ~((nxt > a) & (nxt < b)) | (size > last)
+        bisect = ~((nxt > a) & (nxt < b))
+        if count >= FREE_STEPS:
+            bisect |= size > last
         nxt = np.where(bisect, 0.5 * (a + b), nxt)
         last = np.where(bisect, width, np.abs(step))    # |the step taken|: only its size is compared
         done = np.flatnonzero(stop & live)

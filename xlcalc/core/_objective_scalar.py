@@ -9,7 +9,8 @@ numpy's vectorised loops), so a scalar call gets the digits of its element of an
 :func:`_divide` gives numpy's result where a zero divisor can occur for valid inputs (the curve's asymptote);
 anywhere else the caller falls back to the array path (:func:`xlcalc.core.objectives.lifetime_optimal`).
 
-What each twin mirrors (the kernels as of commit 8b277a7; re-check after any change to them):
+What each twin mirrors (the kernels as of 2026-12-01, G = ln(D d) - ln(-l (D + s)); re-check after any change
+to them):
 
 - :func:`optimum_one`            ``_objective_solve.optimum`` and ``_objective_solve._pieces`` (fixed MFU)
 - :func:`paper_log_tokens_one`   ``_objective_kernels.paper_log_tokens`` (Newton: ``_lifetime_kernels.optimal_log_tokens_one``)
@@ -38,6 +39,7 @@ from ..units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
 _exp, _log, _log1p, _expm1, _power = np.exp, np.log, np.log1p, np.expm1, np.power
 MAX_STEPS = 100            # _objective_kernels.MAX_STEPS
 X_TOLERANCE = 4e-15        # _objective_kernels.X_TOLERANCE
+FREE_STEPS = 3             # _objective_kernels.FREE_STEPS
 
 
 def _ln(v: float) -> float:
@@ -134,26 +136,30 @@ def _slopes_one(p, x: float, second: bool = True) -> tuple:
         d = _divide(ratio, epochs * unused) if repeated else 1.0
     else:
         tokens, d = float(_exp(x)), 1.0
-    both = l + d
-    gain = tokens * both
-    loss = -l * p["s"]
+    total = tokens + p["s"]
+    gain = tokens * d
+    loss = -l * total
     slope = gain - loss
     if not second:
         return slope, None
     dl = _divide((f.beta * f.beta / f.alpha) * y * c, rest * rest)
-    curve = both * both + dl
+    g_slope = d - _divide(dl, l) - _divide(gain, total)
+    bent = 0.0
     if repeated:
-        curve += d * (1.0 - d + _divide(ratio, R_D_STAR * unused))
-    bend = dl + l * l
+        bent = 1.0 - d + _divide(ratio, R_D_STAR * unused)
+        g_slope += bent
     if gain > 0.0 and loss > 0.0:
         g_value = float(_log(gain / loss))
-        g_slope = _divide(curve, both) - _divide(bend, l)
         if repeated and z < 1.0:   # _epochs_step
             w = epochs - _divide(g_value * ratio, g_slope * unused)
             ratio_new = 1.0 + R_D_STAR * (-float(_expm1(-(w - 1.0) / R_D_STAR))) if w > 1.0 else w
             return slope, _ln(unique) + _ln(ratio_new) - x
         return slope, _divide(-g_value, g_slope)
-    return slope, _divide(-slope, tokens * curve + bend * p["s"])
+    both = l + d
+    curve = both * both + dl
+    if repeated:
+        curve += d * bent
+    return slope, _divide(-slope, tokens * curve + (dl + l * l) * p["s"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -200,7 +206,7 @@ def _newton_one(p, a: float, b: float, start: float) -> float:
     if a < start < b:
         guess = start
     last = b - a
-    for _ in range(MAX_STEPS):
+    for count in range(MAX_STEPS):
         slope, step = _slopes_one(p, guess)
         if slope < 0.0:
             a = guess
@@ -210,7 +216,7 @@ def _newton_one(p, a: float, b: float, start: float) -> float:
         if slope == 0.0 or abs(step) <= tolerance or b - a <= tolerance:
             return guess if slope == 0.0 else _minimum(_maximum(guess + step, a), b)
         nxt = guess + step
-        if not a < nxt < b or abs(2.0 * step) > abs(last):
+        if not a < nxt < b or (count >= FREE_STEPS and abs(2.0 * step) > abs(last)):
             nxt = 0.5 * (a + b)
             last = b - a
         else:

@@ -4,6 +4,8 @@ The pieces :mod:`xlcalc.core._objective_kernels` solves with (its notes say why 
 (F' in :mod:`xlcalc.core.lifetime_costs`' notes):
 
     F''(x) = a_t N D ((l + d)^2 + l' + d') + N (l' + l^2) (a_in + a_out psi'(N)) + a_out psi''(N) (l N)^2
+    (Newton's steps are taken on ln P - ln Q, F' = P - Q, with the derivatives of :func:`_slopes`; F'' only
+    where P or Q is not positive)
     l' = (beta^2/alpha) y c / (c - y)^2        d' = d (1 - d + (D'/U) / (R* (1 - z)))   (0 below D' = U)
     psi' = 2/P (compute-bound) or (b u + b N u' + C k)/W; psi'' = 0 or (2 b u' + b N u'')/W
     u1 = S k N/(G - bN): u1' = S k G/(G - bN)^2, u1'' = 2 b u1'/(G - bN) (G = g M'; u2 likewise with C, tau g W)
@@ -114,10 +116,14 @@ def _psi_slopes(k, n, branch):
 def _slopes(f, k, x, branch=None, second=True):
     """(F', Newton step) at x (the step only when ``second``) on ``branch`` (None: the branch that holds at x).
 
-    The step is Newton's on G = ln P - ln Q, where F' = P - Q with P = a_t N D (l + d) (training) and
-    Q = -l N (a_in + a_out psi') (serving): G has the sign of F' and is nearly linear in x (ln D and ln N
-    are), so the steps converge from far away, where Newton on F' itself (exponential in x) crawls. Where
-    P <= 0 or Q = 0 it is Newton's step on F'."""
+    The step is Newton's on G = ln P - ln Q, where F' = P - Q with P = a_t N D d (the training tokens' gain)
+    and Q = -l (a_t N D + N (a_in + a_out psi')) (what a larger model costs): both are positive wherever F is
+    defined, so G has the sign of F' and no pole, and G is nearly linear in x (ln D, ln N and ln -l are), so
+    the steps converge from far away, where Newton on F' itself (exponential in x) crawls. (An earlier split,
+    P = a_t N D (l + d), has a pole of ln P where l + d = 0, next to the minimum when serving costs little: its
+    steps overshot there, and those rows took up to 27 evaluations.) G' = d + d'/d - l'/l - (a_t N D d +
+    a_out psi'' l N^2) / (a_t N D + N (a_in + a_out psi')). Where P or Q is not positive (NaN inputs, a zero
+    training weight) it is Newton's step on F'."""
     if not k["roof"]:
         return _fixed_slopes(f, k, x, second)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -141,24 +147,21 @@ def _slopes(f, k, x, branch=None, second=True):
         dpsi, ddpsi = _psi_slopes(k, n, branch)
         train = k["a_t"] * n * tokens
         serve = k["a_in"] + k["a_out"] * dpsi
-        both = l + d
-        gain = train * both             # P
-        loss = -l * n * serve           # Q
+        total = train + n * serve
+        gain = train * d                # P
+        loss = -l * total               # Q
         slope = gain - loss
         if not second:
             return slope, None
         dl = (f.beta * f.beta / f.alpha) * y * k["c"] / (rest * rest)
-        if k["capped"]:
-            dd = np.where(repeated, d * (1.0 - d + ratio / (R_D_STAR * unused)), 0.0)
-        else:
-            dd = 0.0
-        d_gain = train * (both ** 2 + dl + dd)
-        d_loss = -(n * (dl + l * l) * serve + k["a_out"] * ddpsi * (l * n) ** 2)
+        dd = np.where(repeated, 1.0 - d + ratio / (R_D_STAR * unused), 0.0) if k["capped"] else 0.0   # d'/d
         logs = (gain > 0) & (loss > 0)
-        g_value = np.log(gain) - np.log(loss)
-        g_slope = d_gain / gain - d_loss / loss
+        g_value = np.log(gain / loss)
+        g_slope = d + dd - dl / l - (gain + k["a_out"] * ddpsi * l * n * n) / total
         step = -g_value / g_slope
         if not logs.all():
+            d_gain = train * ((l + d) ** 2 + dl + d * dd)
+            d_loss = -(n * (dl + l * l) * serve + k["a_out"] * ddpsi * (l * n) ** 2)
             step = np.where(logs, step, -slope / (d_gain - d_loss))
         if k["capped"]:
             # Past D' = U, G is nearly linear in the epochs w = D/U (ln D' saturates): Newton's step in w,
@@ -172,9 +175,9 @@ def _slopes(f, k, x, branch=None, second=True):
 def _fixed_slopes(f, k, x, second=True):
     """:func:`_slopes` with a fixed MFU, where psi' = 2/P is constant: F' / (a_t N) and the same Newton step.
 
-    F' = a_t N (D (l + d) + l s) with s = (a_in + a_out 2/P) / a_t, so N, its power and a_t cancel from the
-    sign of F' and from G = ln P - ln Q = ln(D (l + d) / (-l s)), G' = ((l + d)^2 + l' + d') / (l + d) - (l' + l^2) / l;
-    the step where P <= 0 or Q = 0 is Newton's on F' / (a_t N) (the same step as on F': its factor cancels).
+    F' = a_t N (D d + l (D + s)) with s = (a_in + a_out 2/P) / a_t, so N, its power and a_t cancel from the
+    sign of F' and from G = ln P - ln Q = ln(D d / (-l (D + s))), G' = d + d'/d - l'/l - D d / (D + s); the step
+    where P or Q is not positive is Newton's on F' / (a_t N) (the same step as on F': its factor cancels).
     Where every row repeats data (the usual case once the bracket starts at ln U), the per-row choices
     between the branches are skipped: the same operations on each row, so the same digits."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -197,21 +200,19 @@ def _fixed_slopes(f, k, x, second=True):
                 tokens, d = np.where(repeated, tokens, effective), np.where(repeated, d, 1.0)
         else:
             tokens, d = np.exp(x), 1.0
-        both = l + d
-        gain = tokens * both            # P / (a_t N)
-        loss = -l * k["s"]              # Q / (a_t N)
+        total = tokens + k["s"]
+        gain = tokens * d               # P / (a_t N)
+        loss = -l * total               # Q / (a_t N)
         slope = gain - loss
         if not second:
             return slope, None
         dl = (f.beta * f.beta / f.alpha) * y * k["c"] / (rest * rest)
-        curve = both * both + dl
+        g_slope = d - dl / l - gain / total
         if k["capped"]:
-            bent = d * (1.0 - d + ratio / (R_D_STAR * unused))
-            curve += bent if every else np.where(repeated, bent, 0.0)
-        bend = dl + l * l
+            bent = 1.0 - d + ratio / (R_D_STAR * unused)                    # d'/d
+            g_slope += bent if every else np.where(repeated, bent, 0.0)
         logs = (gain > 0) & (loss > 0)
         g_value = np.log(gain / loss)
-        g_slope = curve / both - bend / l
         # Past D' = U, G is nearly linear in the epochs w = D/U (ln D' saturates): Newton's step in w,
         # w' = w - G (D'/U) / (G' (1 - z)), mapped back to x = ln D'(w')
         w_step = logs & repeated & (z < 1.0) if k["capped"] else None
@@ -219,7 +220,11 @@ def _fixed_slopes(f, k, x, second=True):
             return slope, _epochs_step(k, x, g_value, g_slope, ratio, epochs, unused)
         step = -g_value / g_slope
         if not logs.all():
-            step = np.where(logs, step, -slope / (tokens * curve + bend * k["s"]))
+            both = l + d
+            curve = both * both + dl
+            if k["capped"]:
+                curve += d * bent if every else np.where(repeated, d * bent, 0.0)
+            step = np.where(logs, step, -slope / (tokens * curve + (dl + l * l) * k["s"]))
         if w_step is not None and w_step.any():
             step = np.where(w_step, _epochs_step(k, x, g_value, g_slope, ratio, epochs, unused), step)
     return slope, step
