@@ -355,13 +355,14 @@ class Checked:
         self._report()
         out = []
         all_valid = not self.bad.any()
+        bad_at = None if all_valid else np.flatnonzero(self.bad)   # once: faster than the mask for each result
         kept = []   # the results returned as they are
         for result in results:
             if fresh and self.shape and count == self.bad.size and self._own_array(result, kept):
                 kept.append(result)
                 full = result.reshape(self.shape)
                 if not all_valid:
-                    full[self.bad] = np.nan
+                    full.reshape(-1)[bad_at] = np.nan
             elif all_valid:
                 full = np.empty(self.shape)
                 full.reshape(-1)[...] = result

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._lifetime_kernels import optimal_log_tokens
-from . import data_limits
+from . import _capped_start
 from ._objective_slopes import _branch, _chunk_constants, _kinks, _slopes, _take
 from .laws import _chinchilla_for_loss
 from .lifetime_costs import x_bounds, x_of_params
@@ -99,8 +99,25 @@ def _walk(f, k, branch, a, b, slope_a, slope_b):
     return a, np.where(np.isinf(b), np.nan, b)
 
 
-def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
-    """Argmin of F_g on [lo, hi] for the scenarios ``rows`` (at most CHUNK indices); NaN where lo >= hi."""
+class Later:
+    """The roofline rows that need Newton's steps, pooled across chunks (see :func:`minimise`).
+
+    A first pass collects their positions and floors (an x where F' < 0, from :func:`_branch_root`);
+    ``Later(floor)`` gives the floors back in the second pass, one a row of its ``p``, in order."""
+
+    def __init__(self, floor=None):
+        self.floor = floor
+        self.rows, self.floors = [], []
+
+
+def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, later=None):
+    """Argmin of F_g on [lo, hi] for the scenarios ``rows`` (at most CHUNK indices); NaN where lo >= hi.
+
+    ``later``: a :class:`Later`, or None. In a first pass, the roofline rows whose minimum is not on a linear
+    branch (the bracketed Newton solve) are left NaN and their positions in ``p`` and floors collected, for
+    the caller to solve together with those of other chunks: they are ~14% of a chunk, and Newton's steps on
+    a few thousand rows cost their numpy calls' overhead more than their arithmetic (pooled: half the time).
+    In the second (``later.floor`` given) every row is one of those: solved from its floor."""
     k = _chunk_constants(f, p, rows, g)
     x = np.full(lo.shape, np.nan)
     usable = np.flatnonzero(np.isfinite(lo) & (lo < hi))
@@ -108,20 +125,24 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, start=None):
         return x
     k = _take(k, usable)
     lo, hi, lo_open, hi_open = lo[usable], hi[usable], lo_open[usable], hi_open[usable]
-    start = None if start is None else start[usable]
     floor = None
-    if k["roof"]:
+    if k["roof"] and later is not None and later.floor is not None:
+        floor = later.floor[rows][usable]
+    elif k["roof"]:
         root, floor = _branch_root(f, k, lo, hi)
         known = ~np.isnan(root)
-        if known.any():
-            x[usable[known]] = root[known]
-            rest = np.flatnonzero(~known)
+        x[usable[known]] = root[known]
+        rest = np.flatnonzero(~known)
+        if later is not None and rest.size:
+            later.rows.append(rows[usable[rest]])
+            later.floors.append(floor[rest])
+            return x
+        if rest.size < known.size:
             if not rest.size:
                 return x
             usable, k, floor = usable[rest], _take(k, rest), floor[rest]
             lo, hi, lo_open, hi_open = lo[rest], hi[rest], lo_open[rest], hi_open[rest]
-            start = None if start is None else start[rest]
-    x[usable] = _bracketed(f, k, lo, hi, lo_open, hi_open, start, floor)
+    x[usable] = _bracketed(f, k, lo, hi, lo_open, hi_open, floor=floor)
     return x
 
 
@@ -164,39 +185,64 @@ def _branch_root(f, k, lo, hi):
     is on branch j there, F = F_j there: that point is F's minimum, found without psi's kinks. Elsewhere it is
     still a lower bound of the minimum: psi - psi_j is N times a nondecreasing function of N, so F' <= F_j'
     everywhere (in x, where N falls) and F' <= 0 at F_j's minimum. Returns (minimum or NaN, F_j's minimum). F_j is the
-    fixed-MFU objective with psi' = psi_j': without a data cap the paper's problem (:func:`_paper_root`), with
-    one the fixed-MFU capped solve (:func:`_fixed_slopes`, from the uncapped root as _objective_solve._pieces
-    starts). The branch tried is the one that holds at the batch asked for: memory-bound when
+    fixed-MFU objective with psi' = psi_j': the paper's problem (:func:`_paper_root`), or with a data cap, where
+    that problem's minimum repeats data (:func:`_repeats_data`), the fixed-MFU capped solve (:func:`_capped`).
+    The branch tried is the one that holds at the batch asked for: memory-bound when
     b / batch + C k >= 2 W / P."""
     with np.errstate(invalid="ignore"):
         branch = ((k["b"] * k["u0"] + k["ctx"] * k["kv"]) / k["bw"] >= 2.0 / k["peak"]).astype(np.int8)
-    x = _paper_root(f, k, branch)
-    if k["capped"]:
-        with np.errstate(invalid="ignore"):
-            repeats = np.flatnonzero(~(x <= k["log_unique"]))
-        if repeats.size:
-            x[repeats] = _fixed_minimum(f, _take(k, repeats), branch[repeats], x[repeats])
+    if not k["capped"]:
+        x = _paper_root(f, k, branch)
+    else:
+        s = _branch_s(k, branch)
+        repeats = _repeats_data(f, k["c"], k["unique"], k["log_unique"], s)
+        x = np.empty(branch.shape)
+        plain = np.flatnonzero(~repeats)
+        if plain.size:
+            x[plain] = _paper_root(f, _take(k, plain), branch[plain])
+        rows = np.flatnonzero(repeats)
+        if rows.size:
+            fixed = dict(c=k["c"][rows], unique=k["unique"][rows], log_unique=k["log_unique"][rows], capped=True,
+                         roof=False, s=s[rows])
+            x[rows] = _capped(f, fixed, np.ones(rows.size, dtype=bool))
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         n = (f.A / (k["c"] - f.B * np.exp(-f.beta * x))) ** (1.0 / f.alpha)
         good = (x > lo) & (x < hi) & (_branch(k, n) == branch)   # on every row: no copy of the constants
     return np.where(good, x, np.nan), x
 
 
-def _fixed_minimum(f, k, branch, free_x):
-    """Argmin of F_j (psi linear in N on ``branch``) with a data cap, from the uncapped root ``free_x``: the
-    fixed-MFU solve with that branch's psi' in s."""
-    unique = k["unique"]
+def _repeats_data(f, c, unique, log_unique, s):
+    """Where the fixed-MFU minimum without a cap, of N (D + s), lies beyond U tokens (a finite U): where its F'
+    at D = U is negative, or U lies below the curve's asymptote. (The sign of F' / (a_t N) = D + l (D + s) at ln U,
+    not the minimum itself: one evaluation instead of compute_optimal's Newton solve.)"""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        slope = np.where(branch == 0, 2.0 / k["peak"], (k["b"] * k["u0"] + k["ctx"] * k["kv"]) / k["bw"])
-        fixed = dict(c=k["c"], unique=unique, log_unique=k["log_unique"], capped=True, roof=False,
-                     s=(k["a_in"] + k["a_out"] * slope) / k["a_t"])
-        start = np.log(data_limits._effective(np.exp(free_x), unique))
+        y = f.B * np.exp(-f.beta * log_unique)
+        rest = c - y
+        l = -(f.beta / f.alpha) * y / rest
+        return np.isfinite(unique) & (~(rest > 0) | ~(unique + l * (unique + s) >= 0))
+
+
+def capped_minimum(f, p, rows, above):
+    """Argmin x of the fixed-MFU objective with a data cap for the scenarios ``rows`` of ``p`` (at most CHUNK
+    positions) whose minimum repeats data; ``above``: where F' < 0 at ln U is known (see :func:`_capped`)."""
+    return _capped(f, _chunk_constants(f, p, rows, 1.0), above)
+
+
+def _capped(f, k, above):
+    """:func:`capped_minimum` on fixed-MFU constants ``k`` (``s``: serving cost per unit of a_t).
+
+    F equals the uncapped objective up to ln U: where that falls there (``above``: its minimum lies above ln U),
+    the bracket starts at ln U, as an open end (F' is not evaluated at that kink). Newton starts from
+    :mod:`xlcalc.core._capped_start`'s table."""
+    unique = k["unique"]
     lo, hi = x_bounds(f, k["c"], unique)
+    lo = np.where(above, np.maximum(lo, k["log_unique"]), lo)
+    start = _capped_start.start_log_effective(f, k["c"], unique, k["log_unique"], k["s"])
     x = np.full(lo.shape, np.nan)
     usable = np.flatnonzero(np.isfinite(lo) & (lo < hi))
     if usable.size:
         ends = np.ones(usable.size, dtype=bool)
-        x[usable] = _bracketed(f, _take(fixed, usable), lo[usable], hi[usable], ends, ends, start[usable])
+        x[usable] = _bracketed(f, _take(k, usable), lo[usable], hi[usable], ends, ends, start[usable])
     return x
 
 
@@ -210,12 +256,17 @@ def _paper_root(f, k, branch):
 
     On the branch's whole curve F is convex with this one minimum, so its minimum on [a, b], where the branch
     is F, is this point clipped to [a, b]."""
+    return optimal_log_tokens(f, k["c"] + f.E, _branch_s(k, branch))
+
+
+def _branch_s(k, branch):
+    """s = (a_in + a_out psi') / a_t of the branch of psi linear in N (a fixed MFU: psi' = 2/P)."""
     if k["roof"]:
-        slope = np.where(branch == 0, 2.0 / k["peak"], (k["b"] * k["u0"] + k["ctx"] * k["kv"]) / k["bw"])
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            slope = np.where(branch == 0, 2.0 / k["peak"], (k["b"] * k["u0"] + k["ctx"] * k["kv"]) / k["bw"])
     else:
         slope = 2.0 / k["peak"]
-    s = (k["a_in"] + k["a_out"] * slope) / k["a_t"]
-    return optimal_log_tokens(f, k["c"] + f.E, s)
+    return (k["a_in"] + k["a_out"] * slope) / k["a_t"]
 
 
 def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
@@ -268,12 +319,15 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
         width = b - a
         stop = (slope == 0) | (size <= tolerance) | (width <= tolerance)
         nxt = guess + step
-        size *= 2.0                     # |2 step|: doubling is exact
         bisect = ~((nxt > a) & (nxt < b))
         if count >= FREE_STEPS:
-            bisect |= size > last
-        nxt = np.where(bisect, 0.5 * (a + b), nxt)
-        last = np.where(bisect, width, np.abs(step))    # |the step taken|: only its size is compared
+            bisect |= 2.0 * size > last     # |2 step|: doubling is exact
+        bisect &= ~stop                     # a row that stops takes no next step
+        if bisect.any():
+            nxt = np.where(bisect, 0.5 * (a + b), nxt)
+            last = np.where(bisect, width, size)    # |the step taken|: only its size is compared
+        else:
+            last = size
         done = np.flatnonzero(stop & live)
         if done.size:
             x[todo[done]] = np.where(slope[done] == 0, guess[done], np.clip(guess[done] + step[done], a[done], b[done]))
@@ -315,15 +369,13 @@ def bounds(f, p, g):
     return asymptote, cap, np.ones(cap.shape, dtype=bool), np.ones(cap.shape, dtype=bool)
 
 
-def minimum(f, p, g, rows=None, start=None):
-    """Argmin x over the whole curve on g GPUs per replica for the scenarios ``rows`` (all: None), chunk by chunk."""
+def minimum(f, p, g, later=None):
+    """Argmin x over the whole curve on g GPUs per replica (the roofline: with a fixed MFU, :func:`capped_minimum`
+    or the closed form), chunk by chunk (``later``: see :func:`minimise`)."""
     lo, hi, lo_open, hi_open = bounds(f, p, g)
-    rows = np.arange(lo.size) if rows is None else rows
     g = np.broadcast_to(g, lo.shape)
-    x = np.empty(rows.size)
-    for first in range(0, rows.size, CHUNK):
-        part = slice(first, first + CHUNK)
-        i = rows[part]
-        x[part] = minimise(f, p, i, lo[i], hi[i], lo_open[i], hi_open[i], g[i],
-                           None if start is None else start[part])
+    x = np.empty(lo.size)
+    for first in range(0, lo.size, CHUNK):
+        i = np.arange(first, min(first + CHUNK, lo.size))
+        x[i] = minimise(f, p, i, lo[i], hi[i], lo_open[i], hi_open[i], g[i], later)
     return x

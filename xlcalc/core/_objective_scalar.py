@@ -14,11 +14,12 @@ to them):
 
 - :func:`optimum_one`            ``_objective_solve.optimum`` and ``_objective_solve._pieces`` (fixed MFU)
 - :func:`paper_log_tokens_one`   ``_objective_kernels.paper_log_tokens`` (Newton: ``_lifetime_kernels.optimal_log_tokens_one``)
-- :func:`_minimise_one`          ``_objective_kernels.minimum``, ``bounds``, ``minimise``, ``_bracket``, ``_objective_slopes._kinks``
-  (the data cap ln U only), ``_walk`` and ``_newton``, on the fixed-MFU branch
+- :func:`_minimise_one`          ``_objective_kernels.capped_minimum`` (``_capped``), ``_bracketed``, ``_bracket``,
+  ``_objective_slopes._kinks`` (the data cap ln U only), ``_walk`` and ``_newton``, on the fixed-MFU branch,
+  from ``_capped_start.start_log_effective`` (its twin there)
 - :func:`_slopes_one`            ``_objective_slopes._fixed_slopes`` and ``_epochs_step``
 - :func:`_objective_at_one`      ``lifetime_costs.objective_at``, ``curve_point``, ``psi`` (fixed MFU) and
-  ``data_limits._log_tokens_of_effective``; :func:`_effective_one` ``data_limits._effective``
+  ``data_limits._log_tokens_of_effective``
 - weights: ``lifetime_costs.objective_weights`` runs as it is on floats.
 
 The roofline serving model (``serving='roofline'``) has no twin yet: it takes the array path.
@@ -30,6 +31,7 @@ import math
 
 import numpy as np
 
+from ._capped_start import start_log_effective_one
 from ._lifetime_fused import _chinchilla_for_loss_one, _divide
 from ._lifetime_kernels import optimal_log_tokens_one
 from .data_limits import R_D_STAR
@@ -86,14 +88,6 @@ def _chinchilla_tiny(f, c: float) -> bool:
 
 # ----------------------------------------------------------------------------------------------
 # The curve, the objective and its slopes (fixed MFU: psi(N) = 2 N / peak)
-
-
-def _effective_one(tokens: float, unique: float) -> float:
-    """data_limits._effective for one scenario."""
-    if tokens <= unique:
-        return tokens
-    repeats = _maximum(tokens / unique - 1.0, 0.0)
-    return unique + unique * R_D_STAR * (-float(_expm1(-repeats / R_D_STAR)))
 
 
 def _objective_at_one(p, x: float, n=None) -> tuple:
@@ -166,14 +160,19 @@ def _slopes_one(p, x: float, second: bool = True) -> tuple:
 # The minimum with a data cap
 
 
-def _minimise_one(p, start: float) -> float:
-    """_objective_kernels.minimum on one GPU with a data cap (fixed MFU): the bracket [asymptote, cap] cut at
-    the kink ln U, then Newton safeguarded by bisection (_newton) from ``start``."""
+def _minimise_one(p, free_x: float) -> float:
+    """_objective_kernels.capped_minimum for one scenario: the bracket [asymptote, cap] cut at the kink ln U
+    (starting there where the uncapped minimum ``free_x`` lies above it), then Newton safeguarded by bisection
+    (_newton) from _capped_start's table."""
     f, c, unique = p["fit"], p["c"], p["unique"]
     lo = _divide(_ln(f.B / c), f.beta)              # lifetime_costs.x_bounds
     hi = _ln(unique * (1.0 + R_D_STAR))
+    raised = free_x > _ln(unique)
+    if raised:
+        lo = _maximum(lo, _ln(unique))
     if not (lo - lo == 0.0 and lo < hi):
         return math.nan
+    start = start_log_effective_one(f, c, unique, _ln(unique), p["s"])
     a, b, found = lo, hi, math.nan                  # _bracket, with the one kink of a fixed MFU
     point = _ln(unique)
     if lo < point < hi:
@@ -186,13 +185,14 @@ def _minimise_one(p, start: float) -> float:
             found = point
     if b == math.inf:   # _walk (not reached: the cap is finite)
         return math.nan
-    out = _newton_one(p, a, b, start)
+    out = _newton_one(p, a, b, start, -math.inf if raised else None)
     return out if found != found else found
 
 
-def _newton_one(p, a: float, b: float, start: float) -> float:
-    """_objective_kernels._newton for one scenario."""
-    slope_a, _ = _slopes_one(p, a, second=False)
+def _newton_one(p, a: float, b: float, start: float, slope_a=None) -> float:
+    """_objective_kernels._newton for one scenario (``slope_a``: F' at a where known, as at a raised open end)."""
+    if slope_a is None:
+        slope_a, _ = _slopes_one(p, a, second=False)
     slope_b, _ = _slopes_one(p, b, second=False)
     if slope_a >= 0.0:
         return a
@@ -244,8 +244,7 @@ def optimum_one(f, v: dict, w_t: float, w_i: float):
     p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, peak=peak, s=s)
     closed_form = unique == math.inf or x <= _ln(unique)
     if not closed_form:   # _pieces: the uncapped optimum repeats data (or is no answer)
-        start = _ln(_effective_one(float(_exp(x)), unique))
-        x = _minimise_one(p, start)
+        x = _minimise_one(p, x)
     finite = x - x == 0.0
     value, n, d, value_psi = _objective_at_one(p, x if finite else 0.0, n if closed_form and finite else None)
     if x - x != 0.0:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import _objective_kernels as _kernels
-from . import data_limits
 from . import lifetime_costs as lc
 from ..units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
 
@@ -26,19 +25,35 @@ def optimum(f, v, w_t, w_i, free_x=None, brief=False):
     fixed-MFU scenarios with unlimited data, it is that solve's answer (the same operations: not redone).
     Solved CHUNK scenarios at a time into preallocated outputs: every scenario's arithmetic is the same as in
     one whole-array solve (each chunk takes the same paths), but the working arrays stay in cache and the
-    memory beyond the outputs does not grow with the number of scenarios."""
+    memory beyond the outputs does not grow with the number of scenarios. The roofline scenarios that need
+    Newton's steps (:func:`_kernels.minimise`'s ``later``) are solved after the chunks, CHUNK of them at a time."""
     size = v["loss"].size
     out = [np.empty(size) for _ in range(4 if brief else 10)]
     if not brief:
         out[6] = np.empty(size, dtype=np.int8)
+    rows, floors = [], []   # the roofline rows that need a Newton solve: pooled across chunks (_kernels.minimise)
     for first in range(0, size, _kernels.CHUNK):
         part = slice(first, first + _kernels.CHUNK)
-        chunk = {name: _rows(a, part) for name, a in v.items()}
-        pieces = _optimum_chunk(f, chunk, _rows(w_t, part), _rows(w_i, part),
-                                None if free_x is None else free_x[part], brief)
-        for whole, piece in zip(out, pieces):
-            whole[part] = piece
+        later = _kernels.Later()
+        _solve_rows(f, v, w_t, w_i, free_x, brief, part, out, later)
+        rows.extend(first + positions for positions in later.rows)
+        floors.extend(later.floors)
+    if rows:
+        rows, floors = np.concatenate(rows), np.concatenate(floors)
+        for first in range(0, rows.size, _kernels.CHUNK):
+            part = slice(first, first + _kernels.CHUNK)
+            _solve_rows(f, v, w_t, w_i, free_x, brief, rows[part], out, _kernels.Later(floors[part]))
     return tuple(out)
+
+
+def _solve_rows(f, v, w_t, w_i, free_x, brief, rows, out, later=None):
+    """Solve the scenarios ``rows`` (a slice or increasing positions, at most CHUNK) into the outputs ``out``;
+    ``later``: a :class:`_kernels.Later` (the roofline rows that need a Newton solve: see _kernels.minimise)."""
+    chunk = {name: _rows(a, rows) for name, a in v.items()}
+    pieces = _optimum_chunk(f, chunk, _rows(w_t, rows), _rows(w_i, rows), None if free_x is None else free_x[rows],
+                            brief, later)
+    for whole, piece in zip(out, pieces):
+        whole[rows] = piece
 
 
 def _rows(a, part):
@@ -46,8 +61,8 @@ def _rows(a, part):
     return a[part] if np.ndim(a) else a
 
 
-def _optimum_chunk(f, v, w_t, w_i, free_x=None, brief=False):
-    """:func:`optimum` for one chunk of scenarios."""
+def _optimum_chunk(f, v, w_t, w_i, free_x=None, brief=False, later=None):
+    """:func:`optimum` for one chunk of scenarios (``later``: see :func:`_solve_rows`)."""
     a_t, a_in, a_out = lc.objective_weights(v, w_t, w_i)
     c = v["loss"] - f.E
     unique = v["unique_tokens"]
@@ -63,17 +78,14 @@ def _optimum_chunk(f, v, w_t, w_i, free_x=None, brief=False):
     every = np.arange(size)
     known = None
     if not closed_form:
-        x, gpus, free_x, *known = (_pieces_reference if SOLVER == "reference" else _pieces)(f, p, v, size)
+        if SOLVER == "reference":
+            x, gpus, free_x, *known = _pieces_reference(f, p, v, size)
+        else:
+            x, gpus, free_x, *known = _pieces(f, p, v, size, later)
     g_used = np.where(np.isnan(gpus), 1.0, gpus)
     at = np.where(np.isfinite(x), x, 0.0)
-    if known:   # the figures at x on the GPUs chosen (where those are what _pieces evaluated)
-        g_known, figures = known
-        value, _, n, d, value_psi, code, batch = figures
-        redo = np.flatnonzero(g_used != g_known)
-        if redo.size:
-            for whole, part in zip(figures, lc.objective_at(p, at[redo], g_used[redo], redo, slopes=False)):
-                if part is not None:
-                    whole[redo] = part
+    if known:   # the figures at x on the GPUs chosen, which _pieces evaluated (a row not solved: F = inf below)
+        value, _, n, d, value_psi, code, batch = known[0]
     else:
         value, _, n, d, value_psi, code, batch = lc.objective_at(p, at, g_used, every, slopes=False)
     bad = ~np.isfinite(x)
@@ -93,23 +105,25 @@ def _optimum_chunk(f, v, w_t, w_i, free_x=None, brief=False):
     return n, d, value, x, gpus, batch, code, hours_t, hours_i, free_x
 
 
-def _pieces(f, p, v, size):
+def _pieces(f, p, v, size, later=None):
     """(x, gpus, free x) of the minimum by :mod:`xlcalc.core._objective_kernels`: one solve on the largest replica
     allowed (no fewer GPUs is cheaper anywhere), then the fewest GPUs with the same value there (the reference's
-    tie rule); free x: :func:`optimum`'s (NaN with the roofline)."""
+    tie rule); free x: :func:`optimum`'s (NaN with the roofline). ``later``: see :func:`_kernels.minimise` (the
+    rows left for it come out as not solved here)."""
     roof = v["roofline"]
     if not roof.any():
         # F >= the uncapped F, equal up to D' = U: where the uncapped optimum needs no repeats it is the answer
         free_x = _kernels.paper_log_tokens(f, v["loss"], _paper_s(p))
         with np.errstate(divide="ignore"):
             repeats = np.flatnonzero(~(free_x <= np.log(p["unique"])))
-        # start from the uncapped optimum's training tokens, now worth fewer effective tokens: D'(e^x)
-        start = np.log(data_limits._effective(np.exp(free_x[repeats]), p["unique"][repeats]))
         x = free_x.copy()
-        x[repeats] = _kernels.minimum(f, p, 1.0, repeats, start)
+        if repeats.size:
+            with np.errstate(invalid="ignore"):
+                above = free_x[repeats] > np.log(p["unique"][repeats])   # (not where the uncapped one is no answer)
+            x[repeats] = _kernels.capped_minimum(f, p, repeats, above)
         return x, np.full(size, np.nan), free_x
     top = np.exp2(np.floor(np.log2(v["max_gpus"])))
-    x = _kernels.minimum(f, p, top)
+    x = _kernels.minimum(f, p, top, later=later)
     every = np.arange(size)
     finite = np.isfinite(x)
     at = np.where(finite, x, 0.0)
@@ -119,7 +133,7 @@ def _pieces(f, p, v, size):
     chosen = ~finite
     for g in lc.gpu_counts(float(np.max(top)))[:-1]:
         rows = np.flatnonzero(~chosen & (g < top))
-        rows = rows[at[rows] >= lc.x_of_params(f, p["c"][rows], g * p["serving"]["q"][rows])]
+        rows = rows[n[rows] <= g * p["serving"]["q"][rows]]   # the model fits on g GPUs
         if not rows.size:
             continue
         # F_g - F_top = a_out (psi_g - psi_top) at the same x
@@ -133,7 +147,7 @@ def _pieces(f, p, v, size):
         figures[4][rows], figures[5][rows], figures[6][rows] = value_psi[same], code[same], batch[same]
         figures[0][rows] = p["a_t"][rows] * n[rows] * figures[3][rows] + p["a_in"][rows] * n[rows] \
             + p["a_out"][rows] * value_psi[same]
-    return x, gpus, np.full(size, np.nan), gpus.copy(), figures   # figures on gpus (NaN: none)
+    return x, gpus, np.full(size, np.nan), figures   # figures on gpus (NaN: none)
 
 
 def _paper_s(p):

@@ -132,7 +132,7 @@ def psi(s, n, g, i, slopes=True):
         t_lat = np.where(finite_tau & (k > 0), ctx * k * n / lat_free, 0.0)
         t_comp = np.where(finite_tau, 2.0 * n / (tau * g * peak), 0.0)
     terms = [np.broadcast_to(s["inv_cap"][i], n.shape), np.where(k > 0, t_mem, 0.0), t_lat, t_comp]
-    u, which = _first_max(terms)
+    u, which = _first_max(terms) if slopes else (_largest(terms), None)   # which: for the slope only
     # At (or within 1e-6 of) a kink the limit, not the batch asked for, is reported as binding.
     label = _first_max([t * w for t, w in zip(terms, _PREFER)])[1]
     memory = (b * n * u + ctx * k * n) / bw
@@ -154,10 +154,24 @@ def psi(s, n, g, i, slopes=True):
     return value, slope, code, batch
 
 
+def _largest(terms):
+    """The largest of the arrays, NaN where any is NaN (np.max over a stack of them, without the stack)."""
+    best = terms[0]
+    for term in terms[1:]:
+        best = np.maximum(best, term)
+    return best
+
+
 def _first_max(terms):
     """(the largest of the arrays, the index of the first that is largest): np.max and np.argmax over a stack
     of them, without the stack (a strided reduction that cost more than the terms themselves)."""
-    best, which = terms[0], np.zeros(terms[0].shape, dtype=np.int8)
+    best = _largest(terms)
+    which = np.zeros(best.shape, dtype=np.int8)
+    if not np.isnan(best).any():   # no NaN anywhere: the first term equal to the largest, from the last back
+        for j in range(len(terms) - 1, 0, -1):
+            which = np.where(terms[j] == best, np.int8(j), which)
+        return best, np.where(terms[0] == best, np.int8(0), which)
+    best = terms[0]
     for j, term in enumerate(terms[1:], start=1):
         larger = (term > best) | (np.isnan(term) & ~np.isnan(best))   # argmax stops at the first NaN
         best, which = np.where(larger, term, best), np.where(larger, np.int8(j), which)
