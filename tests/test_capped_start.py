@@ -26,7 +26,7 @@ def _capped_rows(fit, count, seed):
 def test_the_start_lies_near_the_minimum_for_each_fit():
     for fit in ("chinchilla", "epoch2024", "muennighoff2023"):
         f, k = _capped_rows(fit, 20000, 5)
-        x = _capped(f, k, np.full(k["c"].size, np.inf))   # free x above ln U: the bracket starts there
+        x = _capped(f, k)   # from ln U (the rows whose minimum lies below it end there)
         start = _capped_start.start_log_effective(f, k["c"], k["unique"], k["log_unique"], k["s"])
         repeats = x > k["log_unique"] + 1e-9    # where the minimum repeats data (else it is ln U, the bracket's end)
         assert repeats.mean() > 0.5, fit

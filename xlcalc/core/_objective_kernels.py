@@ -47,6 +47,7 @@ CHUNK = 16384
 MAX_STEPS = 100
 X_TOLERANCE = 4e-15
 FREE_STEPS = 3   # Newton steps taken without the halving test (inside the bracket): see _newton
+SETTLE = 0.01    # a row stops once its next step would be below SETTLE x the tolerance: see _newton
 
 
 
@@ -186,7 +187,7 @@ def _branch_root(f, k, lo, hi):
     still a lower bound of the minimum: psi - psi_j is N times a nondecreasing function of N, so F' <= F_j'
     everywhere (in x, where N falls) and F' <= 0 at F_j's minimum. Returns (minimum or NaN, F_j's minimum). F_j is the
     fixed-MFU objective with psi' = psi_j': the paper's problem (:func:`_paper_root`), or with a data cap, where
-    that problem's minimum repeats data (:func:`_repeats_data`), the fixed-MFU capped solve (:func:`_capped`).
+    that problem's minimum repeats data (:func:`repeats_data`), the fixed-MFU capped solve (:func:`_capped`).
     The branch tried is the one that holds at the batch asked for: memory-bound when
     b / batch + C k >= 2 W / P."""
     with np.errstate(invalid="ignore"):
@@ -195,7 +196,7 @@ def _branch_root(f, k, lo, hi):
         x = _paper_root(f, k, branch)
     else:
         s = _branch_s(k, branch)
-        repeats = _repeats_data(f, k["c"], k["unique"], k["log_unique"], s)
+        repeats = repeats_data(f, k["c"], k["unique"], k["log_unique"], s)
         x = np.empty(branch.shape)
         plain = np.flatnonzero(~repeats)
         if plain.size:
@@ -204,14 +205,14 @@ def _branch_root(f, k, lo, hi):
         if rows.size:
             fixed = dict(c=k["c"][rows], unique=k["unique"][rows], log_unique=k["log_unique"][rows], capped=True,
                          roof=False, s=s[rows])
-            x[rows] = _capped(f, fixed, np.ones(rows.size, dtype=bool))
+            x[rows] = _capped(f, fixed)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         n = (f.A / (k["c"] - f.B * np.exp(-f.beta * x))) ** (1.0 / f.alpha)
         good = (x > lo) & (x < hi) & (_branch(k, n) == branch)   # on every row: no copy of the constants
     return np.where(good, x, np.nan), x
 
 
-def _repeats_data(f, c, unique, log_unique, s):
+def repeats_data(f, c, unique, log_unique, s):
     """Where the fixed-MFU minimum without a cap, of N (D + s), lies beyond U tokens (a finite U): where its F'
     at D = U is negative, or U lies below the curve's asymptote. (The sign of F' / (a_t N) = D + l (D + s) at ln U,
     not the minimum itself: one evaluation instead of compute_optimal's Newton solve.)"""
@@ -222,21 +223,21 @@ def _repeats_data(f, c, unique, log_unique, s):
         return np.isfinite(unique) & (~(rest > 0) | ~(unique + l * (unique + s) >= 0))
 
 
-def capped_minimum(f, p, rows, above):
+def capped_minimum(f, p, rows):
     """Argmin x of the fixed-MFU objective with a data cap for the scenarios ``rows`` of ``p`` (at most CHUNK
-    positions) whose minimum repeats data; ``above``: where F' < 0 at ln U is known (see :func:`_capped`)."""
-    return _capped(f, _chunk_constants(f, p, rows, 1.0), above)
+    positions) where the minimum without the cap repeats data (:func:`repeats_data`)."""
+    return _capped(f, _chunk_constants(f, p, rows, 1.0))
 
 
-def _capped(f, k, above):
+def _capped(f, k):
     """:func:`capped_minimum` on fixed-MFU constants ``k`` (``s``: serving cost per unit of a_t).
 
-    F equals the uncapped objective up to ln U: where that falls there (``above``: its minimum lies above ln U),
-    the bracket starts at ln U, as an open end (F' is not evaluated at that kink). Newton starts from
-    :mod:`xlcalc.core._capped_start`'s table."""
+    F equals the uncapped objective up to ln U, and that falls there (its minimum lies above ln U, or ln U below
+    the curve's asymptote: :func:`repeats_data`), so the bracket starts at ln U or the asymptote, as an open
+    end (F' is not evaluated at that kink). Newton starts from :mod:`xlcalc.core._capped_start`'s table."""
     unique = k["unique"]
     lo, hi = x_bounds(f, k["c"], unique)
-    lo = np.where(above, np.maximum(lo, k["log_unique"]), lo)
+    lo = np.maximum(lo, k["log_unique"])
     start = _capped_start.start_log_effective(f, k["c"], unique, k["log_unique"], k["s"])
     x = np.full(lo.shape, np.nan)
     usable = np.flatnonzero(np.isfinite(lo) & (lo < hi))
@@ -280,7 +281,14 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
     does not halve the step before (Numerical Recipes' rtsafe rule). The first steps are exempt: from a far
     start they often do not halve where psi bends (its latency term's pole), and bisecting there threw good
     steps away (benchmarks/objectives.py's roofline rows: 6.7 evaluations a row with the rule from the first
-    step, 6.4 without it for the first three)."""
+    step, 6.4 without it for the first three).
+
+    A row stops when its step is within the tolerance, or when the step after it would be: a step s at most a
+    quarter of the Newton step p before it, with s^3 <= SETTLE tolerance p^2. Where the steps converge
+    quadratically (the next is K s^2 with K ~ s / p^2) the error left after taking s is then below SETTLE x
+    the tolerance; where they shrink only linearly, by 1/4 or less a step, below 0.05 x the tolerance: as
+    exact as waiting for a step within the tolerance, one evaluation sooner (3.3 evaluations a capped
+    fixed-MFU row become 2.3 on benchmarks/objectives.py's scenarios)."""
     x = np.full(a.shape, np.nan)
     for end, slope_end in ((a, slope_a), (b, slope_b)):
         unknown = np.flatnonzero(np.isnan(slope_end))
@@ -307,6 +315,7 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
         start = start[todo]
         guess = np.where((start > a) & (start < b), start, guess)
     last = b - a
+    prev = np.full(a.size, np.nan)   # |the Newton step before| (NaN: none, or a bisection)
     live = np.ones(a.size, dtype=bool)
     for count in range(MAX_STEPS):
         slope, step = _slopes(f, k, guess, br)
@@ -317,7 +326,8 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
         # below would take for a step out of the bracket and bisect
         size = np.abs(step)
         width = b - a
-        stop = (slope == 0) | (size <= tolerance) | (width <= tolerance)
+        settled = (4.0 * size <= prev) & (size * size * size <= SETTLE * tolerance * prev * prev)
+        stop = (slope == 0) | (size <= tolerance) | (width <= tolerance) | settled
         nxt = guess + step
         bisect = ~((nxt > a) & (nxt < b))
         if count >= FREE_STEPS:
@@ -326,8 +336,9 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
         if bisect.any():
             nxt = np.where(bisect, 0.5 * (a + b), nxt)
             last = np.where(bisect, width, size)    # |the step taken|: only its size is compared
+            prev = np.where(bisect, np.nan, size)
         else:
-            last = size
+            last = prev = size
         done = np.flatnonzero(stop & live)
         if done.size:
             x[todo[done]] = np.where(slope[done] == 0, guess[done], np.clip(guess[done] + step[done], a[done], b[done]))
@@ -338,7 +349,7 @@ def _newton(f, k, branch, a, b, slope_a, slope_b, start=None):
             return x
         if left < 0.5 * live.size:   # drop the finished rows only when they are many: a copy costs a step
             keep = np.flatnonzero(live)
-            todo, br, a, b, guess, last = (t[keep] for t in (todo, br, a, b, guess, last))
+            todo, br, a, b, guess, last, prev = (t[keep] for t in (todo, br, a, b, guess, last, prev))
             live = np.ones(keep.size, dtype=bool)
             k = _take(k, keep)
     return x   # rows never converged stay NaN (not reached for valid inputs)

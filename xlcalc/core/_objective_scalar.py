@@ -14,9 +14,10 @@ to them):
 
 - :func:`optimum_one`            ``_objective_solve.optimum`` and ``_objective_solve._pieces`` (fixed MFU)
 - :func:`paper_log_tokens_one`   ``_objective_kernels.paper_log_tokens`` (Newton: ``_lifetime_kernels.optimal_log_tokens_one``)
-- :func:`_minimise_one`          ``_objective_kernels.capped_minimum`` (``_capped``), ``_bracketed``, ``_bracket``,
-  ``_objective_slopes._kinks`` (the data cap ln U only), ``_walk`` and ``_newton``, on the fixed-MFU branch,
-  from ``_capped_start.start_log_effective`` (its twin there)
+- :func:`_repeats_one`           ``_objective_kernels.repeats_data``
+- :func:`_minimise_one`          ``_objective_kernels.capped_minimum`` (``_capped``), ``_bracketed`` and ``_newton``
+  on the fixed-MFU branch (the bracket starts at ln U: no kink inside, no walk), from
+  ``_capped_start.start_log_effective`` (its twin there)
 - :func:`_slopes_one`            ``_objective_slopes._fixed_slopes`` and ``_epochs_step``
 - :func:`_objective_at_one`      ``lifetime_costs.objective_at``, ``curve_point``, ``psi`` (fixed MFU) and
   ``data_limits._log_tokens_of_effective``
@@ -42,6 +43,7 @@ _exp, _log, _log1p, _expm1, _power = np.exp, np.log, np.log1p, np.expm1, np.powe
 MAX_STEPS = 100            # _objective_kernels.MAX_STEPS
 X_TOLERANCE = 4e-15        # _objective_kernels.X_TOLERANCE
 FREE_STEPS = 3             # _objective_kernels.FREE_STEPS
+SETTLE = 0.01              # _objective_kernels.SETTLE
 
 
 def _ln(v: float) -> float:
@@ -160,52 +162,36 @@ def _slopes_one(p, x: float, second: bool = True) -> tuple:
 # The minimum with a data cap
 
 
-def _minimise_one(p, free_x: float) -> float:
-    """_objective_kernels.capped_minimum for one scenario: the bracket [asymptote, cap] cut at the kink ln U
-    (starting there where the uncapped minimum ``free_x`` lies above it), then Newton safeguarded by bisection
-    (_newton) from _capped_start's table."""
+def _repeats_one(f, c: float, unique: float, s: float) -> bool:
+    """_objective_kernels.repeats_data for one scenario."""
+    if unique == math.inf:
+        return False
+    y = f.B * float(_exp(-f.beta * _ln(unique)))
+    rest = c - y
+    l = _divide(-(f.beta / f.alpha) * y, rest)
+    return not rest > 0.0 or not unique + l * (unique + s) >= 0.0
+
+
+def _minimise_one(p) -> float:
+    """_objective_kernels.capped_minimum for one scenario whose minimum without the cap repeats data: the bracket
+    from ln U (or the asymptote above it) to the cap, both open ends (F' is not evaluated there), then Newton
+    safeguarded by bisection (_newton) from _capped_start's table."""
     f, c, unique = p["fit"], p["c"], p["unique"]
-    lo = _divide(_ln(f.B / c), f.beta)              # lifetime_costs.x_bounds
+    log_unique = _ln(unique)
+    lo = _maximum(_divide(_ln(f.B / c), f.beta), log_unique)   # lifetime_costs.x_bounds, raised to ln U
     hi = _ln(unique * (1.0 + R_D_STAR))
-    raised = free_x > _ln(unique)
-    if raised:
-        lo = _maximum(lo, _ln(unique))
     if not (lo - lo == 0.0 and lo < hi):
         return math.nan
-    start = start_log_effective_one(f, c, unique, _ln(unique), p["s"])
-    a, b, found = lo, hi, math.nan                  # _bracket, with the one kink of a fixed MFU
-    point = _ln(unique)
-    if lo < point < hi:
-        slope, _ = _slopes_one(p, point, second=False)
-        if slope < 0.0 and point > a:
-            a = point
-        if slope > 0.0 and point < b:
-            b = point
-        if slope == 0.0:
-            found = point
-    if b == math.inf:   # _walk (not reached: the cap is finite)
-        return math.nan
-    out = _newton_one(p, a, b, start, -math.inf if raised else None)
-    return out if found != found else found
+    return _newton_one(p, lo, hi, start_log_effective_one(f, c, unique, log_unique, p["s"]))
 
 
-def _newton_one(p, a: float, b: float, start: float, slope_a=None) -> float:
-    """_objective_kernels._newton for one scenario (``slope_a``: F' at a where known, as at a raised open end)."""
-    if slope_a is None:
-        slope_a, _ = _slopes_one(p, a, second=False)
-    slope_b, _ = _slopes_one(p, b, second=False)
-    if slope_a >= 0.0:
-        return a
-    if slope_b <= 0.0:
-        return b
-    if b <= a:      # a kink a rounding error from the other end: nothing between
-        return a
-    if not b > a:
-        return math.nan
+def _newton_one(p, a: float, b: float, start: float) -> float:
+    """_objective_kernels._newton for one scenario between open ends a < b (F' < 0 at a, > 0 at b)."""
     guess = 0.5 * (a + b)
     if a < start < b:
         guess = start
     last = b - a
+    prev = math.nan
     for count in range(MAX_STEPS):
         slope, step = _slopes_one(p, guess)
         if slope < 0.0:
@@ -213,14 +199,18 @@ def _newton_one(p, a: float, b: float, start: float, slope_a=None) -> float:
         else:
             b = guess
         tolerance = X_TOLERANCE * _maximum(1.0, abs(guess))
-        if slope == 0.0 or abs(step) <= tolerance or b - a <= tolerance:
+        size = abs(step)
+        settled = 4.0 * size <= prev and size * size * size <= SETTLE * tolerance * prev * prev
+        if slope == 0.0 or size <= tolerance or b - a <= tolerance or settled:
             return guess if slope == 0.0 else _minimum(_maximum(guess + step, a), b)
         nxt = guess + step
         if not a < nxt < b or (count >= FREE_STEPS and abs(2.0 * step) > abs(last)):
             nxt = 0.5 * (a + b)
             last = b - a
+            prev = math.nan
         else:
             last = step
+            prev = size
         guess = nxt
     return math.nan
 
@@ -242,9 +232,9 @@ def optimum_one(f, v: dict, w_t: float, w_i: float):
     s = _divide(a_in + a_out * 2.0 / peak, a_t)
     x, n = paper_log_tokens_one(f, v["loss"], s)
     p = dict(fit=f, c=c, unique=unique, a_t=a_t, a_in=a_in, a_out=a_out, peak=peak, s=s)
-    closed_form = unique == math.inf or x <= _ln(unique)
-    if not closed_form:   # _pieces: the uncapped optimum repeats data (or is no answer)
-        x = _minimise_one(p, x)
+    closed_form = not _repeats_one(f, c, unique, s)
+    if not closed_form:   # _pieces: the uncapped optimum repeats data
+        x = _minimise_one(p)
     finite = x - x == 0.0
     value, n, d, value_psi = _objective_at_one(p, x if finite else 0.0, n if closed_form and finite else None)
     if x - x != 0.0:

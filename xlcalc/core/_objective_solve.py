@@ -75,13 +75,13 @@ def _optimum_chunk(f, v, w_t, w_i, free_x=None, brief=False, later=None):
         # changed below, and optimum() copies each output into its own array: x and free x may be one array.
         x = free_x = _kernels.paper_log_tokens(f, v["loss"], _paper_s(p)) if free_x is None else free_x
         gpus = np.full(size, np.nan)
-    every = np.arange(size)
+    every = slice(None)   # all the rows: views of the constants, not copies
     known = None
     if not closed_form:
         if SOLVER == "reference":
             x, gpus, free_x, *known = _pieces_reference(f, p, v, size)
         else:
-            x, gpus, free_x, *known = _pieces(f, p, v, size, later)
+            x, gpus, free_x, *known = _pieces(f, p, v, size, later, brief)
     g_used = np.where(np.isnan(gpus), 1.0, gpus)
     at = np.where(np.isfinite(x), x, 0.0)
     if known:   # the figures at x on the GPUs chosen, which _pieces evaluated (a row not solved: F = inf below)
@@ -105,26 +105,31 @@ def _optimum_chunk(f, v, w_t, w_i, free_x=None, brief=False, later=None):
     return n, d, value, x, gpus, batch, code, hours_t, hours_i, free_x
 
 
-def _pieces(f, p, v, size, later=None):
+def _pieces(f, p, v, size, later=None, brief=False):
     """(x, gpus, free x) of the minimum by :mod:`xlcalc.core._objective_kernels`: one solve on the largest replica
     allowed (no fewer GPUs is cheaper anywhere), then the fewest GPUs with the same value there (the reference's
-    tie rule); free x: :func:`optimum`'s (NaN with the roofline). ``later``: see :func:`_kernels.minimise` (the
-    rows left for it come out as not solved here)."""
+    tie rule); free x: :func:`optimum`'s (NaN with the roofline, and for a ``brief`` solve where data repeats:
+    not computed). ``later``: see :func:`_kernels.minimise` (the rows left for it come out as not solved here)."""
     roof = v["roofline"]
     if not roof.any():
         # F >= the uncapped F, equal up to D' = U: where the uncapped optimum needs no repeats it is the answer
-        free_x = _kernels.paper_log_tokens(f, v["loss"], _paper_s(p))
+        s = _paper_s(p)
         with np.errstate(divide="ignore"):
-            repeats = np.flatnonzero(~(free_x <= np.log(p["unique"])))
+            repeats = _kernels.repeats_data(f, p["c"], p["unique"], np.log(p["unique"]), s)
+        if brief:   # free x is not given back: the closed form only where it is the answer
+            free_x = np.full(size, np.nan)
+            plain = np.flatnonzero(~repeats)
+            free_x[plain] = _kernels.paper_log_tokens(f, v["loss"][plain], s[plain])
+        else:
+            free_x = _kernels.paper_log_tokens(f, v["loss"], s)
         x = free_x.copy()
-        if repeats.size:
-            with np.errstate(invalid="ignore"):
-                above = free_x[repeats] > np.log(p["unique"][repeats])   # (not where the uncapped one is no answer)
-            x[repeats] = _kernels.capped_minimum(f, p, repeats, above)
+        rows = np.flatnonzero(repeats)
+        if rows.size:
+            x[rows] = _kernels.capped_minimum(f, p, rows)
         return x, np.full(size, np.nan), free_x
     top = np.exp2(np.floor(np.log2(v["max_gpus"])))
     x = _kernels.minimum(f, p, top, later=later)
-    every = np.arange(size)
+    every = slice(None)   # all the rows: views of the constants, not copies
     finite = np.isfinite(x)
     at = np.where(finite, x, 0.0)
     figures = lc.objective_at(p, at, top, every, slopes=False)
