@@ -387,10 +387,11 @@ class Checked:
         if collector is not None and collector.first_only:
             collector.count = int(np.count_nonzero(self.bad))
             collector.first = self._first_reason() if collector.count else ""
+        elif collector is not None and not self.scalar and not getattr(collector, "lazy", False):
+            collector.defer(lambda: self.why)   # made if read (the Checked is done with: the reasons are final)
         elif collector is not None:
             # a chunk of xlcalc.core._chunks (collector.lazy): None when no element is invalid, not 8 bytes each of ''
-            collector.reasons = self.why[()] if self.scalar else self.why if self._pending or not getattr(
-                collector, "lazy", False) else self._why
+            collector.reasons = self.why[()] if self.scalar else self.why if self._pending else self._why
         elif self.bad.any():
             count = int(self.bad.sum())
             first = self._first_reason() if self.shape else self.why[()]

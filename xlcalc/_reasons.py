@@ -29,7 +29,24 @@ class InvalidReasons:
     first_only = False
 
     def __init__(self):
-        self.reasons = None
+        self._reasons = None
+        self._make = None   # made on first reading (see defer)
+
+    @property
+    def reasons(self):
+        """The reasons of the last checked call (an object array, or a str for a scalar call; None: none yet)."""
+        if self._make is not None:
+            self._reasons, self._make = self._make(), None
+        return self._reasons
+
+    @reasons.setter
+    def reasons(self, value) -> None:
+        self._reasons, self._make = value, None
+
+    def defer(self, make) -> None:
+        """The reasons are ``make()``, made when first read: an array call's object array of texts (8 bytes an
+        element, and the texts of every invalid one) costs nothing when the block's reasons are not read."""
+        self._reasons, self._make = None, make
 
     @property
     def any(self) -> bool:

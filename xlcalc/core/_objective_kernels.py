@@ -112,7 +112,7 @@ class Later:
 
 
 def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, later=None):
-    """Argmin of F_g on [lo, hi] for the scenarios ``rows`` (at most CHUNK indices); NaN where lo >= hi.
+    """Argmin of F_g on [lo, hi] for the scenarios ``rows`` of ``p`` (a slice of at most CHUNK); NaN where lo >= hi.
 
     ``later``: a :class:`Later`, or None. In a first pass, the roofline rows whose minimum is not on a linear
     branch (the bracketed Newton solve) are left NaN and their positions in ``p`` and floors collected, for
@@ -135,7 +135,7 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, later=None):
         x[usable[known]] = root[known]
         rest = np.flatnonzero(~known)
         if later is not None and rest.size:
-            later.rows.append(rows[usable[rest]])
+            later.rows.append(np.arange(p["c"].size)[rows][usable[rest]])
             later.floors.append(floor[rest])
             return x
         if rest.size < known.size:
@@ -387,6 +387,6 @@ def minimum(f, p, g, later=None):
     g = np.broadcast_to(g, lo.shape)
     x = np.empty(lo.size)
     for first in range(0, lo.size, CHUNK):
-        i = np.arange(first, min(first + CHUNK, lo.size))
+        i = slice(first, first + CHUNK)   # a slice: the constants are views, not copies
         x[i] = minimise(f, p, i, lo[i], hi[i], lo_open[i], hi_open[i], g[i], later)
     return x

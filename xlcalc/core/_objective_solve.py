@@ -125,7 +125,7 @@ def _pieces(f, p, v, size, later=None, brief=False):
         x = free_x.copy()
         rows = np.flatnonzero(repeats)
         if rows.size:
-            x[rows] = _kernels.capped_minimum(f, p, rows)
+            x[rows] = _kernels.capped_minimum(f, p, rows if rows.size < size else slice(None))
         return x, np.full(size, np.nan), free_x
     top = np.exp2(np.floor(np.log2(v["max_gpus"])))
     x = _kernels.minimum(f, p, top, later=later)

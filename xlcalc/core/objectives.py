@@ -456,7 +456,8 @@ def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
         text = "these inputs give a result outside the floating-point range (too extreme)"
         c.mark(new, DeferredReasons(lambda ranks: [text] * len(ranks)))
         return
-    at = {name: a[failed] for name, a in v.items()}   # the failed scenarios, in the order of the marked elements
+    rows = np.flatnonzero(failed)   # positions: a few rows, gathered faster than by the mask
+    at = {name: a[rows] for name, a in v.items()}   # the failed scenarios, in the order of the marked elements
     q = lc.serving_numbers(at)["q"]
     excess = at["loss"] - f.E - f.B / (at["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
     smallest = (f.A / excess) ** (1.0 / f.alpha)
