@@ -21,8 +21,9 @@ def optimum(f, v, w_t, w_i, free_x=None, brief=False):
     ``brief``: (N, D, F, free x) only (a reference optimum), the same digits.
 
     free x is the fixed-MFU optimum's x without a data cap where the solve computed it on the way (a capped
-    fixed-MFU solve starts from it), NaN elsewhere. Given back as ``free_x`` to the solve of the same
-    fixed-MFU scenarios with unlimited data, it is that solve's answer (the same operations: not redone).
+    fixed-MFU solve does, for every row unless ``brief``), NaN elsewhere. Given back as ``free_x`` to the solve
+    of the same fixed-MFU scenarios with unlimited data, it is that solve's answer (the same operations: not
+    redone).
     Solved CHUNK scenarios at a time into preallocated outputs: every scenario's arithmetic is the same as in
     one whole-array solve (each chunk takes the same paths), but the working arrays stay in cache and the
     memory beyond the outputs does not grow with the number of scenarios. The roofline scenarios that need
@@ -132,7 +133,7 @@ def _pieces(f, p, v, size, later=None, brief=False):
     every = slice(None)   # all the rows: views of the constants, not copies
     finite = np.isfinite(x)
     at = np.where(finite, x, 0.0)
-    figures = lc.objective_at(p, at, top, every, slopes=False)
+    figures = lc.objective_at(p, at, top, every, slopes=False, labels=not brief)   # brief: F only
     best, _, n, _, psi_top, *_ = figures
     gpus = np.where(finite, top, np.nan)
     chosen = ~finite
@@ -142,14 +143,16 @@ def _pieces(f, p, v, size, later=None, brief=False):
         if not rows.size:
             continue
         # F_g - F_top = a_out (psi_g - psi_top) at the same x
-        value_psi, _, code, batch = lc.psi(p["serving"], n[rows], float(g), rows, slopes=False)
+        value_psi, _, code, batch = lc.psi(p["serving"], n[rows], float(g), rows, False, not brief)
         extra = p["a_out"][rows] * (value_psi - psi_top[rows])
         same = extra <= best[rows] * TIE
         rows = rows[same]
         gpus[rows] = g
         chosen[rows] = True
         # the figures on g GPUs: objective_at's with that psi (the same operations, so the same digits)
-        figures[4][rows], figures[5][rows], figures[6][rows] = value_psi[same], code[same], batch[same]
+        figures[4][rows] = value_psi[same]
+        if not brief:
+            figures[5][rows], figures[6][rows] = code[same], batch[same]
         figures[0][rows] = p["a_t"][rows] * n[rows] * figures[3][rows] + p["a_in"][rows] * n[rows] \
             + p["a_out"][rows] * value_psi[same]
     return x, gpus, np.full(size, np.nan), figures   # figures on gpus (NaN: none)

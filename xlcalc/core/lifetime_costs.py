@@ -114,9 +114,9 @@ def serving_numbers(v):
     return s
 
 
-def psi(s, n, g, i, slopes=True):
+def psi(s, n, g, i, slopes=True, labels=True):
     """(psi, dpsi/dN, binding code, batch) for scenarios ``i`` at N params on g GPUs (see the module notes);
-    dpsi/dN is None unless ``slopes``."""
+    dpsi/dN is None unless ``slopes``, the code and the batch None unless ``labels`` (the same psi)."""
     peak = s["peak"][i]
     compute = 2.0 * n / peak
     roof = s["roofline"][i]
@@ -133,8 +133,6 @@ def psi(s, n, g, i, slopes=True):
         t_comp = np.where(finite_tau, 2.0 * n / (tau * g * peak), 0.0)
     terms = [np.broadcast_to(s["inv_cap"][i], n.shape), np.where(k > 0, t_mem, 0.0), t_lat, t_comp]
     u, which = _first_max(terms) if slopes else (_largest(terms), None)   # which: for the slope only
-    # At (or within 1e-6 of) a kink the limit, not the batch asked for, is reported as binding.
-    label = _first_max([t * w for t, w in zip(terms, _PREFER)])[1]
     memory = (b * n * u + ctx * k * n) / bw
     bound_compute = compute >= memory
     value = np.where(roof, np.maximum(compute, memory), compute)
@@ -148,6 +146,10 @@ def psi(s, n, g, i, slopes=True):
                       np.where(which == 2, d_lat, np.where(which == 3, d_comp, 0.0)))
         d_memory = (b * u + b * n * du + ctx * k) / bw
         slope = np.where(roof & ~bound_compute, d_memory, 2.0 / peak)
+    if not labels:
+        return value, slope, None, None
+    # At (or within 1e-6 of) a kink the limit, not the batch asked for, is reported as binding.
+    label = _first_max([t * w for t, w in zip(terms, _PREFER)])[1]
     code = np.where(~roof, 0, np.where(bound_compute, 1, _LIMIT_CODES[label])).astype(np.int8)
     with np.errstate(divide="ignore"):
         batch = np.where(roof, 1.0 / u, np.nan)
@@ -191,10 +193,11 @@ def objective_weights(v, w_train, w_infer):
     return a_t, a_in, a_out
 
 
-def objective_at(p, x, g, i, slopes=True):
-    """(F, F', N, D, psi, code, batch) at x for scenarios ``i`` on g GPUs (F' None unless ``slopes``)."""
+def objective_at(p, x, g, i, slopes=True, labels=True):
+    """(F, F', N, D, psi, code, batch) at x for scenarios ``i`` on g GPUs (F' None unless ``slopes``, the code
+    and the batch None unless ``labels``)."""
     n, d, slope_n, slope_d = curve_point(p["fit"], p["c"][i], x, p["unique"][i])
-    value_psi, slope_psi, code, batch = psi(p["serving"], n, g, i, slopes)
+    value_psi, slope_psi, code, batch = psi(p["serving"], n, g, i, slopes, labels)
     train = p["a_t"][i] * n * d
     value = train + p["a_in"][i] * n + p["a_out"][i] * value_psi
     if not slopes:
