@@ -41,8 +41,9 @@ def test_the_table_solves_the_balance():
     sigma = np.exp(_capped_start.LOG_SIGMA_FIRST + _capped_start.LOG_SIGMA_STEP * np.arange(h.shape[0]))[:, None]
     share = _capped_start.SHARE_FIRST + _capped_start.SHARE_STEP * np.arange(h.shape[1])
     q = share[None, :] * (1.0 + R_D_STAR) ** 0.283
-    inside = (h > 1e-9) & (h < _capped_start.H_MOST - 1e-9)
+    width = _capped_start.H_MOST / 2 ** _capped_start.BISECTIONS   # the bisection's last bracket
+    inside = (h > width) & (h < _capped_start.H_MOST - width)
     assert 0.3 < inside.mean() < 1.0
-    below = _capped_start._balance(h - 1e-9, q, sigma, 0.336, 0.283)
-    above = _capped_start._balance(h + 1e-9, q, sigma, 0.336, 0.283)
+    below = _capped_start._balance(h - width, q, sigma, 0.336, 0.283)
+    above = _capped_start._balance(h + width, q, sigma, 0.336, 0.283)
     assert np.all(below[inside] <= 0.0) and np.all(above[inside] >= 0.0)

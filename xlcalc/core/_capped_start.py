@@ -9,7 +9,7 @@ notes of :mod:`xlcalc.core._objective_slopes`, in the epochs w = D/U = 1 + R* h)
 with sigma = s / U and q = B U^-beta / (L - E). So the minimum's h depends on (sigma, q) and the exponents
 alpha, beta only. The table holds it on a grid of ln sigma and t = q (1 + R*)^-beta (the share of L - E the
 data term takes at the most effective data, U (1 + R*): in (0, 1) where the loss is reachable), solved by
-bisection once for each pair of exponents (about 20 ms, then cached); a scenario's start is the bilinear
+bisection once for each pair of exponents (about 30 ms on first use, then cached); a scenario's start is the bilinear
 interpolation of its h. On benchmarks/objectives.py's capped scenarios the start lies within 3e-3 of the
 minimum in ln D' (the uncapped optimum's D', the start before, lay 0.1-0.18 away) and the Newton solve takes
 3.3 evaluations a row instead of 5.2. It is only a start: Newton's safeguarded steps from it are the solve.
@@ -27,7 +27,7 @@ LOG_SIGMA_FIRST, LOG_SIGMA_STEP, LOG_SIGMA_POINTS = -40.0, 100.0 / 255, 256   # 
 SHARE_POINTS = 128                                                            # t = (j + 1) / 129, j < 128
 SHARE_FIRST, SHARE_STEP = 1.0 / (SHARE_POINTS + 1), 1.0 / (SHARE_POINTS + 1)
 H_MOST = 40.0        # w = 1 + 40 R* = 616 epochs: D' is U (1 + R*) to rounding well before
-BISECTIONS = 60
+BISECTIONS = 32   # h to 40 / 2^32 = 1e-8: far below the interpolation's error (a start needs no more)
 
 
 def _balance(h, q, sigma, alpha, beta):
