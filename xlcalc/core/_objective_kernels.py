@@ -138,7 +138,7 @@ def minimise(f, p, rows, lo, hi, lo_open, hi_open, g, later=None):
         x[usable[known]] = root[known]
         rest = np.flatnonzero(~known)
         if later is not None and rest.size:
-            later.rows.append(np.arange(p["c"].size)[rows][usable[rest]])
+            later.rows.append(rows.start + usable[rest])   # positions in p (rows: a slice from 0 up)
             later.floors.append(floor[rest])
             return x
         if rest.size < known.size:

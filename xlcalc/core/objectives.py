@@ -370,9 +370,9 @@ def _solve_all(c: Checked, f, objective, v) -> LifetimeOptimum:
         failed = ~np.isfinite(value) | ~np.isfinite(n)
         if failed.any():
             solved = c.ok
-            _explain_unservable(c, f, v, solved, failed)
-            c._valid_at_solve = solved   # finish: the results are those of these scenarios, NaN where now invalid
             failed_at = np.flatnonzero(failed)   # once: faster than the mask for each array
+            _explain_unservable(c, f, v, solved, failed, failed_at)
+            c._valid_at_solve = solved   # finish: the results are those of these scenarios, NaN where now invalid
             for a in (n, d, value, x, gpus, batch, code, hours_t, hours_i, ref_n, ref_d, ref_value,
                       free_n, free_d, free_value):
                 a[failed_at] = 0   # a finite stand-in, so that finish does not mark them again
@@ -447,17 +447,17 @@ def _single(a):
     return a if one is None else one
 
 
-def _explain_unservable(c: Checked, f, v, solved, failed) -> None:
+def _explain_unservable(c: Checked, f, v, solved, failed, rows) -> None:
     """Mark the scenarios where no model reaching the loss fits the largest replica, saying what would
-    (texts made only when asked for: the first for the warning, all in an invalid_reasons block)."""
+    (texts made only when asked for: the first for the warning, all in an invalid_reasons block). ``failed``:
+    a mask over the scenarios solved, ``rows``: its positions."""
     new = np.zeros(c.shape, dtype=bool)
     new[solved] = failed
     if not v["roofline"].any():   # the fixed-MFU solve only fails when its numbers overflow
         text = "these inputs give a result outside the floating-point range (too extreme)"
         c.mark(new, DeferredReasons(lambda ranks: [text] * len(ranks)))
         return
-    rows = np.flatnonzero(failed)   # positions: a few rows, gathered faster than by the mask
-    at = {name: a[rows] for name, a in v.items()}   # the failed scenarios, in the order of the marked elements
+    at = {name: a[rows] for name, a in v.items()}   # the failed scenarios (rows: their positions), in marked order
     q = lc.serving_numbers(at)["q"]
     excess = at["loss"] - f.E - f.B / (at["unique_tokens"] * (1.0 + R_D_STAR)) ** f.beta
     smallest = (f.A / excess) ** (1.0 / f.alpha)
