@@ -35,15 +35,12 @@ import numpy as np
 from ._capped_start import start_log_effective_one
 from ._lifetime_fused import _chinchilla_for_loss_one, _divide
 from ._lifetime_kernels import optimal_log_tokens_one
+from ._objective_kernels import FREE_STEPS, MAX_STEPS, SETTLE, X_TOLERANCE
 from .data_limits import R_D_STAR
 from .lifetime_costs import objective_weights
 from ..units import FLOPS_PER_TFLOPS, SECONDS_PER_HOUR
 
 _exp, _log, _log1p, _expm1, _power = np.exp, np.log, np.log1p, np.expm1, np.power
-MAX_STEPS = 100            # _objective_kernels.MAX_STEPS
-X_TOLERANCE = 4e-15        # _objective_kernels.X_TOLERANCE
-FREE_STEPS = 3             # _objective_kernels.FREE_STEPS
-SETTLE = 0.01              # _objective_kernels.SETTLE
 
 
 def _ln(v: float) -> float:

@@ -166,9 +166,8 @@ def _slopes(f, k, x, branch=None, second=True):
         if k["capped"]:
             # Past D' = U, G is nearly linear in the epochs w = D/U (ln D' saturates): Newton's step in w,
             # w' = w - G (D'/U) / (G' (1 - z)), mapped back to x = ln D'(w')
-            w = epochs - g_value * ratio / (g_slope * unused)
-            ratio_new = np.where(w > 1.0, 1.0 + R_D_STAR * (-np.expm1(-(w - 1.0) / R_D_STAR)), w)
-            step = np.where(logs & repeated & (z < 1.0), k["log_unique"] + np.log(ratio_new) - x, step)
+            w_step = logs & repeated & (z < 1.0)
+            step = np.where(w_step, _epochs_step(k, x, g_value, g_slope, ratio, epochs, unused), step)
     return slope, step
 
 
